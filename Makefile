@@ -1,0 +1,60 @@
+# The project's commands. Every target sets up what it needs itself: a virtual environment in
+# .venv with the pinned dependencies of requirements/*.lock.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SITE_STAMP := $(VENV)/.site-installed
+DEV_STAMP := $(VENV)/.dev-installed
+# Tools built from Go modules live outside the clone, keyed by version, so a fresh clone on a
+# warm machine builds nothing.
+TOOLS_DIR ?= $(or $(TELL_IT_TOOLS_DIR),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/tell-it-with-a-meme/tools)
+ACTIONLINT_VERSION := v1.7.12
+ACTIONLINT := $(TOOLS_DIR)/actionlint-$(ACTIONLINT_VERSION)/actionlint
+export ACTIONLINT
+
+.PHONY: site serve test lint bench clean tools help
+
+help:
+	@echo "make site   build the static site into site/"
+	@echo "make serve  preview the site with live reload on http://127.0.0.1:8000"
+	@echo "make test   run the tests"
+	@echo "make bench  run the benchmarks"
+	@echo "make clean  remove the build, caches and the virtual environment"
+
+$(SITE_STAMP): requirements/site.lock pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; set PYTHON=python3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements/site.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	@touch $@
+
+$(DEV_STAMP): $(SITE_STAMP) requirements/dev.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements/dev.lock
+	@touch $@
+
+site: $(SITE_STAMP)
+	$(BIN)/mkdocs build --strict
+
+serve: $(SITE_STAMP)
+	$(BIN)/mkdocs serve --strict --livereload --dev-addr 127.0.0.1:8000
+
+tools: $(ACTIONLINT)
+
+$(ACTIONLINT):
+	@command -v go >/dev/null || { echo "Go is needed to build actionlint (apt-get install golang or see go.dev)"; exit 1; }
+	GOBIN=$(dir $@) go install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
+
+lint: $(DEV_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: $(DEV_STAMP)
+	@command -v go >/dev/null && $(MAKE) --no-print-directory tools || echo "note: no Go here, the workflow lint test will say so"
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+bench: $(SITE_STAMP)
+	$(BIN)/python -m benchmarks.site
+
+clean:
+	rm -rf site .cache .artifacts $(VENV) *.egg-info

@@ -1,0 +1,175 @@
+"""Meme declarations: a fenced `meme` block inside a post, readable as plain Markdown.
+
+    ```meme
+    id: keys-in-ci
+    template: prefer
+    captions:
+      - Cluster admin keys stored in the CI server
+      - An agent in each cluster pulls its own changes
+    alt: A figure waves away keys in CI and approves an agent inside the cluster.
+    caption: Optional line shown under the picture.
+    width: 560
+    ```
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import Location, MemeError
+from .yamlfile import parse_mapping
+
+FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})\s*(?P<info>[^`\s]*)[^`]*$")
+ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+REQUIRED = ("id", "template", "captions", "alt")
+OPTIONAL = ("caption", "width")
+
+
+@dataclass(frozen=True)
+class MemeSpec:
+    """What an author declared, and where: everything needed to render and to describe it."""
+
+    source: str  # the post's path, as shown in errors
+    line: int  # 1-based line of the opening fence
+    end_line: int  # 1-based line of the closing fence
+    id: str
+    template: str
+    captions: tuple[str, ...]
+    alt: str
+    caption: str | None = None
+    width: int | None = None
+    field_lines: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
+
+    def where(self, name: str | None = None) -> Location:
+        """The location of one field (or of the block) for an error message."""
+        return Location(self.source, self.field_lines.get(name or "", self.line), name)
+
+
+@dataclass(frozen=True)
+class Block:
+    """A fenced `meme` block: its body and the lines it spans (1-based, fences included)."""
+
+    start: int
+    end: int
+    body: str
+
+
+def find_blocks(markdown: str, source: str) -> list[Block]:
+    """Every top-level fenced block whose info string is `meme`; other code blocks are skipped."""
+    blocks: list[Block] = []
+    lines = markdown.splitlines()
+    index = 0
+    while index < len(lines):
+        match = FENCE.match(lines[index])
+        if not match:
+            index += 1
+            continue
+        fence = match["fence"]
+        closing = re.compile(rf"^ {{0,3}}{fence[0]}{{{len(fence)},}}\s*$")
+        end = next((j for j in range(index + 1, len(lines)) if closing.match(lines[j])), None)
+        if match["info"] == "meme":
+            if end is None:
+                raise MemeError(
+                    Location(source, index + 1),
+                    "this meme block is never closed",
+                    f"end it with a line of {fence}",
+                )
+            blocks.append(Block(index + 1, end + 1, "\n".join(lines[index + 1 : end])))
+        index = (end if end is not None else len(lines)) + 1
+    return blocks
+
+
+def parse_block(block: Block, source: str) -> MemeSpec:
+    """Check one block's fields; MemeError with the line of the field at fault."""
+    located = parse_mapping(block.body, source, first_line=block.start + 1, what="meme block")
+    data, lines = located.data, located.key_lines
+
+    def error(key: str, problem: str, fix: str = "") -> MemeError:
+        return MemeError(Location(source, lines.get(key, block.start), key), problem, fix)
+
+    unknown = sorted(set(data) - set(REQUIRED) - set(OPTIONAL))
+    if unknown:
+        raise error(
+            unknown[0],
+            f"unknown field(s) {', '.join(unknown)}",
+            f"a meme takes {', '.join(REQUIRED + OPTIONAL)}",
+        )
+    missing = [key for key in REQUIRED if key not in data]
+    if missing:
+        fix = "describe what the picture shows and what the joke is, for screen readers"
+        raise MemeError(
+            Location(source, block.start, missing[0]),
+            f"the meme is missing {', '.join(repr(k) for k in missing)}",
+            fix if missing[0] == "alt" else f"a meme needs {', '.join(REQUIRED)}",
+        )
+    meme_id = data["id"]
+    if not isinstance(meme_id, str) or not ID_PATTERN.match(meme_id):
+        raise error("id", f"id {meme_id!r} is not a short slug", "use lowercase letters, digits, -")
+    template = data["template"]
+    if not isinstance(template, str) or not template.strip():
+        raise error("template", "template must be a template's name")
+    captions = data["captions"]
+    if isinstance(captions, str):
+        captions = [captions]
+    if (
+        not isinstance(captions, list)
+        or not captions
+        or not all(isinstance(c, str | int | float) and str(c).strip() for c in captions)
+    ):
+        raise error("captions", "captions must be a list of non-empty texts", "one '- text' a line")
+    alt = data["alt"]
+    if not isinstance(alt, str) or len(alt.split()) < 3:
+        raise error(
+            "alt",
+            "alt text is missing or too short",
+            "say in a sentence what the picture shows and what the joke is",
+        )
+    caption = data.get("caption")
+    if caption is not None and not isinstance(caption, str):
+        raise error("caption", "caption must be one line of text")
+    width = data.get("width")
+    if width is not None and (
+        not isinstance(width, int) or isinstance(width, bool) or not 100 <= width <= 1200
+    ):
+        raise error("width", f"width {width!r} is not a number of pixels", "use 100 to 1200")
+    return MemeSpec(
+        source=source,
+        line=block.start,
+        end_line=block.end,
+        id=meme_id,
+        template=template.strip(),
+        captions=tuple(" ".join(str(c).split()) for c in captions),
+        alt=" ".join(alt.split()),
+        caption=" ".join(caption.split()) if caption else None,
+        width=width,
+        field_lines=dict(lines),
+    )
+
+
+def parse_post(markdown: str, source: str | Path) -> list[MemeSpec]:
+    """All memes of one post, ids checked for duplicates; the first error wins per block."""
+    source = str(source)
+    specs: list[MemeSpec] = []
+    seen: dict[str, int] = {}
+    for block in find_blocks(markdown, source):
+        spec = parse_block(block, source)
+        if spec.id in seen:
+            raise MemeError(
+                spec.where("id"),
+                f"duplicate meme id {spec.id!r} (first used on line {seen[spec.id]})",
+                "give each meme in a post its own id",
+            )
+        seen[spec.id] = spec.line
+        specs.append(spec)
+    return specs
+
+
+def replace_blocks(markdown: str, source: str, html_for: Callable[[MemeSpec], str]) -> str:
+    """The post with every meme block swapped for the HTML that `html_for` gives its spec."""
+    lines = markdown.splitlines()
+    for spec in reversed(parse_post(markdown, source)):
+        lines[spec.line - 1 : spec.end_line] = ["", html_for(spec), ""]
+    return "\n".join(lines) + "\n"

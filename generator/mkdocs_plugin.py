@@ -1,0 +1,178 @@
+"""The thin MkDocs adapter: plan memes before the build, add their files, swap declarations.
+
+All the work is in the plain library (`generator.pipeline`, `generator.series`); this file only
+maps MkDocs events onto it, so that the site could move to another generator.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from urllib.parse import urljoin
+
+from mkdocs.config import config_options as opt
+from mkdocs.config.base import Config
+from mkdocs.exceptions import PluginError
+from mkdocs.plugins import BasePlugin
+from mkdocs.structure.files import File, Files
+from mkdocs.utils import get_relative_url
+from mkdocs.utils.meta import get_data
+
+from .declarations import replace_blocks
+from .errors import MemeError, MemeErrors
+from .figure import figure_html
+from .fonts import licence_path
+from .pipeline import MemeCache, PlannedMeme, RenderReport, plan_posts
+from .render import Encoding
+from .series import Position, build_positions, entry_from_meta
+from .templates import TemplateLibrary
+
+log = logging.getLogger("mkdocs.plugins.memes")
+
+
+class MemesConfig(Config):
+    templates_dir = opt.Type(str, default="img/templates")
+    cache_dir = opt.Type(str, default=".cache/memes")
+    output_dir = opt.Type(str, default="assets/memes")
+    format = opt.Choice(("webp", "jpeg"), default="webp")
+    quality = opt.Type(int, default=80)
+
+
+class MemesPlugin(BasePlugin[MemesConfig]):
+    def __init__(self) -> None:
+        self.planned: dict[str, list[PlannedMeme]] = {}
+        self.positions: dict[str, Position] = {}
+        self.last_report = RenderReport()
+        self.image_urls: dict[str, str] = {}
+        self.default_card: tuple[str, str] | None = None
+
+    def on_startup(self, *, command: str, dirty: bool) -> None:
+        """Defined so that MkDocs keeps this object (and its caches) across serve rebuilds."""
+
+    def _paths(self, config) -> tuple[Path, Path, Path]:
+        root = Path(config.config_file_path).resolve().parent
+        templates = (root / self.config.templates_dir).resolve()
+        if not templates.is_relative_to(root):
+            raise PluginError(
+                f"{config.config_file_path}: plugins.memes.templates_dir"
+                f" '{self.config.templates_dir}' leaves the project; keep it inside {root.name}/"
+            )
+        return root, templates, (root / self.config.cache_dir).resolve()
+
+    def on_pre_build(self, *, config) -> None:
+        """Plan every meme before MkDocs cleans or writes anything, so mistakes leave no trace."""
+        root, templates, _ = self._paths(config)
+        docs = Path(config.docs_dir)
+        posts, entries, sources = [], [], {}
+        try:
+            for path in sorted(docs.rglob("*.md")):
+                text = path.read_text(encoding="utf-8-sig")
+                page = path.relative_to(docs).as_posix()
+                shown = path.relative_to(root).as_posix() if path.is_relative_to(root) else page
+                sources[shown] = page  # errors name the file from the project's root
+                posts.append((shown, text))
+                entry = entry_from_meta(page, get_data(text)[1])
+                if entry:
+                    entries.append(entry)
+            encoding = Encoding(format=self.config.format, quality=self.config.quality)
+            planned = plan_posts(posts, TemplateLibrary(templates), encoding)
+            self.positions = build_positions(entries)
+        except (MemeError, MemeErrors) as error:
+            raise PluginError(str(error)) from None
+        # Keyed by the page's path under docs/, as MkDocs names its files.
+        self.planned = {sources[shown]: memes for shown, memes in planned.items()}
+
+    def on_files(self, files: Files, *, config) -> Files:
+        _, _, cache_dir = self._paths(config)
+        memes = [meme for memes in self.planned.values() for meme in memes]
+        started = time.perf_counter()
+        report = MemeCache(cache_dir).ensure(memes, progress=log.info)
+        self.last_report = report
+        log.info(
+            f"memes: {len(report.rendered)} rendered, {len(report.reused)} from the cache"
+            f" ({time.perf_counter() - started:.2f} s)"
+        )
+        cache = MemeCache(cache_dir)
+        self.image_urls = {}
+        self.default_card = None
+        for page, page_memes in self.planned.items():
+            folder = f"{self.config.output_dir}/{Path(page).with_suffix('').as_posix()}"
+            for meme in page_memes:
+                uri = f"{folder}/{meme.file_name}"
+                if files.get_file_from_path(uri) is None:
+                    files.append(File.generated(config, uri, abs_src_path=str(cache.path(meme))))
+                self.image_urls[f"{page}#{meme.spec.id}"] = uri
+        if memes:
+            # Pages without memes share the series' first meme as their card image.
+            first = min(self.planned, key=lambda p: (p not in self.positions, self._part(p), p))
+            meme = self.planned[first][0]
+            self.default_card = (self.image_urls[f"{first}#{meme.spec.id}"], meme.spec.alt)
+            licence = f"{self.config.output_dir}/LICENSE-DejaVu-fonts.txt"
+            files.append(File.generated(config, licence, abs_src_path=str(licence_path())))
+        return files
+
+    def on_page_markdown(self, markdown: str, *, page, config, files: Files) -> str:
+        page_memes = {m.spec.id: m for m in self.planned.get(page.file.src_uri, [])}
+        if not page_memes:
+            return markdown
+        order = list(page_memes)
+
+        def html_for(spec) -> str:
+            meme = page_memes[spec.id]
+            uri = self.image_urls[f"{page.file.src_uri}#{spec.id}"]
+            image = files.get_file_from_path(uri)
+            src = get_relative_url(image.url, page.url)
+            return figure_html(meme, src, lazy=order.index(spec.id) > 0)
+
+        first = files.get_file_from_path(self.image_urls[f"{page.file.src_uri}#{order[0]}"])
+        page.meta["social_image"] = self._absolute(config, first.url)
+        page.meta["social_image_alt"] = page_memes[order[0]].spec.alt
+        try:
+            return replace_blocks(markdown, page.file.src_uri, html_for)
+        except MemeError as error:
+            raise PluginError(str(error)) from None
+
+    def _part(self, page: str) -> int:
+        position = self.positions.get(page)
+        return position.entry.part if position else 0
+
+    @staticmethod
+    def _absolute(config, url: str) -> str:
+        return urljoin(config.site_url or "/", url)
+
+    def on_page_context(self, context, *, page, config, nav):
+        position = self.positions.get(page.file.src_uri)
+        if position is not None:
+            urls = {item.file.src_uri: item.url for item in nav.pages}
+            context["series"] = {
+                "name": config.extra.get("series_title", position.entry.series),
+                "part": position.entry.part,
+                "total": position.total,
+                "previous": _link(position.previous, urls),
+                "next": _link(position.next, urls),
+                "parts": [_link(entry, urls) for entry in position.entries],
+            }
+        if "social_image" not in page.meta and self.default_card:
+            uri, alt = self.default_card
+            page.meta["social_image"] = self._absolute(config, uri)
+            page.meta["social_image_alt"] = alt
+        return context
+
+    def on_serve(self, server, *, config, builder):
+        """Re-build when a template's config or art changes, not only the docs."""
+        _, templates, _ = self._paths(config)
+        server.watch(str(templates))
+        return server
+
+
+def _link(entry, urls: dict[str, str]) -> dict | None:
+    if entry is None:
+        return None
+    return {
+        "part": entry.part,
+        "title": entry.title,
+        "url": urls.get(entry.source, ""),
+        "date": entry.date,
+        "description": entry.description,
+    }

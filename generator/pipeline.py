@@ -1,0 +1,196 @@
+"""From declarations to files: plan every meme first, then render only what the cache lacks.
+
+Planning (template look-up, caption fitting, hashing) finds every mistake before anything is
+written, so a bad post leaves no half-built output. Rendering runs in threads: Pillow releases
+the GIL while it draws text and encodes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from . import RENDERER_VERSION
+from .declarations import MemeSpec, parse_post
+from .errors import MemeError, MemeErrors
+from .fitting import CaptionTooLong, FittedCaption, fit_captions
+from .fonts import font_path
+from .render import Encoding, art_size, draw, encode
+from .templates import NAME_PATTERN, Template, TemplateLibrary
+
+
+@dataclass(frozen=True)
+class PlannedMeme:
+    """A meme ready to render: its spec, its layout, and the hash of everything that shapes it."""
+
+    spec: MemeSpec
+    template: Template
+    captions: tuple[FittedCaption, ...]
+    encoding: Encoding
+    digest: str
+    width: int
+    height: int
+
+    @property
+    def file_name(self) -> str:
+        return f"{self.spec.id}-{self.digest[:16]}{self.encoding.suffix}"
+
+
+@dataclass
+class RenderReport:
+    rendered: list[str] = field(default_factory=list)
+    reused: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    render_seconds: dict[str, float] = field(default_factory=dict)
+
+
+@lru_cache(maxsize=32)
+def _file_sha256(path: Path, mtime_ns: int, size: int) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _sha256_of(path: Path) -> str:
+    stat = path.stat()
+    return _file_sha256(path, stat.st_mtime_ns, stat.st_size)
+
+
+def meme_digest(template: Template, captions: tuple[str, ...], encoding: Encoding) -> str:
+    """Hash of every input that shapes the pixels or bytes (alt text and width do not)."""
+    fonts = sorted({box.font for box in template.boxes})
+    inputs = {
+        "renderer": RENDERER_VERSION,
+        "template": template.name,
+        "boxes": [asdict(box) for box in template.boxes],
+        "art": template.art_sha256,
+        "fonts": {alias: _sha256_of(font_path(alias)) for alias in fonts},
+        "captions": list(captions),
+        "encoding": asdict(encoding),
+    }
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+
+
+def plan_meme(spec: MemeSpec, library: TemplateLibrary, encoding: Encoding) -> PlannedMeme:
+    """Look up the template and fit every caption; MemeError names the post, meme and field."""
+    if not NAME_PATTERN.match(spec.template):
+        raise MemeError(
+            spec.where("template"),
+            f"meme '{spec.id}': template {spec.template!r} is a path, which may leave the project",
+            f"name a template instead: {', '.join(library.names())}",
+        )
+    try:
+        template = library.get(spec.template)
+    except KeyError:
+        raise MemeError(
+            spec.where("template"),
+            f"meme '{spec.id}': unknown template {spec.template!r}",
+            f"known templates: {', '.join(library.names()) or 'none (check the templates folder)'}",
+        ) from None
+    count, needed, total = len(spec.captions), template.required_boxes, len(template.boxes)
+    if not needed <= count <= total:
+        expected = str(total) if needed == total else f"{needed} to {total}"
+        raise MemeError(
+            spec.where("captions"),
+            f"meme '{spec.id}': template '{template.name}' takes {expected} captions, got {count}",
+            f"one caption a box, in this order: {', '.join(template.box_names)}",
+        )
+    size = art_size(template.image_path, template.art_sha256)
+    try:
+        fitted = fit_captions(list(spec.captions), list(template.boxes[:count]), size)
+    except CaptionTooLong as error:
+        raise MemeError(
+            spec.where("captions"),
+            f"meme '{spec.id}', caption {error.index + 1} {spec.captions[error.index]!r} {error}",
+            "shorten the caption, or pick a template with a larger box",
+        ) from None
+    digest = meme_digest(template, spec.captions, encoding)
+    return PlannedMeme(spec, template, tuple(fitted), encoding, digest, *size)
+
+
+def plan_posts(
+    posts: Iterable[tuple[str, str]], library: TemplateLibrary, encoding: Encoding
+) -> dict[str, list[PlannedMeme]]:
+    """Plan the memes of many (source, markdown) posts; every mistake is gathered and raised."""
+    planned: dict[str, list[PlannedMeme]] = {}
+    errors: list[MemeError] = []
+    for source, markdown in posts:
+        try:
+            specs = parse_post(markdown, source)
+        except MemeError as error:
+            errors.append(error)
+            continue
+        for spec in specs:
+            try:
+                planned.setdefault(source, []).append(plan_meme(spec, library, encoding))
+            except MemeError as error:
+                errors.append(error)
+    if errors:
+        raise MemeErrors(errors)
+    return planned
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write through a temporary file and rename, so a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.fchmod(handle, 0o644)  # mkstemp makes 0600 files, which web servers cannot serve
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def render_bytes(meme: PlannedMeme) -> bytes:
+    image = draw(meme.template.image_path, meme.template.art_sha256, list(meme.captions))
+    return encode(image, meme.encoding)
+
+
+class MemeCache:
+    """Rendered memes on disk, named by hash: a file that exists is up to date by construction."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def path(self, meme: PlannedMeme) -> Path:
+        return self.folder / meme.file_name
+
+    def ensure(
+        self,
+        memes: list[PlannedMeme],
+        workers: int | None = None,
+        progress: Callable[[str], None] | None = None,
+    ) -> RenderReport:
+        """Render the memes the cache lacks, in parallel; report what was rendered or reused."""
+        started = time.perf_counter()
+        report = RenderReport()
+        missing: dict[str, PlannedMeme] = {}
+        for meme in memes:
+            if self.path(meme).is_file():
+                report.reused.append(meme.file_name)
+            else:
+                missing.setdefault(meme.file_name, meme)
+        if missing and progress:
+            progress(f"rendering {len(missing)} meme(s), {len(report.reused)} from the cache")
+
+        def render_one(meme: PlannedMeme) -> tuple[str, float]:
+            begun = time.perf_counter()
+            write_atomically(self.path(meme), render_bytes(meme))
+            return meme.file_name, time.perf_counter() - begun
+
+        workers = workers or min(len(missing), os.cpu_count() or 1) or 1
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            for name, seconds in pool.map(render_one, missing.values()):
+                report.rendered.append(name)
+                report.render_seconds[name] = seconds
+        report.seconds = time.perf_counter() - started
+        return report

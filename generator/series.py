@@ -1,0 +1,85 @@
+"""Series navigation: which part a post is, and its neighbours, from the posts' front matter.
+
+Material's blog plugin has no notion of a series (it chains the whole blog), so this is ours.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from .errors import Location, MemeError
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One post of a series, as its front matter declares it."""
+
+    source: str  # path of the Markdown file under docs/
+    series: str
+    part: int
+    title: str
+    date: dt.date | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where one post stands in its series."""
+
+    entry: Entry
+    total: int
+    previous: Entry | None
+    next: Entry | None
+    entries: tuple[Entry, ...]
+
+
+def entry_from_meta(source: str, meta: dict) -> Entry | None:
+    """The series entry a page's front matter declares, or None if it is not in a series."""
+    if "series" not in meta:
+        return None
+    part = meta.get("part")
+    if not isinstance(part, int) or isinstance(part, bool) or part < 1:
+        raise MemeError(
+            Location(source, None, "part"),
+            f"a post in series {meta['series']!r} needs 'part', a whole number from 1",
+            "add e.g. 'part: 2' to the front matter",
+        )
+    date = meta.get("date")
+    if date is not None and not isinstance(date, dt.date):
+        raise MemeError(Location(source, None, "date"), f"date {date!r} is not a date", "YYYY-MM-DD")
+    return Entry(
+        source=source,
+        series=str(meta["series"]),
+        part=part,
+        title=str(meta.get("title") or source),
+        date=date,
+        description=str(meta.get("description") or ""),
+    )
+
+
+def build_positions(entries: list[Entry]) -> dict[str, Position]:
+    """Position of every post, keyed by source; parts of a series must be 1..N with no gap."""
+    by_series: dict[str, list[Entry]] = {}
+    for entry in entries:
+        by_series.setdefault(entry.series, []).append(entry)
+    positions: dict[str, Position] = {}
+    for name, members in by_series.items():
+        members.sort(key=lambda e: e.part)
+        parts = [e.part for e in members]
+        if parts != list(range(1, len(members) + 1)):
+            raise MemeError(
+                Location(members[0].source, None, "part"),
+                f"series {name!r} has parts {parts}",
+                f"number its posts 1 to {len(members)}, each once",
+            )
+        ordered = tuple(members)
+        for index, entry in enumerate(ordered):
+            positions[entry.source] = Position(
+                entry=entry,
+                total=len(ordered),
+                previous=ordered[index - 1] if index > 0 else None,
+                next=ordered[index + 1] if index + 1 < len(ordered) else None,
+                entries=ordered,
+            )
+    return positions

@@ -1,0 +1,256 @@
+"""Meme templates: a picture plus a config of text boxes, validated when loaded.
+
+A template is a folder `img/templates/<name>/` with `template.yml` and its picture. Boxes are
+given as fractions of the picture so that the art can be redrawn at another size.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, UnidentifiedImageError
+
+from .errors import Location, MemeError
+from .fonts import FONT_FILES
+from .yamlfile import Located, read_mapping
+
+NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+ALIGNS = ("left", "center", "right")
+VALIGNS = ("top", "middle", "bottom")
+STYLES = ("none", "upper")
+HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+BOX_DEFAULTS: dict[str, Any] = {
+    "align": "center",
+    "valign": "middle",
+    "color": "#ffffff",
+    "stroke_color": "#000000",
+    "stroke": 0.08,  # stroke width as a fraction of the font size; 0 for none
+    "style": "upper",
+    "font": "sans-bold",
+    "max_lines": 3,
+    "min_size": 30,  # px on the 1200 px picture: 10 CSS px on a 400 px phone screen
+    "max_size": 110,
+    "required": True,
+    "group": None,  # boxes of one group share one font size, so a ladder reads evenly
+}
+BOX_KEYS = {"name", "x", "y", "w", "h", *BOX_DEFAULTS}
+TEMPLATE_KEYS = {"title", "description", "image", "defaults", "boxes"}
+
+
+@dataclass(frozen=True)
+class TextBox:
+    """Where one caption goes and how it looks."""
+
+    name: str
+    x: float
+    y: float
+    w: float
+    h: float
+    align: str = "center"
+    valign: str = "middle"
+    color: str = "#ffffff"
+    stroke_color: str = "#000000"
+    stroke: float = 0.08
+    style: str = "upper"
+    font: str = "sans-bold"
+    max_lines: int = 3
+    min_size: int = 30
+    max_size: int = 110
+    required: bool = True
+    group: str | None = None
+
+    def pixels(self, width: int, height: int) -> tuple[int, int, int, int]:
+        """The box as (left, top, right, bottom) pixels of a picture of that size."""
+        left = round(self.x * width)
+        top = round(self.y * height)
+        return left, top, round((self.x + self.w) * width), round((self.y + self.h) * height)
+
+
+@dataclass(frozen=True)
+class Template:
+    name: str
+    title: str
+    description: str
+    image_path: Path
+    width: int
+    height: int
+    boxes: tuple[TextBox, ...]
+    art_sha256: str = field(repr=False)
+
+    @property
+    def box_names(self) -> list[str]:
+        return [box.name for box in self.boxes]
+
+    @property
+    def required_boxes(self) -> int:
+        return sum(1 for box in self.boxes if box.required)
+
+
+def _field_error(config: Located, path: Path, key: str, problem: str, fix: str) -> MemeError:
+    return MemeError(Location(path, config.key_lines.get(key, config.line), key), problem, fix)
+
+
+def _check_box(raw: Any, index: int, where: Location, defaults: dict[str, Any]) -> TextBox:
+    label = f"boxes[{index}]"
+    if not isinstance(raw, dict):
+        raise MemeError(where, f"{label} must be a mapping", "give name, x, y, w, h and options")
+    unknown = set(raw) - BOX_KEYS
+    if unknown:
+        raise MemeError(
+            where,
+            f"{label} has unknown keys {sorted(unknown)}",
+            f"known keys: {', '.join(sorted(BOX_KEYS))}",
+        )
+    values = {**BOX_DEFAULTS, **defaults, **raw}
+    name = values.get("name")
+    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+        raise MemeError(where, f"{label} needs a 'name' of lowercase letters, digits and dashes")
+    label = f"box '{name}'"
+    for key in ("x", "y", "w", "h"):
+        value = values.get(key)
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise MemeError(where, f"{label} needs '{key}' as a fraction of the picture (0 to 1)")
+        values[key] = float(value)
+    if values["w"] <= 0 or values["h"] <= 0:
+        raise MemeError(where, f"{label} has an empty size", "w and h must be above 0")
+    if (
+        values["x"] < 0
+        or values["y"] < 0
+        or values["x"] + values["w"] > 1.0001
+        or values["y"] + values["h"] > 1.0001
+    ):
+        raise MemeError(
+            where,
+            f"{label} lies outside its image (x={values['x']}, y={values['y']},"
+            f" w={values['w']}, h={values['h']})",
+            "x + w and y + h must stay within 0..1",
+        )
+    checks = [
+        ("align", values["align"] in ALIGNS, f"one of {', '.join(ALIGNS)}"),
+        ("valign", values["valign"] in VALIGNS, f"one of {', '.join(VALIGNS)}"),
+        ("style", values["style"] in STYLES, f"one of {', '.join(STYLES)}"),
+        ("font", values["font"] in FONT_FILES, f"one of {', '.join(FONT_FILES)}"),
+        ("color", bool(HEX_COLOUR.match(str(values["color"]))), "a colour like #1a2b3c"),
+        (
+            "stroke_color",
+            bool(HEX_COLOUR.match(str(values["stroke_color"]))),
+            "a colour like #1a2b3c",
+        ),
+        (
+            "stroke",
+            isinstance(values["stroke"], int | float) and 0 <= values["stroke"] <= 0.2,
+            "a fraction of the font size from 0 to 0.2",
+        ),
+        ("max_lines", values["max_lines"] in (1, 2, 3), "1, 2 or 3"),
+        (
+            "min_size",
+            isinstance(values["min_size"], int) and 12 <= values["min_size"] <= values["max_size"],
+            "whole pixels, at least 12 and at most max_size",
+        ),
+        ("required", isinstance(values["required"], bool), "true or false"),
+        ("group", values["group"] is None or isinstance(values["group"], str), "a group name"),
+    ]
+    for key, ok, expected in checks:
+        if not ok:
+            raise MemeError(where, f"{label} has {key}={values[key]!r}", f"expected {expected}")
+    return TextBox(**values)
+
+
+def load_template(folder: Path) -> Template:
+    """Load and validate `folder/template.yml` and its picture."""
+    path = folder / "template.yml"
+    config = read_mapping(path, "template config")
+    data = config.data
+    unknown = set(data) - TEMPLATE_KEYS
+    if unknown:
+        key = sorted(unknown)[0]
+        raise _field_error(
+            config, path, key, f"unknown keys {sorted(unknown)}", f"known: {sorted(TEMPLATE_KEYS)}"
+        )
+    image = data.get("image")
+    if not isinstance(image, str) or not image:
+        raise _field_error(config, path, "image", "needs 'image', the picture's file name", "")
+    image_path = (folder / image).resolve()
+    if not image_path.is_relative_to(folder.resolve()):
+        raise _field_error(
+            config,
+            path,
+            "image",
+            f"the picture {image!r} leaves the template's folder",
+            f"keep the picture inside {folder}",
+        )
+    try:
+        art_bytes = image_path.read_bytes()
+        with Image.open(image_path) as picture:
+            picture.verify()
+        with Image.open(image_path) as picture:
+            width, height = picture.size
+    except FileNotFoundError:
+        raise _field_error(
+            config, path, "image", f"the picture {image!r} does not exist", "check the file name"
+        ) from None
+    except (UnidentifiedImageError, OSError, SyntaxError) as error:
+        raise _field_error(
+            config,
+            path,
+            "image",
+            f"{image!r} is not an image Pillow can read ({error})",
+            "use a PNG, JPEG or WebP",
+        ) from None
+    defaults = data.get("defaults") or {}
+    if not isinstance(defaults, dict) or set(defaults) - set(BOX_DEFAULTS):
+        raise _field_error(
+            config, path, "defaults", "defaults must be box options", f"{sorted(BOX_DEFAULTS)}"
+        )
+    raw_boxes = data.get("boxes")
+    if not isinstance(raw_boxes, list) or not raw_boxes:
+        raise _field_error(config, path, "boxes", "needs a list of text 'boxes'", "")
+    where = Location(path, config.key_lines.get("boxes"), "boxes")
+    boxes = tuple(_check_box(raw, i, where, defaults) for i, raw in enumerate(raw_boxes))
+    names = [box.name for box in boxes]
+    if len(set(names)) != len(names):
+        raise MemeError(where, f"box names repeat: {names}", "give each box its own name")
+    return Template(
+        name=folder.name,
+        title=str(data.get("title") or folder.name),
+        description=str(data.get("description") or ""),
+        image_path=image_path,
+        width=width,
+        height=height,
+        boxes=boxes,
+        art_sha256=hashlib.sha256(art_bytes).hexdigest(),
+    )
+
+
+class TemplateLibrary:
+    """All templates under one folder, loaded on first use."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def names(self) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        return sorted(p.name for p in self.root.iterdir() if (p / "template.yml").is_file())
+
+    def get(self, name: str) -> Template:
+        """The named template; KeyError if there is none (the caller says where it was asked)."""
+        if not NAME_PATTERN.match(name) or name not in self.names():
+            raise KeyError(name)
+        folder = self.root / name
+        signature = tuple(
+            (p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(folder.iterdir())
+        )
+        return _load_cached(folder, signature)
+
+
+@lru_cache(maxsize=64)
+def _load_cached(folder: Path, signature: tuple[tuple[str, int, int], ...]) -> Template:
+    # Keyed by the folder's file times and sizes, so that `mkdocs serve` sees template edits.
+    return load_template(folder)

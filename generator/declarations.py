@@ -1,15 +1,15 @@
 """Meme declarations: a fenced `meme` block inside a post, readable as plain Markdown.
 
-    ```meme
-    id: keys-in-ci
-    template: prefer
-    captions:
-      - Cluster admin keys stored in the CI server
-      - An agent in each cluster pulls its own changes
-    alt: A figure waves away keys in CI and approves an agent inside the cluster.
-    caption: Optional line shown under the picture.
-    width: 560
-    ```
+```meme
+id: keys-in-ci
+template: prefer
+captions:
+  - Cluster admin keys stored in the CI server
+  - An agent in each cluster pulls its own changes
+alt: A figure waves away keys in CI and approves an agent inside the cluster.
+caption: Optional line shown under the picture.
+width: 560
+```
 """
 
 from __future__ import annotations

@@ -23,12 +23,16 @@ def figure_html(meme: PlannedMeme, src: str, lazy: bool) -> str:
     """A <figure> whose size attributes let the browser reserve space before the image loads."""
     width = meme.spec.width or meme.width
     height = round(meme.height * width / meme.width)
-    return _environment().get_template("figure.html.j2").render(
-        id=meme.spec.id,
-        src=src,
-        alt=meme.spec.alt,
-        width=width,
-        height=height,
-        lazy=lazy,
-        caption=meme.spec.caption,
+    return (
+        _environment()
+        .get_template("figure.html.j2")
+        .render(
+            id=meme.spec.id,
+            src=src,
+            alt=meme.spec.alt,
+            width=width,
+            height=height,
+            lazy=lazy,
+            caption=meme.spec.caption,
+        )
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from itertools import combinations
+from itertools import combinations, pairwise
 
 from .fonts import load_font
 from .templates import TextBox
@@ -68,7 +68,7 @@ def _block_height(box: TextBox, size: int, count: int) -> tuple[int, int]:
 def _splits(words: list[str], count: int):
     for cuts in combinations(range(1, len(words)), count - 1):
         bounds = (0, *cuts, len(words))
-        yield [" ".join(words[a:b]) for a, b in zip(bounds, bounds[1:], strict=False)]
+        yield [" ".join(words[a:b]) for a, b in pairwise(bounds)]
 
 
 def best_wrap(box: TextBox, size: int, words: list[str], count: int) -> list[str] | None:

@@ -7,6 +7,7 @@ maps MkDocs events onto it, so that the site could move to another generator.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from pathlib import Path
 from urllib.parse import urljoin
@@ -79,7 +80,8 @@ class MemesPlugin(BasePlugin[MemesConfig]):
             planned = plan_posts(posts, TemplateLibrary(templates), encoding)
             self.positions = build_positions(entries)
         except (MemeError, MemeErrors) as error:
-            raise PluginError(str(error)) from None
+            # Name files from the project's root, as authors see them.
+            raise PluginError(str(error).replace(f"{root}{os.sep}", "")) from None
         # Keyed by the page's path under docs/, as MkDocs names its files.
         self.planned = {sources[shown]: memes for shown, memes in planned.items()}
 

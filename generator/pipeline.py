@@ -130,7 +130,8 @@ def plan_posts(
             try:
                 planned.setdefault(source, []).append(plan_meme(spec, library, encoding))
             except MemeError as error:
-                errors.append(error)
+                if str(error) not in map(str, errors):  # a broken template: say it once
+                    errors.append(error)
     if errors:
         raise MemeErrors(errors)
     return planned

@@ -32,7 +32,12 @@ class Encoding:
         if self.format == "webp":
             return {"format": "WEBP", "quality": self.quality, "method": self.method}
         if self.format == "jpeg":
-            return {"format": "JPEG", "quality": self.quality, "optimize": True, "progressive": True}
+            return {
+                "format": "JPEG",
+                "quality": self.quality,
+                "optimize": True,
+                "progressive": True,
+            }
         raise ValueError(f"unknown format {self.format!r}: use webp or jpeg")
 
 

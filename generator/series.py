@@ -47,7 +47,9 @@ def entry_from_meta(source: str, meta: dict) -> Entry | None:
         )
     date = meta.get("date")
     if date is not None and not isinstance(date, dt.date):
-        raise MemeError(Location(source, None, "date"), f"date {date!r} is not a date", "YYYY-MM-DD")
+        raise MemeError(
+            Location(source, None, "date"), f"date {date!r} is not a date", "YYYY-MM-DD"
+        )
     return Entry(
         source=source,
         series=str(meta["series"]),

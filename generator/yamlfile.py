@@ -40,9 +40,7 @@ def parse_mapping(text: str, path: Path | str, first_line: int = 1, what: str = 
             f"the {what} must be a YAML mapping of 'key: value' lines",
             "see the examples in README.md",
         )
-    key_lines = {
-        str(key.value): first_line + key.start_mark.line for key, _ in node.value
-    }
+    key_lines = {str(key.value): first_line + key.start_mark.line for key, _ in node.value}
     return Located(data={str(k): v for k, v in data.items()}, key_lines=key_lines, line=first_line)
 
 

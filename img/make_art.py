@@ -105,8 +105,16 @@ def face(c: Canvas, cx, cy, r, mood: str, hair="#4a3426"):
     elif mood == "grumpy":
         c.arc((cx - 22, mouth_y - 4, cx + 22, mouth_y + 22), 200, 340, INK, 5)
     elif mood == "worried":
-        c.line([(cx - 20, mouth_y + 4), (cx - 7, mouth_y - 3), (cx + 7, mouth_y + 4),
-                (cx + 20, mouth_y - 3)], INK, 4)
+        c.line(
+            [
+                (cx - 20, mouth_y + 4),
+                (cx - 7, mouth_y - 3),
+                (cx + 7, mouth_y + 4),
+                (cx + 20, mouth_y - 3),
+            ],
+            INK,
+            4,
+        )
     else:
         c.ellipse((cx - 14, mouth_y - 14, cx + 14, mouth_y + 18), "#8e3b3b", INK, 3)
     c.circle(cx - r * 0.62, cy + r * 0.42, r * 0.13, "#f19a8b")
@@ -116,8 +124,11 @@ def face(c: Canvas, cx, cy, r, mood: str, hair="#4a3426"):
 def badge(c: Canvas, cx, cy, r, good: bool):
     c.circle(cx, cy, r, "#2f9e55" if good else "#d64541", "white", 6)
     if good:
-        c.line([(cx - r * 0.45, cy), (cx - r * 0.1, cy + r * 0.38), (cx + r * 0.5, cy - r * 0.35)],
-               "white", 12)
+        c.line(
+            [(cx - r * 0.45, cy), (cx - r * 0.1, cy + r * 0.38), (cx + r * 0.5, cy - r * 0.35)],
+            "white",
+            12,
+        )
     else:
         k = r * 0.4
         c.line([(cx - k, cy - k), (cx + k, cy + k)], "white", 12)
@@ -176,9 +187,15 @@ def brain(c: Canvas, cx, cy, r, colour, glow: int, panel=None):
         for k in range(glow * 5, 0, -1):
             radius = (r * (1.0 + 0.16 * k)) * SCALE
             alpha = int(22 + 6 * glow)
-            hpen.ellipse([cx * SCALE - radius, cy * SCALE - radius * 0.8,
-                          cx * SCALE + radius, cy * SCALE + radius * 0.8],
-                         fill=(255, 244, 170, alpha))
+            hpen.ellipse(
+                [
+                    cx * SCALE - radius,
+                    cy * SCALE - radius * 0.8,
+                    cx * SCALE + radius,
+                    cy * SCALE + radius * 0.8,
+                ],
+                fill=(255, 244, 170, alpha),
+            )
         halo = halo.filter(ImageFilter.GaussianBlur(14 * SCALE))
         x0, y0, x1, y1 = (round(v * SCALE) for v in panel)
         region = halo.crop((x0, y0, x1, y1))  # the glow stays inside its own panel
@@ -188,15 +205,30 @@ def brain(c: Canvas, cx, cy, r, colour, glow: int, panel=None):
         for k in range(16):
             angle = k * math.tau / 16
             inner, outer = r * 1.2, r * 1.75
-            c.line([(cx + inner * math.cos(angle), cy + inner * 0.8 * math.sin(angle)),
-                    (cx + outer * math.cos(angle), cy + outer * 0.8 * math.sin(angle))],
-                   "#fff7c2", 6)
+            c.line(
+                [
+                    (cx + inner * math.cos(angle), cy + inner * 0.8 * math.sin(angle)),
+                    (cx + outer * math.cos(angle), cy + outer * 0.8 * math.sin(angle)),
+                ],
+                "#fff7c2",
+                6,
+            )
     lobes = [(-0.45, -0.2), (0.0, -0.35), (0.45, -0.2), (-0.5, 0.2), (0.0, 0.15), (0.5, 0.2)]
     for dx, dy in lobes:
         c.circle(cx + dx * r, cy + dy * r, r * 0.48, colour)
     for dx, dy in lobes:
-        c.arc((cx + dx * r - r * 0.3, cy + dy * r - r * 0.25, cx + dx * r + r * 0.3,
-               cy + dy * r + r * 0.25), 200, 330, "#00000055" if glow < 2 else "#b07a2a", 4)
+        c.arc(
+            (
+                cx + dx * r - r * 0.3,
+                cy + dy * r - r * 0.25,
+                cx + dx * r + r * 0.3,
+                cy + dy * r + r * 0.25,
+            ),
+            200,
+            330,
+            "#00000055" if glow < 2 else "#b07a2a",
+            4,
+        )
     c.line([(cx, cy - r * 0.6), (cx, cy + r * 0.5)], "#0000004d" if glow < 2 else "#b07a2a", 4)
 
 
@@ -255,27 +287,49 @@ def labelled_scene() -> Image.Image:
     for k in range(4):
         c.rect((150, 230 + k * 50, 190, 260 + k * 50), "#b9c6d3")
     ship(c, 420, 470, 330, ["#e0483e", "#2f7fd8", "#f2b632", "#2f9e55", "#8e5bd6", "#e0483e"])
-    ship(c, 800, 610, 360, ["#2f9e55", "#f2b632", "#2f7fd8", "#e0483e", "#2f7fd8", "#8e5bd6",
-                            "#f2b632"])
+    ship(
+        c,
+        800,
+        610,
+        360,
+        ["#2f9e55", "#f2b632", "#2f7fd8", "#e0483e", "#2f7fd8", "#8e5bd6", "#f2b632"],
+    )
     return c.finish()
 
 
 def plant(c: Canvas, cx, base, happy: bool):
-    c.polygon([(cx - 80, base - 110), (cx + 80, base - 110), (cx + 60, base), (cx - 60, base)],
-              "#c0643b" if happy else "#8a6a5a")
+    c.polygon(
+        [(cx - 80, base - 110), (cx + 80, base - 110), (cx + 60, base), (cx - 60, base)],
+        "#c0643b" if happy else "#8a6a5a",
+    )
     c.rect((cx - 90, base - 130, cx + 90, base - 105), "#d77a4e" if happy else "#9b7b6a", radius=6)
     if happy:
         c.line([(cx, base - 130), (cx, base - 360)], "#2f8f4e", 14)
         for side, y in ((-1, 190), (1, 240), (-1, 290), (1, 320)):
-            c.ellipse((cx + side * 10 - (90 if side < 0 else 0), base - y - 30,
-                       cx + side * 10 + (90 if side > 0 else 0), base - y + 20), "#3fb364")
+            c.ellipse(
+                (
+                    cx + side * 10 - (90 if side < 0 else 0),
+                    base - y - 30,
+                    cx + side * 10 + (90 if side > 0 else 0),
+                    base - y + 20,
+                ),
+                "#3fb364",
+            )
         for k in range(8):
             angle = k * math.tau / 8
             c.circle(cx + 46 * math.cos(angle), base - 400 + 46 * math.sin(angle), 32, "#ff7aa8")
         c.circle(cx, base - 400, 30, "#ffd23f")
     else:
-        c.line([(cx, base - 130), (cx + 10, base - 230), (cx + 70, base - 280),
-                (cx + 110, base - 250)], "#7c8a5a", 12)
+        c.line(
+            [
+                (cx, base - 130),
+                (cx + 10, base - 230),
+                (cx + 70, base - 280),
+                (cx + 110, base - 250),
+            ],
+            "#7c8a5a",
+            12,
+        )
         c.ellipse((cx - 60, base - 210, cx + 5, base - 180), "#8d9a6a")
         c.ellipse((cx + 60, base - 250, cx + 120, base - 215), "#8d9a6a")
         c.circle(cx + 118, base - 240, 18, "#a58a6a")
@@ -295,24 +349,49 @@ def before_after() -> Image.Image:
     c.circle(1090, 250, 70, "#ffb938")
     for k in range(12):
         angle = k * math.tau / 12
-        c.line([(1090 + 90 * math.cos(angle), 250 + 90 * math.sin(angle)),
-                (1090 + 125 * math.cos(angle), 250 + 125 * math.sin(angle))], "#ffb938", 8)
+        c.line(
+            [
+                (1090 + 90 * math.cos(angle), 250 + 90 * math.sin(angle)),
+                (1090 + 125 * math.cos(angle), 250 + 125 * math.sin(angle)),
+            ],
+            "#ffb938",
+            8,
+        )
     c.rect((0, 640, 1200, 700), "#6b5a4e")
     plant(c, 300, 650, happy=False)
     plant(c, 900, 650, happy=True)
-    c.polygon([(560, 430), (620, 430), (620, 400), (680, 460), (620, 520), (620, 490),
-               (560, 490)], "#ffffff", INK, 4)
+    c.polygon(
+        [(560, 430), (620, 430), (620, 400), (680, 460), (620, 520), (620, 490), (560, 490)],
+        "#ffffff",
+        INK,
+        4,
+    )
     return c.finish()
 
 
 def flame(c: Canvas, x, base, height, width):
-    c.polygon([(x - width / 2, base), (x - width / 3, base - height * 0.55),
-               (x - width / 6, base - height * 0.4), (x, base - height),
-               (x + width / 5, base - height * 0.5), (x + width / 3, base - height * 0.65),
-               (x + width / 2, base)], "#f26b2b")
-    c.polygon([(x - width / 3, base), (x - width / 6, base - height * 0.45),
-               (x, base - height * 0.7), (x + width / 6, base - height * 0.4),
-               (x + width / 3, base)], "#ffb238")
+    c.polygon(
+        [
+            (x - width / 2, base),
+            (x - width / 3, base - height * 0.55),
+            (x - width / 6, base - height * 0.4),
+            (x, base - height),
+            (x + width / 5, base - height * 0.5),
+            (x + width / 3, base - height * 0.65),
+            (x + width / 2, base),
+        ],
+        "#f26b2b",
+    )
+    c.polygon(
+        [
+            (x - width / 3, base),
+            (x - width / 6, base - height * 0.45),
+            (x, base - height * 0.7),
+            (x + width / 6, base - height * 0.4),
+            (x + width / 3, base),
+        ],
+        "#ffb238",
+    )
     c.polygon([(x - width / 6, base), (x, base - height * 0.35), (x + width / 6, base)], "#ffe27a")
 
 
@@ -324,8 +403,14 @@ def calm_amid_chaos() -> Image.Image:
     c.rect((0, 620, 1200, 800), "#9a6b4a")
     for x in range(-20, 1240, 120):
         c.line([(x, 620), (x + 60, 800)], "#8a5d3f", 4)
-    for x, h, w in ((60, 330, 170), (190, 230, 150), (1020, 360, 180), (1150, 280, 170),
-                    (880, 200, 130), (320, 160, 120)):
+    for x, h, w in (
+        (60, 330, 170),
+        (190, 230, 150),
+        (1020, 360, 180),
+        (1150, 280, 170),
+        (880, 200, 130),
+        (320, 160, 120),
+    ):
         flame(c, x, 640, h, w)
     # table with a mug
     c.rect((690, 500, 900, 520), "#6b4a33", radius=6)
@@ -360,8 +445,12 @@ def pyramid() -> Image.Image:
 
     levels = [(apex[1], 320, "#f2b632"), (320, 600, "#e07a3f"), (600, base_y, "#b8483d")]
     for top, bottom, colour in levels:
-        points = [(450 - x_at(top), top), (450 + x_at(top), top), (450 + x_at(bottom), bottom),
-                  (450 - x_at(bottom), bottom)]
+        points = [
+            (450 - x_at(top), top),
+            (450 + x_at(top), top),
+            (450 + x_at(bottom), bottom),
+            (450 - x_at(bottom), bottom),
+        ]
         c.polygon(points, colour, "#f4f1ea", 8)
     c.line([(1010, 250), (1010, 650)], "#44536a", 16)
     c.polygon([(970, 260), (1050, 260), (1010, 200)], "#44536a")
@@ -374,9 +463,14 @@ def classic() -> Image.Image:
     c.gradient((0, 0, 1200, 800), "#5b6ee1", "#9a5fd0")
     for k in range(24):
         angle = k * math.tau / 24
-        c.polygon([(600, 430), (600 + 900 * math.cos(angle), 430 + 900 * math.sin(angle)),
-                   (600 + 900 * math.cos(angle + 0.13), 430 + 900 * math.sin(angle + 0.13))],
-                  "#7486ea" if k % 2 else "#8a6ee0")
+        c.polygon(
+            [
+                (600, 430),
+                (600 + 900 * math.cos(angle), 430 + 900 * math.sin(angle)),
+                (600 + 900 * math.cos(angle + 0.13), 430 + 900 * math.sin(angle + 0.13)),
+            ],
+            "#7486ea" if k % 2 else "#8a6ee0",
+        )
     # a shipping-container robot, alarmed
     c.rect((440, 300, 760, 560), "#f2b632", radius=18, outline=INK, width=6)
     for j in range(1, 8):

@@ -1,0 +1,51 @@
+"""Shared fixtures: the project's paths, throwaway templates, and a helper for needed parts."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATES = ROOT / "img" / "templates"
+POSTS = sorted((ROOT / "docs" / "series").glob("part-*.md"))
+
+
+def need(available: bool, what: str) -> None:
+    """Skip when a part is missing on a reader's machine; under CI=true, fail instead."""
+    if available:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI must provide {what}, but it is missing")
+    pytest.skip(f"needs {what}")
+
+
+@pytest.fixture
+def make_template(tmp_path: Path):
+    """Write a template folder with plain one-colour art, for pixel-exact layout checks."""
+
+    def make(name: str, boxes: list[dict], size=(1200, 800), colour="#808080", config=None):
+        folder = tmp_path / "templates" / name
+        folder.mkdir(parents=True)
+        Image.new("RGB", size, colour).save(folder / "art.png")
+        lines = ["image: art.png", "boxes:"]
+        for box in boxes:
+            lines.append("  - {" + ", ".join(f"{k}: {v}" for k, v in box.items()) + "}")
+        (folder / "template.yml").write_text(config or "\n".join(lines) + "\n")
+        return folder
+
+    return make
+
+
+@pytest.fixture
+def project_copy(tmp_path: Path) -> Path:
+    """A copy of the site's sources, for builds that edit posts or templates."""
+    copy = tmp_path / "project"
+    copy.mkdir()
+    shutil.copy(ROOT / "mkdocs.yml", copy / "mkdocs.yml")
+    for folder in ("docs", "overrides", "img/templates"):
+        shutil.copytree(ROOT / folder, copy / folder)
+    return copy

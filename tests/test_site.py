@@ -1,0 +1,212 @@
+"""The real site: a strict build, its figures, series navigation, cards, cache and bad input."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import POSTS, ROOT
+from helpers import build_error, build_site
+
+SITE_URL = yaml.safe_load(
+    re.sub(r"!ENV \[SITE_URL, (\"[^\"]+\")\]", r"\1", (ROOT / "mkdocs.yml").read_text())
+)["site_url"]
+
+
+class Page(HTMLParser):
+    """The parts of a built page the tests look at."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.images: list[dict] = []
+        self.meta: dict[str, str] = {}
+        self.links: list[dict] = []
+        self.figcaptions = 0
+        self.feed(text)
+        self.text = text
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "img" and "memes/" in (attrs.get("src") or ""):
+            self.images.append(attrs)
+        elif tag == "meta" and ("property" in attrs or "name" in attrs):
+            self.meta[attrs.get("property") or attrs["name"]] = attrs.get("content", "")
+        elif tag == "a":
+            self.links.append(attrs)
+        elif tag == "figcaption":
+            self.figcaptions += 1
+
+
+def page_of(site: Path, post: Path) -> Page:
+    return Page((site / "series" / post.stem / "index.html").read_text())
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    root = tmp_path_factory.mktemp("real")
+    site, cache = root / "site", root / "cache"
+    plugin = build_site(ROOT, site, cache)
+    return site, cache, plugin
+
+
+def test_five_posts_with_two_to_four_memes_each(built):
+    site, _, plugin = built
+    assert len(POSTS) == 5
+    total = 0
+    for post in POSTS:
+        page = page_of(site, post)
+        assert 2 <= len(page.images) <= 4, f"{post.name}: {len(page.images)} memes"
+        total += len(page.images)
+        for index, image in enumerate(page.images):
+            assert len(image["alt"].split()) >= 8, f"{post.name}: alt text too thin"
+            assert int(image["width"]) > 0 and int(image["height"]) > 0
+            assert (image.get("loading") == "lazy") == (index > 0)
+            assert (site / "series" / post.stem / image["src"]).resolve().is_file()
+            assert re.search(r"-[0-9a-f]{16}\.webp$", image["src"])
+        assert "```meme" not in page.text
+    assert total >= 14
+    assert len(plugin.last_report.rendered) + len(plugin.last_report.reused) >= total
+
+
+def test_series_navigation(built):
+    site, _, _ = built
+    for number, post in enumerate(POSTS, start=1):
+        page = page_of(site, post)
+        assert f"Part {number} of 5" in page.text
+        rels = {link.get("rel"): link["href"] for link in page.links if link.get("rel")}
+        if number > 1:
+            assert rels["prev"] == f"../{POSTS[number - 2].stem}/"
+        if number < 5:
+            assert rels["next"] == f"../{POSTS[number].stem}/"
+        assert ("prev" in rels) == (number > 1) and ("next" in rels) == (number < 5)
+    part4 = page_of(site, POSTS[3])
+    assert any(link.get("href") == "../../lab/" for link in part4.links), "part 4 links the lab"
+    index = (site / "series" / "index.html").read_text()
+    assert all(f"{post.stem}/" in index for post in POSTS)
+
+
+def test_open_graph_and_twitter_cards(built):
+    site, _, _ = built
+    for html in [site / "index.html", *(site / "series" / p.stem / "index.html" for p in POSTS)]:
+        page = Page(html.read_text())
+        image = page.meta["og:image"]
+        assert image.startswith(SITE_URL) and image == page.meta["twitter:image"]
+        assert (site / image.removeprefix(SITE_URL)).is_file()
+        assert page.meta["twitter:card"] == "summary_large_image"
+        assert page.meta["og:title"] and page.meta["og:description"]
+    part4 = page_of(site, POSTS[3])
+    assert part4.meta["og:image"].endswith(part4.images[0]["src"].split("/")[-1])
+    assert part4.meta["og:type"] == "article"
+
+
+def test_no_fonts_or_scripts_from_elsewhere(built):
+    site, _, _ = built
+    text = (site / "series" / POSTS[0].stem / "index.html").read_text()
+    assert "fonts.googleapis.com" not in text and "fonts.gstatic.com" not in text
+
+
+def test_a_second_build_renders_nothing(built, tmp_path):
+    _, cache, _ = built
+    plugin = build_site(ROOT, tmp_path / "site", cache)
+    assert plugin.last_report.rendered == []
+    assert len(plugin.last_report.reused) >= 14
+
+
+def test_changing_one_caption_renders_that_meme_alone(project_copy, tmp_path):
+    cache = tmp_path / "cache"
+    build_site(project_copy, tmp_path / "one", cache)
+    post = project_copy / "docs" / "series" / "part-4-push-or-pull.md"
+    post.write_text(post.read_text().replace("  - The platform team\n", "  - The SRE team\n"))
+    plugin = build_site(project_copy, tmp_path / "two", cache)
+    assert len(plugin.last_report.rendered) == 1
+    assert plugin.last_report.rendered[0].startswith("push-or-pull-")
+
+
+PART2 = "docs/series/part-2-kubernetes.md"
+
+
+def edit(project: Path, path: str, old: str, new: str) -> None:
+    target = project / path
+    text = target.read_text()
+    assert old in text, f"test setup: {old!r} not in {path}"
+    target.write_text(text.replace(old, new, 1))
+
+
+BAD_INPUT = {
+    "unknown template": (
+        PART2,
+        "template: two-buttons",
+        "template: three-buttons",
+        "unknown template 'three-buttons' (known templates: before-after",
+        "template: three",
+    ),
+    "missing alt": (
+        PART2,
+        "alt: Two buttons on",
+        "# alt: Two buttons on",
+        "missing 'alt'",
+        "```meme",
+    ),
+    "caption cannot fit": (
+        PART2,
+        "  - PodSecurityPolicy\n",
+        "  - " + "Pod Security Policy " * 30 + "\n",
+        "caption 1 'Pod Security Policy",
+        "captions:",
+    ),
+    "malformed declaration": (
+        PART2,
+        "captions:\n  - PodSecurityPolicy",
+        "captions: [PodSecurityPolicy",
+        "not valid YAML",
+        None,
+    ),
+    "path leaving the project": (
+        PART2,
+        "template: two-buttons",
+        "template: ../../../etc/passwd",
+        "is a path, which may leave the project",
+        "template: ../",
+    ),
+    "duplicate id": (
+        PART2,
+        "id: no-observability",
+        "id: who-does-what",
+        "duplicate meme id 'who-does-what'",
+        "id: who-does-what",
+    ),
+    "box outside its image": (
+        "img/templates/prefer/template.yml",
+        "x: 0.45, y: 0.04, w: 0.52",
+        "x: 0.75, y: 0.04, w: 0.52",
+        "lies outside its image",
+        None,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUT))
+def test_bad_input_is_a_clear_error_and_writes_nothing(project_copy, tmp_path, case, caplog):
+    path, old, new, message, line_needle = BAD_INPUT[case]
+    edit(project_copy, path, old, new)
+    site, cache = tmp_path / "site", tmp_path / "cache"
+    text = build_error(project_copy, site, cache, caplog)
+    assert message in text
+    assert text.startswith(f"{path}:"), text
+    if line_needle:
+        lines = (project_copy / path).read_text().splitlines()
+        candidates = [i for i, line in enumerate(lines, 1) if line_needle in line]
+        assert any(f"{path}:{n}" in text for n in candidates), (text, candidates)
+    assert not site.exists(), "nothing may be written to the site"
+    assert not cache.exists() or not any(cache.iterdir()), "nothing may be rendered"
+
+
+def test_template_picture_that_is_not_an_image(project_copy, tmp_path, caplog):
+    (project_copy / "img/templates/classic/art.png").write_text("not a picture")
+    text = build_error(project_copy, tmp_path / "site", tmp_path / "cache", caplog)
+    assert text.startswith("img/templates/classic/template.yml:3: field 'image'"), text
+    assert "not an image Pillow can read" in text and text.count("\n") == 0
+    assert not (tmp_path / "site").exists()

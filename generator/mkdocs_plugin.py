@@ -151,6 +151,7 @@ class MemesPlugin(BasePlugin[MemesConfig]):
                 "name": config.extra.get("series_title", position.entry.series),
                 "part": position.entry.part,
                 "total": position.total,
+                "date": _long_date(position.entry.date),
                 "previous": _link(position.previous, urls),
                 "next": _link(position.next, urls),
                 "parts": [_link(entry, urls) for entry in position.entries],
@@ -166,6 +167,11 @@ class MemesPlugin(BasePlugin[MemesConfig]):
         _, templates, _ = self._paths(config)
         server.watch(str(templates))
         return server
+
+
+def _long_date(date) -> str:
+    """'25 July 2021': unambiguous for readers everywhere, unlike 07/25/2021."""
+    return f"{date.day} {date:%B %Y}" if date else ""
 
 
 def _link(entry, urls: dict[str, str]) -> dict | None:

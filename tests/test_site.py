@@ -76,6 +76,7 @@ def test_series_navigation(built):
     for number, post in enumerate(POSTS, start=1):
         page = page_of(site, post)
         assert f"Part {number} of 5" in page.text
+        assert re.search(r"Published \d{1,2} (July|August) 2021", page.text)
         rels = {link.get("rel"): link["href"] for link in page.links if link.get("rel")}
         if number > 1:
             assert rels["prev"] == f"../{POSTS[number - 2].stem}/"

@@ -11,6 +11,8 @@ TOOLS_DIR ?= $(or $(TELL_IT_TOOLS_DIR),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/te
 ACTIONLINT_VERSION := v1.7.12
 ACTIONLINT := $(TOOLS_DIR)/actionlint-$(ACTIONLINT_VERSION)/actionlint
 export ACTIONLINT
+# Material prints its end-of-life notice on every build; README.md says where the site can go.
+export NO_MKDOCS_2_WARNING := 1
 
 .PHONY: site serve test lint bench clean tools help
 

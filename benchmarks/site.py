@@ -58,9 +58,20 @@ def cli_cold_build(project: Path, work: Path) -> float:
     bench_config.write_text(text)
     started = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "-f", str(bench_config),
-         "-d", str(work / "cli-site")],
-        check=True, env=env,
+        [
+            sys.executable,
+            "-m",
+            "mkdocs",
+            "build",
+            "--strict",
+            "--quiet",
+            "-f",
+            str(bench_config),
+            "-d",
+            str(work / "cli-site"),
+        ],
+        check=True,
+        env=env,
     )
     return time.perf_counter() - started
 
@@ -80,10 +91,22 @@ def main() -> int:
             cold.append(seconds)
             rendered_cold = len(plugin.last_report.rendered)
             cli.append(cli_cold_build(project, work))
-        rows.append(("cold build, command (`mkdocs build`)", f"{statistics.median(cli):.2f} s",
-                     f"<= {TARGETS['cold']:.0f} s", ok(statistics.median(cli) <= TARGETS["cold"])))
-        rows.append(("cold build, in process", f"{statistics.median(cold):.2f} s",
-                     f"{rendered_cold} memes rendered", ""))
+        rows.append(
+            (
+                "cold build, command (`mkdocs build`)",
+                f"{statistics.median(cli):.2f} s",
+                f"<= {TARGETS['cold']:.0f} s",
+                ok(statistics.median(cli) <= TARGETS["cold"]),
+            )
+        )
+        rows.append(
+            (
+                "cold build, in process",
+                f"{statistics.median(cold):.2f} s",
+                f"{rendered_cold} memes rendered",
+                "",
+            )
+        )
 
         step(f"rebuilds with no change ({RUNS} runs)")
         warm, rendered = [], []
@@ -91,8 +114,14 @@ def main() -> int:
             seconds, plugin = build_once(project, work / "site", work / "cold-cache-0")
             warm.append(seconds)
             rendered.append(len(plugin.last_report.rendered))
-        rows.append(("rebuild, no change", f"{statistics.median(warm):.2f} s",
-                     f"renders 0 (rendered {max(rendered)})", ok(max(rendered) == 0)))
+        rows.append(
+            (
+                "rebuild, no change",
+                f"{statistics.median(warm):.2f} s",
+                f"renders 0 (rendered {max(rendered)})",
+                ok(max(rendered) == 0),
+            )
+        )
 
         step(f"rebuilds after one caption changes ({RUNS} runs)")
         post = project / "docs" / "series" / "part-4-push-or-pull.md"
@@ -104,8 +133,14 @@ def main() -> int:
             edited.append(seconds)
             rendered.append(len(plugin.last_report.rendered))
         post.write_text(original)
-        rows.append(("rebuild, one caption changed", f"{statistics.median(edited):.2f} s",
-                     f"renders 1 (rendered {max(rendered)})", ok(set(rendered) == {1})))
+        rows.append(
+            (
+                "rebuild, one caption changed",
+                f"{statistics.median(edited):.2f} s",
+                f"renders 1 (rendered {max(rendered)})",
+                ok(set(rendered) == {1}),
+            )
+        )
 
         step("per-meme render time and size")
         _, plugin = build_once(project, work / "site", work / "cold-cache-0")
@@ -120,24 +155,39 @@ def main() -> int:
             per_meme[meme.spec.id] = statistics.median(times) * 1000
         slowest = max(per_meme, key=per_meme.get)
         median_ms = statistics.median(per_meme.values())
-        rows.append(("per-meme render, median of memes", f"{median_ms:.1f} ms",
-                     f"<= {TARGETS['meme_ms']:.0f} ms", ok(median_ms <= TARGETS["meme_ms"])))
+        rows.append(
+            (
+                "per-meme render, median of memes",
+                f"{median_ms:.1f} ms",
+                f"<= {TARGETS['meme_ms']:.0f} ms",
+                ok(median_ms <= TARGETS["meme_ms"]),
+            )
+        )
         rows.append(("per-meme render, slowest", f"{per_meme[slowest]:.1f} ms", slowest, ""))
 
         cache = MemeCache(work / "cold-cache-0")
         sizes = {m.spec.id: cache.path(m).stat().st_size / 1000 for m in memes}
         biggest = max(sizes, key=sizes.get)
-        rows.append(("largest meme", f"{sizes[biggest]:.1f} KB",
-                     f"<= {TARGETS['meme_kb']:.0f} KB ({biggest})",
-                     ok(sizes[biggest] <= TARGETS["meme_kb"])))
-        per_post = {page: sum(sizes[m.spec.id] for m in page_memes)
-                    for page, page_memes in plugin.planned.items()}
+        rows.append(
+            (
+                "largest meme",
+                f"{sizes[biggest]:.1f} KB",
+                f"<= {TARGETS['meme_kb']:.0f} KB ({biggest})",
+                ok(sizes[biggest] <= TARGETS["meme_kb"]),
+            )
+        )
+        per_post = {
+            page: sum(sizes[m.spec.id] for m in page_memes)
+            for page, page_memes in plugin.planned.items()
+        }
 
     table = ["| measure | result | target | |", "| --- | ---: | --- | --- |"]
     table += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
     table += ["", "| page | memes | KB of memes |", "| --- | ---: | ---: |"]
-    table += [f"| {page} | {len(plugin.planned[page])} | {kb:.1f} |"
-              for page, kb in sorted(per_post.items())]
+    table += [
+        f"| {page} | {len(plugin.planned[page])} | {kb:.1f} |"
+        for page, kb in sorted(per_post.items())
+    ]
     table += ["", f"{len(memes)} memes, {RUNS} runs each, {os.cpu_count()} cores."]
     text = "\n".join(table) + "\n"
     print(text)

@@ -101,7 +101,10 @@ def fit_caption(text: str, box: TextBox, image_size: tuple[int, int]) -> FittedC
     prepared = prepare(text, box)
     words = prepared.split(" ")
     low, high = box.min_size, box.max_size
-    if not prepared or _fits(box, low, words, width, height) is None:
+    # Cheap bound first: text far wider than all lines together cannot fit, and trying every
+    # split of a very long caption would be slow.
+    hopeless = _width(box, low, prepared) > box.max_lines * (width + low)
+    if not prepared or hopeless or _fits(box, low, words, width, height) is None:
         raise CaptionTooLong(
             f"does not fit box '{box.name}' ({width}x{height} px) on {box.max_lines} line(s)"
             f" even at the minimum size of {box.min_size} px"

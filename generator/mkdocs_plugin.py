@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 from pathlib import Path
 from urllib.parse import urljoin
 
@@ -88,14 +87,12 @@ class MemesPlugin(BasePlugin[MemesConfig]):
     def on_files(self, files: Files, *, config) -> Files:
         _, _, cache_dir = self._paths(config)
         memes = [meme for memes in self.planned.values() for meme in memes]
-        started = time.perf_counter()
-        report = MemeCache(cache_dir).ensure(memes, progress=log.info)
-        self.last_report = report
+        cache = MemeCache(cache_dir)
+        report = self.last_report = cache.ensure(memes, progress=log.info)
         log.info(
             f"memes: {len(report.rendered)} rendered, {len(report.reused)} from the cache"
-            f" ({time.perf_counter() - started:.2f} s)"
+            f" ({report.seconds:.2f} s)"
         )
-        cache = MemeCache(cache_dir)
         self.image_urls = {}
         self.default_card = None
         for page, page_memes in self.planned.items():

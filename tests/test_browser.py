@@ -111,12 +111,17 @@ def test_screenshots_of_part_four(browser, served_site):
     views = {
         "light": {"color_scheme": "light", "viewport": {"width": 1280, "height": 900}},
         "dark": {"color_scheme": "dark", "viewport": {"width": 1280, "height": 900}},
-        "phone": {"color_scheme": "light", "viewport": {"width": 400, "height": 860},
-                  "device_scale_factor": 2, "is_mobile": True},
+        "phone": {
+            "color_scheme": "light",
+            "viewport": {"width": 400, "height": 860},
+            "device_scale_factor": 2,
+            "is_mobile": True,
+        },
     }
     for name, options in views.items():
-        context, page, problems = open_page(browser, f"{served_site}/series/{part4.stem}/",
-                                            **options)
+        context, page, problems = open_page(
+            browser, f"{served_site}/series/{part4.stem}/", **options
+        )
         try:
             page.evaluate(LOAD_MEMES)
             scheme = page.evaluate("document.body.getAttribute('data-md-color-scheme')")

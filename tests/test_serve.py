@@ -1,4 +1,4 @@
-"""Live preview: `mkdocs serve` re-renders an edited meme, reuses the rest, writes nothing to docs/."""
+"""Live preview: `mkdocs serve` re-renders an edited meme and writes nothing to docs/."""
 
 from __future__ import annotations
 
@@ -51,9 +51,19 @@ def test_serve_rebuilds_an_edited_meme(project_copy: Path, tmp_path: Path):
     docs_before = sorted(p.relative_to(project_copy) for p in (project_copy / "docs").rglob("*"))
     log = (tmp_path / "serve.log").open("w+")
     server = subprocess.Popen(
-        [sys.executable, "-m", "mkdocs", "serve", "--strict", "--livereload",
-         "--dev-addr", f"127.0.0.1:{port}"],
-        cwd=project_copy, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "mkdocs",
+            "serve",
+            "--strict",
+            "--livereload",
+            "--dev-addr",
+            f"127.0.0.1:{port}",
+        ],
+        cwd=project_copy,
+        stdout=log,
+        stderr=subprocess.STDOUT,
         env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
     )
     page = f"http://127.0.0.1:{port}/series/part-4-push-or-pull/"

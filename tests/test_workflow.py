@@ -32,7 +32,9 @@ def test_actionlint_catches_a_broken_workflow(tmp_path):
     binary = actionlint()
     need(binary is not None, "actionlint (make tools builds it with Go)")
     broken = tmp_path / "broken.yml"
-    broken.write_text("on: push\njobs:\n  build:\n    runs-on: ubuntu-24.04\n    steps:\n"
-                      "      - run: echo ${{ github.nonexistent_context_key }}\n")
+    broken.write_text(
+        "on: push\njobs:\n  build:\n    runs-on: ubuntu-24.04\n    steps:\n"
+        "      - run: echo ${{ github.nonexistent_context_key }}\n"
+    )
     result = subprocess.run([binary, "-no-color", str(broken)], capture_output=True, text=True)
     assert result.returncode != 0

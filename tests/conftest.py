@@ -49,3 +49,14 @@ def project_copy(tmp_path: Path) -> Path:
     for folder in ("docs", "overrides", "img/templates"):
         shutil.copytree(ROOT / folder, copy / folder)
     return copy
+
+
+@pytest.fixture
+def lab_state(tmp_path: Path, monkeypatch) -> Path:
+    """A lab state folder of this test's own; whatever the test leaves running is torn down."""
+    state = tmp_path / "lab"
+    monkeypatch.setenv("TELLIT_LAB_STATE", str(state))
+    yield state
+    from demo.teardown import down
+
+    assert down(state, log=lambda message: None) == [], "the lab left something behind"

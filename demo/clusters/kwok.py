@@ -1,0 +1,163 @@
+"""kwok provider: real control planes as local processes, nodes simulated by kwok.
+
+Used where no container image can be pulled (our CI) and by readers without Docker. The
+kube-apiserver, etcd, controller-manager and scheduler are the real binaries, built by
+`demo.provision`; only kubelets are simulated, so pods are scheduled and reported Running.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .. import provision, versions
+from ..paths import state_dir
+from ..run import CommandError, run
+from .base import LAB_PREFIX, Cluster, ClusterError, lab_name
+
+# Every component listens on loopback only (kwokctl's default is 0.0.0.0).
+KWOKCTL_CONFIG = """\
+kind: KwokctlConfiguration
+apiVersion: config.kwok.x-k8s.io/v1alpha1
+options:
+  bindAddress: 127.0.0.1
+  runtime: binary
+"""
+
+
+class KwokProvider:
+    name = "kwok"
+
+    def __init__(self, nodes: int = 2, root: Path | None = None) -> None:
+        self.nodes = nodes
+        self.root = root or state_dir() / "kwok"
+        self.binaries = provision.binaries()
+
+    # The command lines are pure functions of the settings, so they are unit-tested.
+    def env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "KWOK_WORKDIR": str(self.root),
+            "KWOK_KUBECTL_BINARY": str(self.binaries["kubectl"]),
+            "KWOK_KUBE_VERSION": versions.KUBERNETES,
+        }
+
+    def config_path(self) -> Path:
+        path = self.root / "kwokctl.yaml"
+        if not path.is_file() or path.read_text() != KWOKCTL_CONFIG:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(KWOKCTL_CONFIG)
+        return path
+
+    def kubeconfig(self, name: str) -> Path:
+        return self.root / "kubeconfigs" / f"{lab_name(name)}.yaml"
+
+    def create_command(self, name: str) -> list[str]:
+        b = self.binaries
+        return [
+            str(b["kwokctl"]),
+            "--config",
+            str(self.config_path()),
+            "create",
+            "cluster",
+            "--name",
+            lab_name(name),
+            "--runtime",
+            "binary",
+            "--kube-apiserver-binary",
+            str(b["kube-apiserver"]),
+            "--kube-controller-manager-binary",
+            str(b["kube-controller-manager"]),
+            "--kube-scheduler-binary",
+            str(b["kube-scheduler"]),
+            "--kwok-controller-binary",
+            str(b["kwok"]),
+            "--etcd-binary",
+            str(b["etcd"]),
+            "--kubeconfig",
+            str(self.kubeconfig(name)),
+            "--wait",
+            "120s",
+        ]
+
+    def _existing(self) -> set[str]:
+        if not (self.root / "clusters").is_dir():
+            return set()
+        output = run([self.binaries["kwokctl"], "get", "clusters"], env=self.env())
+        return {line.strip() for line in output.splitlines() if line.strip()}
+
+    def _cluster(self, name: str) -> Cluster:
+        return Cluster(name, self.name, self.kubeconfig(name), f"kwok-{lab_name(name)}")
+
+    def create(self, name: str) -> Cluster:
+        missing = provision.missing()
+        if missing:
+            raise ClusterError(
+                f"the kwok provider needs {', '.join(t.name for t in missing)}:"
+                " run `make provision`"
+            )
+        full = lab_name(name)
+        self.kubeconfig(name).parent.mkdir(parents=True, exist_ok=True)
+        if full not in self._existing():
+            try:
+                run(self.create_command(name), env=self.env(), timeout=300)
+            except CommandError as error:
+                raise ClusterError(f"could not create kwok cluster {name}: {error}") from None
+        cluster = self._cluster(name)
+        self._ensure_nodes(cluster)
+        return cluster
+
+    def _ensure_nodes(self, cluster: Cluster) -> None:
+        """Add simulated nodes so that pods schedule, and wait until they are Ready."""
+        kwokctl = self.binaries["kwokctl"]
+        run(
+            [
+                kwokctl,
+                "scale",
+                "node",
+                "--replicas",
+                str(self.nodes),
+                "--name",
+                lab_name(cluster.name),
+            ],
+            env=self.env(),
+            timeout=120,
+        )
+        run(
+            [
+                self.binaries["kubectl"],
+                "--kubeconfig",
+                cluster.kubeconfig,
+                "wait",
+                "--for=condition=Ready",
+                "node",
+                "--all",
+                "--timeout=120s",
+            ],
+            timeout=150,
+        )
+
+    def delete(self, name: str) -> None:
+        full = lab_name(name)
+        if full in self._existing():
+            run(
+                [
+                    self.binaries["kwokctl"],
+                    "delete",
+                    "cluster",
+                    "--name",
+                    full,
+                    "--kubeconfig",
+                    str(self.kubeconfig(name)),
+                ],
+                env=self.env(),
+                timeout=180,
+            )
+        self.kubeconfig(name).unlink(missing_ok=True)
+
+    def list(self) -> list[Cluster]:
+        return [
+            self._cluster(full.removeprefix(LAB_PREFIX))
+            for full in sorted(self._existing())
+            if full.startswith(LAB_PREFIX)
+        ]

@@ -1,0 +1,128 @@
+"""Images without pulls: make the app's base image locally, under the tag its Dockerfile names.
+
+Our machines reach no container registry, so `FROM busybox:1.35.0` cannot be pulled there.
+Debian's busybox-static is the same program: packed into a root file system and imported with
+`docker import`, it stands in under that very tag, and the Dockerfile readers use stays as is.
+
+    python -m demo.images base      # make the base image unless it is there
+    python -m demo.images build TAG # build the app image
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+from .run import CommandError, run
+
+APP = Path(__file__).resolve().parent / "app"
+BUSYBOX_CANDIDATES = (Path("/bin/busybox"), Path("/usr/bin/busybox"))
+
+
+def base_image(dockerfile: Path = APP / "Dockerfile") -> str:
+    """The image the Dockerfile's first FROM line names."""
+    for line in dockerfile.read_text().splitlines():
+        match = re.match(r"^\s*FROM\s+(\S+)", line, re.IGNORECASE)
+        if match:
+            return match.group(1)
+    raise ValueError(f"{dockerfile}: no FROM line")
+
+
+def image_exists(image: str) -> bool:
+    try:
+        run(["docker", "image", "inspect", image])
+        return True
+    except CommandError:
+        return False
+
+
+def busybox_rootfs(busybox: Path) -> bytes:
+    """A tar of a minimal root file system: static busybox, its applets as links, /tmp, /www.
+
+    Fixed times and owners make the tar, and so the imported layer, the same every time.
+    """
+    applets = subprocess.run(
+        [str(busybox), "--list"], capture_output=True, text=True, check=True
+    ).stdout.split()
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+
+        def add(name: str, kind: bytes, mode: int, data: bytes = b"", link: str = "") -> None:
+            info = tarfile.TarInfo(name)
+            info.type, info.mode, info.mtime, info.linkname = kind, mode, 0, link
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data) if data else None)
+
+        for folder in ("bin", "etc", "tmp", "www"):
+            add(folder, tarfile.DIRTYPE, 0o1777 if folder == "tmp" else 0o755)
+        add("bin/busybox", tarfile.REGTYPE, 0o755, busybox.read_bytes())
+        for applet in sorted(set(applets) - {"busybox"}):
+            add(f"bin/{applet}", tarfile.SYMTYPE, 0o777, link="busybox")
+        add(
+            "etc/passwd",
+            tarfile.REGTYPE,
+            0o644,
+            b"root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n",
+        )
+        add("etc/group", tarfile.REGTYPE, 0o644, b"root:x:0:\nnogroup:x:65534:\n")
+    return buffer.getvalue()
+
+
+def ensure_base_image(dockerfile: Path = APP / "Dockerfile", log=print) -> str:
+    """Make the Dockerfile's base image from local busybox unless Docker has it already."""
+    image = base_image(dockerfile)
+    if image_exists(image):
+        log(f"base image {image}: present")
+        return image
+    busybox = next((p for p in BUSYBOX_CANDIDATES if p.is_file()), None)
+    if busybox is None or shutil.which("docker") is None:
+        raise CommandError(
+            f"{image} cannot be pulled here and there is no busybox to make it from:"
+            " apt-get install busybox-static docker.io"
+        )
+    log(f"base image {image}: importing from {busybox}")
+    subprocess.run(
+        ["docker", "import", "--change", 'CMD ["sh"]', "-", image],
+        input=busybox_rootfs(busybox),
+        check=True,
+        capture_output=True,
+    )
+    return image
+
+
+def build_app(tag: str, version: str, context: Path = APP) -> str:
+    """Build the app image; its id (sha256:...)."""
+    run(
+        [
+            "docker",
+            "build",
+            "--quiet",
+            "--build-arg",
+            f"VERSION={version}",
+            "-t",
+            tag,
+            str(context),
+        ],
+        timeout=300,
+    )
+    return run(["docker", "image", "inspect", "--format", "{{.Id}}", tag]).strip()
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["base"]:
+        ensure_base_image()
+        return 0
+    if argv[:1] == ["build"] and len(argv) == 3:
+        print(build_app(argv[1], argv[2]))
+        return 0
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

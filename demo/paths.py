@@ -1,0 +1,28 @@
+"""Where the lab keeps what outlives a clone: built tools and state, outside the work tree."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def cache_root() -> Path:
+    """`$TELL_IT_CACHE`, else the user's cache folder: a fresh clone on a warm machine reuses it."""
+    configured = os.environ.get("TELL_IT_CACHE")
+    if configured:
+        return Path(configured).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "tell-it-with-a-meme"
+
+
+def tools_dir() -> Path:
+    return cache_root() / "tools"
+
+
+def state_dir() -> Path:
+    """Lab state (clusters, registry, git server): one folder, so cleanup can find it all.
+
+    `$TELLIT_LAB_STATE` moves it (tests give each run its own).
+    """
+    configured = os.environ.get("TELLIT_LAB_STATE")
+    return Path(configured).expanduser() if configured else cache_root() / "lab"

@@ -1,0 +1,223 @@
+"""Build the lab's Kubernetes tools from Go modules, once per version, into the user's cache.
+
+No container image can be pulled on our machines, so the control plane runs as local processes
+(kwok's binary runtime). Every binary comes through the Go module proxy: kwok and kwokctl by
+`go install`; etcd from a three-line main; kube-apiserver, kube-controller-manager,
+kube-scheduler and kubectl from a wrapper module, because k8s.io/kubernetes maps its staging
+modules to ./staging, which `go install` cannot follow.
+
+`python -m demo.provision` builds what is missing and prints where everything is.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import versions
+from .paths import tools_dir
+
+KUBE_COMMANDS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl")
+
+
+@dataclass(frozen=True)
+class Tool:
+    """One group of binaries built together, kept in a folder named by its version."""
+
+    name: str
+    version: str
+    binaries: tuple[str, ...]
+    build: Callable[[Path], None]
+
+    def folder(self, root: Path) -> Path:
+        return root / f"{self.name}-{self.version}"
+
+    def paths(self, root: Path) -> dict[str, Path]:
+        return {binary: self.folder(root) / binary for binary in self.binaries}
+
+    def present(self, root: Path) -> bool:
+        return all(
+            path.is_file() and os.access(path, os.X_OK) for path in self.paths(root).values()
+        )
+
+
+def go(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> str:
+    """Run the go command; on failure say which command failed and show its output."""
+    environment = {**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "-mod=mod", **(env or {})}
+    result = subprocess.run(["go", *args], cwd=cwd, env=environment, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"`go {' '.join(args)}` failed in {cwd}:\n{result.stderr[-4000:]}")
+    return result.stdout
+
+
+def build_kwok(out: Path) -> None:
+    for command in ("kwok", "kwokctl"):
+        go(["install", f"sigs.k8s.io/kwok/cmd/{command}@{versions.KWOK}"], out, {"GOBIN": str(out)})
+
+
+ETCD_MAIN = """package main
+
+import (
+	"os"
+
+	"go.etcd.io/etcd/server/v3/etcdmain"
+)
+
+func main() { etcdmain.Main(os.Args) }
+"""
+
+
+def build_etcd(out: Path) -> None:
+    with tempfile.TemporaryDirectory(prefix="etcd-build-") as work:
+        module = Path(work)
+        (module / "main.go").write_text(ETCD_MAIN)
+        go(["mod", "init", "tellit.local/etcd"], module)
+        go(["get", f"go.etcd.io/etcd/server/v3@{versions.ETCD}"], module)
+        go(["mod", "tidy"], module)
+        version = versions.ETCD.removeprefix("v")
+        go(
+            [
+                "build",
+                "-trimpath",
+                "-ldflags",
+                f"-s -w -X go.etcd.io/etcd/api/v3/version.Version={version}",
+                "-o",
+                str(out / "etcd"),
+                ".",
+            ],
+            module,
+        )
+
+
+def wrapper_go_mod(kubernetes_go_mod: str, version: str) -> str:
+    """A go.mod that requires k8s.io/kubernetes and maps each staging module to its release.
+
+    The list of staging modules is read from that version's own go.mod, because it changes
+    between minor versions.
+    """
+    minor, patch = version.removeprefix("v").split(".")[1:3]
+    staging = sorted(
+        set(re.findall(r"^\s*(k8s\.io/[\w.-]+) v0\.0\.0\s*$", kubernetes_go_mod, re.MULTILINE))
+    )
+    go_line = re.search(r"^go (\S+)$", kubernetes_go_mod, re.MULTILINE)
+    godebug = re.search(r"^godebug\s+(.+)$", kubernetes_go_mod, re.MULTILINE)
+    lines = ["module tellit.local/kube", "", f"go {go_line.group(1) if go_line else '1.24'}", ""]
+    if godebug:
+        lines += [f"godebug {godebug.group(1)}", ""]
+    lines += [f"require k8s.io/kubernetes {version}", "", "replace ("]
+    lines += [f"\t{name} => {name} v0.{minor}.{patch}" for name in staging]
+    lines += [")", ""]
+    return "\n".join(lines)
+
+
+def version_ldflags(version: str) -> str:
+    major, minor = version.removeprefix("v").split(".")[:2]
+    flags = ["-s", "-w"]
+    for package in ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version"):
+        flags += [
+            f"-X {package}.gitVersion={version}",
+            f"-X {package}.gitMajor={major}",
+            f"-X {package}.gitMinor={minor}",
+            f"-X {package}.gitTreeState=clean",
+        ]
+    return " ".join(flags)
+
+
+def build_kubernetes(out: Path) -> None:
+    version = versions.KUBERNETES
+    with tempfile.TemporaryDirectory(prefix="kube-build-") as work:
+        module = Path(work)
+        info = json.loads(go(["mod", "download", "-json", f"k8s.io/kubernetes@{version}"], module))
+        (module / "go.mod").write_text(wrapper_go_mod(Path(info["GoMod"]).read_text(), version))
+        for command in KUBE_COMMANDS:
+            go(["get", f"k8s.io/kubernetes/cmd/{command}@{version}"], module)
+        go(
+            [
+                "build",
+                "-trimpath",
+                "-ldflags",
+                version_ldflags(version),
+                "-o",
+                str(out) + "/",
+                *(f"k8s.io/kubernetes/cmd/{command}" for command in KUBE_COMMANDS),
+            ],
+            module,
+        )
+
+
+TOOLS = (
+    Tool("kwok", versions.KWOK, ("kwok", "kwokctl"), build_kwok),
+    Tool("etcd", versions.ETCD, ("etcd",), build_etcd),
+    Tool("kubernetes", versions.KUBERNETES, KUBE_COMMANDS, build_kubernetes),
+)
+
+
+def binaries(root: Path | None = None) -> dict[str, Path]:
+    """Every binary by name; the caller checks `present()` or calls `ensure()` first."""
+    root = root or tools_dir()
+    return {name: path for tool in TOOLS for name, path in tool.paths(root).items()}
+
+
+def missing(root: Path | None = None) -> list[Tool]:
+    root = root or tools_dir()
+    return [tool for tool in TOOLS if not tool.present(root)]
+
+
+def ensure(root: Path | None = None, log: Callable[[str], None] = print) -> dict[str, float]:
+    """Build every missing tool; a folder appears only once its build is complete."""
+    root = root or tools_dir()
+    root.mkdir(parents=True, exist_ok=True)
+    if shutil.which("go") is None:
+        raise RuntimeError(
+            "Go is needed to build the lab's tools: install it (apt-get install "
+            "golang-go, or see go.dev/doc/install) and run `make provision` again"
+        )
+    timings: dict[str, float] = {}
+    todo = missing(root)
+    for index, tool in enumerate(TOOLS, start=1):
+        if tool not in todo:
+            log(f"[{index}/{len(TOOLS)}] {tool.name} {tool.version}: cached")
+            continue
+        log(
+            f"[{index}/{len(TOOLS)}] {tool.name} {tool.version}:"
+            f" building {', '.join(tool.binaries)}"
+            " (the first time takes minutes)"
+        )
+        started = time.perf_counter()
+        staging = Path(tempfile.mkdtemp(prefix=f".{tool.name}-", dir=root))
+        try:
+            tool.build(staging)
+            final = tool.folder(root)
+            shutil.rmtree(final, ignore_errors=True)
+            staging.rename(final)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        timings[tool.name] = time.perf_counter() - started
+        log(f"[{index}/{len(TOOLS)}] {tool.name}: built in {timings[tool.name]:.0f} s")
+    return timings
+
+
+def main() -> int:
+    started = time.perf_counter()
+    try:
+        ensure()
+    except RuntimeError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"tools ready in {time.perf_counter() - started:.1f} s, in {tools_dir()}")
+    for name, path in binaries().items():
+        print(f"  {name:24} {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,125 @@
+"""Background services the lab starts (registry, git server): a pid file and a log each.
+
+Kept in one folder under the lab's state, so `make demo-down` finds every process the lab
+started, and nothing else.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .paths import state_dir
+
+
+def free_port() -> int:
+    """A port free on loopback right now (the service binds it a moment later)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    root: Path
+
+    @classmethod
+    def named(cls, name: str, root: Path | None = None) -> Service:
+        return cls(name, (root or state_dir() / "services") / name)
+
+    @property
+    def pid_file(self) -> Path:
+        return self.root / "pid"
+
+    @property
+    def log_file(self) -> Path:
+        return self.root / "log"
+
+    def pid(self) -> int | None:
+        """The pid of the running service, or None (a stale pid file is removed)."""
+        try:
+            pid = int(self.pid_file.read_text())
+            os.kill(pid, 0)
+        except (FileNotFoundError, ValueError, ProcessLookupError):
+            self.pid_file.unlink(missing_ok=True)
+            return None
+        return pid
+
+    def start(
+        self,
+        argv: Sequence[str | Path],
+        ready: Callable[[], bool],
+        env: dict[str, str] | None = None,
+        timeout: float = 30,
+    ) -> int:
+        """Start the service unless it runs already; wait until `ready()` says it answers."""
+        running = self.pid()
+        if running:
+            return running
+        self.root.mkdir(parents=True, exist_ok=True)
+        with self.log_file.open("ab") as log:
+            process = subprocess.Popen(
+                [str(a) for a in argv],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=env,
+                start_new_session=True,
+            )
+        self.pid_file.write_text(str(process.pid))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                self.pid_file.unlink(missing_ok=True)
+                raise RuntimeError(
+                    f"{self.name} exited at start (code {process.returncode}); its log:\n"
+                    + self.log_file.read_text()[-2000:]
+                )
+            if ready():
+                return process.pid
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(
+            f"{self.name} did not answer within {timeout:.0f} s; see {self.log_file}"
+        )
+
+    def stop(self, timeout: float = 10) -> None:
+        """Stop the service and its children (it leads its own process group)."""
+        pid = self.pid()
+        if pid is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and _alive(pid):
+            time.sleep(0.05)
+        if _alive(pid):
+            os.killpg(pid, signal.SIGKILL)
+        self.pid_file.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie child of ours still answers kill(0); reap it if it is ours.
+    try:
+        finished, _ = os.waitpid(pid, os.WNOHANG)
+        return finished == 0
+    except ChildProcessError:
+        return True
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(0.2)
+        return probe.connect_ex(("127.0.0.1", port)) == 0

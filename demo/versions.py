@@ -1,0 +1,12 @@
+"""Every version the lab pins, in one place, so that caches can be keyed by them."""
+
+KUBERNETES = "v1.36.3"
+ETCD = "v3.6.16"
+KWOK = "v0.8.0"
+# For readers' laptops: kind, the node image its release notes name (pinned by digest), and a
+# kubectl of the same Kubernetes minor.
+KIND = "v0.29.0"
+KIND_NODE_IMAGE = (
+    "kindest/node:v1.33.1@sha256:050072256b9a903bd914c0b2866828150cb229cea0efe5892e2b644d5dd3b34f"
+)
+KIND_KUBECTL = "v1.33.1"

@@ -1,0 +1,72 @@
+"""Images without pulls, and the registry: build, push and resolve a tag to its digest."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+from lab_support import need_docker, need_registry
+
+from demo.images import base_image, build_app, busybox_rootfs, ensure_base_image
+from demo.registry import LocalRegistry, RegistryError
+from demo.services import listening
+
+
+def test_base_image_is_the_tag_the_dockerfile_names():
+    need_docker()
+    image = ensure_base_image(log=lambda message: None)
+    assert image == base_image() == "busybox:1.35.0"
+    shell = subprocess.run(
+        ["docker", "run", "--rm", image, "sh", "-c", "echo made here"],
+        capture_output=True,
+        text=True,
+    )
+    assert shell.stdout.strip() == "made here", shell.stderr
+
+
+def test_rootfs_is_reproducible():
+    from demo.images import BUSYBOX_CANDIDATES
+
+    busybox = next((p for p in BUSYBOX_CANDIDATES if p.is_file()), None)
+    if busybox is None:
+        pytest.skip("needs busybox (apt-get install busybox-static)")
+    assert busybox_rootfs(busybox) == busybox_rootfs(busybox)
+
+
+def test_build_push_and_resolve_digest(lab_state):
+    need_docker()
+    need_registry()
+    ensure_base_image(log=lambda message: None)
+    build_app("tellit-test-app:v1", "v1")
+    server = LocalRegistry()
+    registry = server.start()
+    assert registry.address.startswith("127.0.0.1:")
+    digest = registry.push("tellit-test-app:v1", "lab/app", "v1")
+    assert digest.startswith("sha256:") and len(digest) == 71
+    repo_digests = subprocess.run(
+        ["docker", "image", "inspect", "--format", "{{json .RepoDigests}}", "tellit-test-app:v1"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert f"{registry.address}/lab/app@{digest}" in repo_digests
+    assert registry.resolve("lab/app", "v1") == digest
+    assert registry.tags("lab/app") == ["v1"]
+    build_app("tellit-test-app:v2", "v2")
+    second = registry.push("tellit-test-app:v2", "lab/app", "v1")  # a tag moves...
+    assert second != digest and registry.resolve("lab/app", "v1") == second  # ...digests do not
+    with pytest.raises(RegistryError, match="not in the registry"):
+        registry.resolve("lab/app", "nope")
+    port = int(registry.address.split(":")[1])
+    server.stop()
+    assert not listening(port)
+    subprocess.run(
+        [
+            "docker",
+            "rmi",
+            "tellit-test-app:v1",
+            "tellit-test-app:v2",
+            f"{registry.address}/lab/app:v1",
+        ],
+        capture_output=True,
+    )

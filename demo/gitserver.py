@@ -12,8 +12,8 @@ count, bytes and duration of every request: the numbers behind the polling-load 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import base64
+import contextlib
 import json
 import os
 import secrets

@@ -8,21 +8,55 @@ kube-apiserver, etcd, controller-manager and scheduler are the real binaries, bu
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
+
+import psutil
 
 from .. import provision, versions
 from ..paths import state_dir
 from ..run import CommandError, run
+from ..services import free_port
 from .base import LAB_PREFIX, Cluster, ClusterError, lab_name
 
-# Every component listens on loopback only (kwokctl's default is 0.0.0.0).
-KWOKCTL_CONFIG = """\
-kind: KwokctlConfiguration
-apiVersion: config.kwok.x-k8s.io/v1alpha1
-options:
-  bindAddress: 127.0.0.1
-  runtime: binary
-"""
+# Ports each cluster needs. kwokctl picks free ports itself, but two kwokctl processes started
+# at once pick the same ones, so the lab hands out the ports when it creates in parallel.
+PORT_OPTIONS = (
+    "kubeApiserverPort",
+    "etcdPort",
+    "etcdPeerPort",
+    "kubeControllerManagerPort",
+    "kubeSchedulerPort",
+    "kwokControllerPort",
+)
+_ports_lock = threading.Lock()
+_handed_out: set[int] = set()
+
+
+def kwokctl_config(ports: dict[str, int]) -> str:
+    """kwokctl's configuration: every component on loopback only (its default is 0.0.0.0)."""
+    lines = [
+        "kind: KwokctlConfiguration",
+        "apiVersion: config.kwok.x-k8s.io/v1alpha1",
+        "options:",
+        "  bindAddress: 127.0.0.1",
+        "  runtime: binary",
+    ]
+    lines += [f"  {option}: {port}" for option, port in ports.items()]
+    return "\n".join(lines) + "\n"
+
+
+def allocate_ports() -> dict[str, int]:
+    """Distinct free loopback ports, never two alike within this process."""
+    with _ports_lock:
+        ports = {}
+        for option in PORT_OPTIONS:
+            port = free_port()
+            while port in _handed_out:
+                port = free_port()
+            _handed_out.add(port)
+            ports[option] = port
+        return ports
 
 
 class KwokProvider:
@@ -42,11 +76,12 @@ class KwokProvider:
             "KWOK_KUBE_VERSION": versions.KUBERNETES,
         }
 
-    def config_path(self) -> Path:
-        path = self.root / "kwokctl.yaml"
-        if not path.is_file() or path.read_text() != KWOKCTL_CONFIG:
+    def config_path(self, name: str) -> Path:
+        """This cluster's kwokctl configuration, with ports of its own, written once."""
+        path = self.root / "configs" / f"{lab_name(name)}.yaml"
+        if not path.is_file():
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(KWOKCTL_CONFIG)
+            path.write_text(kwokctl_config(allocate_ports()))
         return path
 
     def kubeconfig(self, name: str) -> Path:
@@ -57,7 +92,7 @@ class KwokProvider:
         return [
             str(b["kwokctl"]),
             "--config",
-            str(self.config_path()),
+            str(self.config_path(name)),
             "create",
             "cluster",
             "--name",
@@ -137,7 +172,18 @@ class KwokProvider:
             timeout=150,
         )
 
+    def processes(self, name: str) -> list[psutil.Process]:
+        """The cluster's component processes (kwokctl runs them from the cluster's folder)."""
+        folder = str(self.root / "clusters" / lab_name(name)) + os.sep
+        found = []
+        for process in psutil.process_iter(["cmdline"]):
+            cmdline = process.info["cmdline"] or []
+            if any(part.startswith(folder) for part in cmdline):
+                found.append(process)
+        return found
+
     def delete(self, name: str) -> None:
+        """Delete the cluster and wait until its processes are gone (kwokctl does not wait)."""
         full = lab_name(name)
         if full in self._existing():
             run(
@@ -153,7 +199,12 @@ class KwokProvider:
                 env=self.env(),
                 timeout=180,
             )
+        _, alive = psutil.wait_procs(self.processes(name), timeout=30)
+        for process in alive:  # still there after 30 s: stop it rather than leak it
+            process.kill()
+        psutil.wait_procs(alive, timeout=10)
         self.kubeconfig(name).unlink(missing_ok=True)
+        (self.root / "configs" / f"{full}.yaml").unlink(missing_ok=True)
 
     def list(self) -> list[Cluster]:
         return [

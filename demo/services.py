@@ -16,6 +16,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
+
 from .paths import state_dir
 
 
@@ -44,11 +46,18 @@ class Service:
         return self.root / "log"
 
     def pid(self) -> int | None:
-        """The pid of the running service, or None (a stale pid file is removed)."""
+        """The pid of the running service, or None (a stale pid file is removed).
+
+        The file holds the pid and the process's start time, so a pid the system has since
+        given to another program is never taken for ours (and never signalled).
+        """
         try:
-            pid = int(self.pid_file.read_text())
-            os.kill(pid, 0)
-        except (FileNotFoundError, ValueError, ProcessLookupError):
+            pid_text, started = self.pid_file.read_text().split()
+            pid = int(pid_text)
+            same = abs(psutil.Process(pid).create_time() - float(started)) < 0.01
+        except (FileNotFoundError, ValueError, psutil.NoSuchProcess):
+            same = False
+        if not same or not _alive(pid):
             self.pid_file.unlink(missing_ok=True)
             return None
         return pid
@@ -74,7 +83,8 @@ class Service:
                 env=env,
                 start_new_session=True,
             )
-        self.pid_file.write_text(str(process.pid))
+        started = psutil.Process(process.pid).create_time()
+        self.pid_file.write_text(f"{process.pid} {started}")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if process.poll() is not None:
@@ -107,16 +117,15 @@ class Service:
 
 
 def _alive(pid: int) -> bool:
+    """Whether `pid` still runs; a zombie (exited, not yet reaped by its parent) does not."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+            return True
+    except psutil.NoSuchProcess:
         return False
-    # A zombie child of ours still answers kill(0); reap it if it is ours.
-    try:
-        finished, _ = os.waitpid(pid, os.WNOHANG)
-        return finished == 0
-    except ChildProcessError:
-        return True
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)  # reap it if it is our own child
+    return False
 
 
 def listening(port: int) -> bool:

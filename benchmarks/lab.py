@@ -1,0 +1,93 @@
+"""Lab benchmarks: kwok cluster create (1 and 3 in parallel), teardown, memory per cluster.
+
+Run with `make bench` after `make provision`. Each run gets a lab state folder of its own and
+removes it. Medians over runs; the table is printed and written to .artifacts/bench/lab.md.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+from demo import provision
+from demo.clusters import create_all, provider
+from demo.teardown import down
+from generator.pipeline import write_atomically
+
+ROOT = Path(__file__).resolve().parent.parent
+RUNS = int(os.environ.get("BENCH_LAB_RUNS", "3"))
+
+
+def step(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
+def rss_mb(processes: list[psutil.Process]) -> float:
+    total = 0
+    for process in processes:
+        try:
+            total += process.memory_info().rss
+        except psutil.NoSuchProcess:
+            pass
+    return total / 1e6
+
+
+def one_run(count: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory(prefix="bench-lab-") as state:
+        os.environ["TELLIT_LAB_STATE"] = state
+        kwok = provider("kwok")
+        names = [f"bench{i}" for i in range(count)]
+        started = time.perf_counter()
+        create_all(kwok, names, progress=lambda message: None)
+        created = time.perf_counter() - started
+        time.sleep(2)  # let the components settle before reading their memory
+        memory = [rss_mb(kwok.processes(name)) for name in names]
+        started = time.perf_counter()
+        left = down(Path(state), log=lambda message: None)
+        removed = time.perf_counter() - started
+        if left:
+            raise RuntimeError(f"teardown left {left}")
+    return {"create": created, "teardown": removed, "memory": statistics.median(memory)}
+
+
+def main() -> int:
+    if provision.missing():
+        print("the lab's tools are missing: run `make provision` first", file=sys.stderr)
+        return 1
+    started = time.perf_counter()
+    provision.ensure(log=lambda message: None)
+    warm_provision = time.perf_counter() - started
+    results: dict[int, list[dict[str, float]]] = {}
+    for count in (1, 3):
+        step(f"{count} kwok cluster(s): create, measure, tear down ({RUNS} runs)")
+        results[count] = [one_run(count) for _ in range(RUNS)]
+
+    def median(count: int, key: str) -> float:
+        return statistics.median(r[key] for r in results[count])
+
+    ratio = median(3, "create") / median(1, "create")
+    rows = [
+        ("provision, warm (all tools cached)", f"{warm_provision:.2f} s"),
+        ("create 1 kwok cluster (2 nodes, Ready)", f"{median(1, 'create'):.1f} s"),
+        ("create 3 kwok clusters in parallel", f"{median(3, 'create'):.1f} s ({ratio:.1f}x one)"),
+        ("teardown of 1 cluster (make demo-down)", f"{median(1, 'teardown'):.1f} s"),
+        ("teardown of 3 clusters", f"{median(3, 'teardown'):.1f} s"),
+        ("memory per cluster (RSS of its 5 processes)", f"{median(3, 'memory'):.0f} MB"),
+    ]
+    table = ["| measure | median |", "| --- | ---: |"]
+    table += [f"| {a} | {b} |" for a, b in rows]
+    table += ["", f"{RUNS} runs each, {os.cpu_count()} cores, Kubernetes from demo/versions.py."]
+    text = "\n".join(table) + "\n"
+    print(text)
+    write_atomically(ROOT / ".artifacts" / "bench" / "lab.md", text.encode())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -6,6 +6,7 @@ removes it. Medians over runs; the table is printed and written to .artifacts/be
 
 from __future__ import annotations
 
+import contextlib
 import os
 import statistics
 import sys
@@ -31,10 +32,8 @@ def step(message: str) -> None:
 def rss_mb(processes: list[psutil.Process]) -> float:
     total = 0
     for process in processes:
-        try:
+        with contextlib.suppress(psutil.NoSuchProcess):
             total += process.memory_info().rss
-        except psutil.NoSuchProcess:
-            pass
     return total / 1e6
 
 

@@ -39,8 +39,9 @@ def test_doctor_finds_a_busy_port():
 
 
 def test_doctor_command_exit_code_follows_the_checks():
-    result = subprocess.run([sys.executable, "-m", "demo.doctor", "kwok"], cwd=ROOT,
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "demo.doctor", "kwok"], cwd=ROOT, capture_output=True, text=True
+    )
     failed = [c for c in doctor.all_checks("kwok") if not c.ok and c.required]
     assert result.returncode == (1 if failed else 0), result.stdout
     assert "checks passed" in result.stdout
@@ -72,7 +73,10 @@ def test_demo_down_removes_everything(lab_state):
     ports = [int(registry.address.split(":")[1]), git.port]
     assert all(listening(port) for port in ports)
     result = subprocess.run(
-        [sys.executable, "-m", "demo.teardown"], cwd=ROOT, capture_output=True, text=True,
+        [sys.executable, "-m", "demo.teardown"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
         env={**os.environ, "TELLIT_LAB_STATE": str(lab_state)},
     )
     assert result.returncode == 0, result.stdout + result.stderr

@@ -268,12 +268,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tokens", type=Path, required=True, help='JSON {"user": "token"}')
     parser.add_argument("--log", type=Path, required=True, help="JSON-lines access log")
     parser.add_argument("--hook-url", default="", help="URL the post-receive hook notifies")
+    parser.add_argument(
+        "--bind",
+        default="127.0.0.1",
+        help="address to listen on; only inside a container, whose port is published on the"
+        " host's loopback, is 0.0.0.0 right",
+    )
     args = parser.parse_args(argv)
     tokens = json.loads(args.tokens.read_text())
     hook_env = {"TELLIT_HOOK_URL": args.hook_url} if args.hook_url else {}
     hook_env["PYTHONPATH"] = os.environ.get("PYTHONPATH", "")
-    server = GitHTTPServer(("127.0.0.1", args.port), args.root, tokens, args.log, hook_env)
-    print(f"git server on http://127.0.0.1:{args.port}/ serving {args.root}", flush=True)
+    server = GitHTTPServer((args.bind, args.port), args.root, tokens, args.log, hook_env)
+    print(f"git server on http://{args.bind}:{args.port}/ serving {args.root}", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
     return 0
@@ -281,3 +287,40 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+# For readers on kind: the same server as a container on the kind network, so pods reach it by
+# name while the host reaches it on loopback. Pure functions, unit-tested.
+KIND_GIT_NAME = "tellit-git"
+KIND_GIT_IMAGE = "tellit-gitserver:dev"
+DOCKERFILE = Path(__file__).resolve().parent / "gitserver.Dockerfile"
+
+
+def kind_git_build_command(project: Path) -> list[str]:
+    return ["docker", "build", "-t", KIND_GIT_IMAGE, "-f", str(DOCKERFILE), str(project)]
+
+
+def kind_git_run_command(state: Path, host_port: int, network: str = "kind") -> list[str]:
+    """`docker run` for the git server: on the kind network, published on loopback only."""
+    return [
+        "docker",
+        "run",
+        "--detach",
+        "--restart=unless-stopped",
+        "--name",
+        KIND_GIT_NAME,
+        "--label",
+        "tell-it-with-a-meme/lab=true",
+        "--network",
+        network,
+        "--publish",
+        f"127.0.0.1:{host_port}:8080",
+        "--volume",
+        f"{state}:/srv/git",
+        KIND_GIT_IMAGE,
+    ]
+
+
+def kind_git_url(repo: str) -> str:
+    """The repository's URL as pods on the kind network see it."""
+    return f"http://{KIND_GIT_NAME}:8080/{repo}.git"

@@ -171,3 +171,22 @@ data:
     host: "localhost:{KIND_REGISTRY_PORT}"
     help: "https://kind.sigs.k8s.io/docs/user/local-registry/"
 """
+
+
+def start_kind_registry(clusters, kubectl_apply) -> Registry:
+    """Readers' registry: a container on the kind network, announced in every cluster.
+
+    `kubectl_apply(cluster, manifest)` applies a manifest; the hosts.toml on each node is
+    written by the kind provider when it creates the cluster.
+    """
+    running = run(["docker", "ps", "--quiet", "--filter", f"name=^{KIND_REGISTRY_NAME}$"])
+    if not running.strip():
+        run(kind_registry_run_command(), timeout=300)
+    networks = run(
+        ["docker", "inspect", "--format", "{{json .NetworkSettings.Networks}}", KIND_REGISTRY_NAME]
+    )
+    if '"kind"' not in networks:
+        run(["docker", "network", "connect", "kind", KIND_REGISTRY_NAME])
+    for cluster in clusters:
+        kubectl_apply(cluster, kind_registry_configmap())
+    return Registry(f"localhost:{KIND_REGISTRY_PORT}")

@@ -147,11 +147,37 @@ def test_fetch_verifies_the_checksum(release_server, tmp_path):
 @pytest.mark.kind
 def test_kind_cluster_end_to_end(lab_state):
     """Create a real kind cluster (needs Docker and the node image), use it, delete it."""
+    from demo.kube import kubectl
+    from demo.registry import start_kind_registry
+
     owner = KindProvider()
     cluster = owner.create("e2e")
     try:
         assert cluster.name in {c.name for c in owner.list()}
         assert owner.create("e2e") == cluster  # idempotent
+        start_kind_registry([cluster], lambda c, m: kubectl(c, "apply", "-f", "-", input=m))
+        assert "local-registry-hosting" in kubectl(
+            cluster, "get", "configmap", "-n", "kube-public", "-o", "name"
+        )
     finally:
         owner.delete("e2e")
     assert "e2e" not in {c.name for c in owner.list()}
+
+
+def test_git_server_container_recipe(tmp_path):
+    from demo.gitserver import (
+        DOCKERFILE,
+        KIND_GIT_IMAGE,
+        kind_git_build_command,
+        kind_git_run_command,
+        kind_git_url,
+    )
+
+    command = kind_git_run_command(tmp_path, 18080)
+    assert command[command.index("--network") + 1] == "kind"
+    assert command[command.index("--publish") + 1] == "127.0.0.1:18080:8080"
+    assert command[-1] == KIND_GIT_IMAGE and "tell-it-with-a-meme/lab=true" in command
+    assert kind_git_build_command(tmp_path)[-1] == str(tmp_path)
+    assert kind_git_url("manifests") == "http://tellit-git:8080/manifests.git"
+    dockerfile = DOCKERFILE.read_text()
+    assert "USER 65534" in dockerfile and '"--bind", "0.0.0.0"' in dockerfile

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 
 import pytest
+from conftest import need
 from lab_support import need_docker, need_registry
 
 from demo.images import base_image, build_app, busybox_rootfs, ensure_base_image
@@ -28,8 +29,7 @@ def test_rootfs_is_reproducible():
     from demo.images import BUSYBOX_CANDIDATES
 
     busybox = next((p for p in BUSYBOX_CANDIDATES if p.is_file()), None)
-    if busybox is None:
-        pytest.skip("needs busybox (apt-get install busybox-static)")
+    need(busybox is not None, "busybox (apt-get install busybox-static)")
     assert busybox_rootfs(busybox) == busybox_rootfs(busybox)
 
 

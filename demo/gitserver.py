@@ -176,6 +176,26 @@ class GitHTTPServer(ThreadingHTTPServer):
             stream.write(line)
 
 
+@dataclass(frozen=True)
+class Load:
+    """What a set of requests cost the git server: the polling-load numbers."""
+
+    requests: int
+    bytes_in: int
+    bytes_out: int
+    seconds: float
+
+
+def summarise(accesses: list[Access], service: str | None = None) -> Load:
+    chosen = [a for a in accesses if service is None or a.service == service]
+    return Load(
+        requests=len(chosen),
+        bytes_in=sum(a.bytes_in for a in chosen),
+        bytes_out=sum(a.bytes_out for a in chosen),
+        seconds=round(sum(a.seconds for a in chosen), 6),
+    )
+
+
 def read_log(path: Path) -> list[Access]:
     if not path.is_file():
         return []

@@ -14,7 +14,7 @@ import pytest
 import requests
 from lab_support import need_git
 
-from demo.gitserver import GitServer
+from demo.gitserver import GitServer, summarise
 from demo.services import listening
 
 GIT_ENV = {
@@ -107,6 +107,10 @@ def test_git_over_smart_http(lab_state, tmp_path, receiver):
     reads = [a for a in log if a.service == "upload-pack" and a.status == 200 and not a.user]
     assert reads and all(a.protocol == "version=2" for a in reads), "git reads use protocol v2"
     assert all(a.bytes_out > 0 and a.seconds >= 0 for a in log)
+    reads_load = summarise(log, "upload-pack")
+    assert reads_load.requests == len([a for a in log if a.service == "upload-pack"])
+    assert reads_load.bytes_out == sum(a.bytes_out for a in log if a.service == "upload-pack")
+    assert summarise(log).requests == len(log)
 
     port = server.port
     server.stop()

@@ -101,7 +101,7 @@ def port_free(port: int) -> Check:
             )
 
 
-def inotify() -> list[Check]:
+def inotify(required: bool = True) -> list[Check]:
     if platform.system() != "Linux":
         return []
     checks = []
@@ -120,6 +120,7 @@ def inotify() -> list[Check]:
                 value >= minimum,
                 str(value),
                 f"sudo sysctl fs.inotify.{name}={minimum} (kind needs it for several clusters)",
+                required=required,
             )
         )
     return checks
@@ -153,7 +154,15 @@ def tools(provider: str) -> list[Check]:
 
 
 def all_checks(provider: str) -> list[Check]:
-    checks = [docker_running(), memory(), architecture(), disk(), *inotify(), *tools(provider)]
+    # Only kind runs kubelets (inside its node containers) that need many inotify watches.
+    checks = [
+        docker_running(),
+        memory(),
+        architecture(),
+        disk(),
+        *inotify(required=provider == "kind"),
+        *tools(provider),
+    ]
     if provider == "kind":
         checks += [port_free(port) for port in PORTS]
     return checks

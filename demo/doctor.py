@@ -185,10 +185,11 @@ def main(argv: list[str]) -> int:
     print(f"Lab readiness for the {provider} provider\n")
     print(report(checks))
     failed = [c for c in checks if not c.ok and c.required]
-    print(
-        f"\n{len(checks) - len(failed)} of {len(checks)} checks passed."
-        + (" Fix the failures above, then run `make doctor` again." if failed else "")
-    )
+    warned = [c for c in checks if not c.ok and not c.required]
+    summary = f"\n{len(checks) - len(failed) - len(warned)} of {len(checks)} checks passed"
+    summary += f", {len(warned)} warning(s)" if warned else ""
+    summary += f", {len(failed)} failed." if failed else "."
+    print(summary + (" Fix the failures above, then run `make doctor` again." if failed else ""))
     return 1 if failed else 0
 
 

@@ -26,6 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from .clusters.base import LAB_LABEL
 from .paths import state_dir
 from .run import run
 from .services import Service, free_port, listening
@@ -221,7 +222,10 @@ class GitServer:
 
     @property
     def port(self) -> int:
-        return int((self.root / "port").read_text())
+        port = self.service.port()
+        if port is None:
+            raise RuntimeError("the git server is not running: call start() first")
+        return port
 
     def url(self, repo: str) -> str:
         return f"http://127.0.0.1:{self.port}/{repo}.git"
@@ -241,10 +245,9 @@ class GitServer:
     def start(self) -> None:
         self.repos.mkdir(parents=True, exist_ok=True)
         self.token()
-        if self.service.pid() and (self.root / "port").is_file():
+        if self.service.port() is not None:
             return
         port = free_port()
-        (self.root / "port").write_text(str(port))
         argv = [
             sys.executable,
             "-m",
@@ -261,7 +264,7 @@ class GitServer:
         if self.hook_url:
             argv += ["--hook-url", self.hook_url]
         env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
-        self.service.start(argv, ready=lambda: listening(port), env=env)
+        self.service.start(argv, ready=lambda: listening(port), env=env, port=port)
 
     def stop(self) -> None:
         self.service.stop()
@@ -330,7 +333,7 @@ def kind_git_run_command(state: Path, host_port: int, network: str = "kind") -> 
         "--name",
         KIND_GIT_NAME,
         "--label",
-        "tell-it-with-a-meme/lab=true",
+        f"{LAB_LABEL}=true",
         "--network",
         network,
         "--publish",

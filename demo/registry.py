@@ -96,15 +96,13 @@ class LocalRegistry:
         binary = shutil.which("docker-registry")
         if binary is None:
             raise RegistryError("docker-registry is not installed: apt-get install docker-registry")
-        port_file = self.root / "port"
-        if self.service.pid() and port_file.is_file():
-            return Registry(f"127.0.0.1:{port_file.read_text().strip()}")
-        port = free_port()
-        self.root.mkdir(parents=True, exist_ok=True)
-        config = self.root / "config.yml"
-        config.write_text(CONFIG.format(storage=self.root / "storage", port=port))
-        self.service.start([binary, "serve", config], ready=lambda: _answers(port))
-        port_file.write_text(str(port))
+        port = self.service.port()
+        if port is None:
+            port = free_port()
+            self.root.mkdir(parents=True, exist_ok=True)
+            config = self.root / "config.yml"
+            config.write_text(CONFIG.format(storage=self.root / "storage", port=port))
+            self.service.start([binary, "serve", config], ready=lambda: _answers(port), port=port)
         return Registry(f"127.0.0.1:{port}")
 
     def stop(self) -> None:

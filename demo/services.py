@@ -45,6 +45,16 @@ class Service:
     def log_file(self) -> Path:
         return self.root / "log"
 
+    @property
+    def port_file(self) -> Path:
+        return self.root / "port"
+
+    def port(self) -> int | None:
+        """The port the running service listens on, or None when it is not running."""
+        if self.pid() is None or not self.port_file.is_file():
+            return None
+        return int(self.port_file.read_text())
+
     def pid(self) -> int | None:
         """The pid of the running service, or None (a stale pid file is removed).
 
@@ -68,12 +78,18 @@ class Service:
         ready: Callable[[], bool],
         env: dict[str, str] | None = None,
         timeout: float = 30,
+        port: int | None = None,
     ) -> int:
-        """Start the service unless it runs already; wait until `ready()` says it answers."""
+        """Start the service unless it runs already; wait until `ready()` says it answers.
+
+        `port`, when given, is recorded so that `port()` finds the running service later.
+        """
         running = self.pid()
         if running:
             return running
         self.root.mkdir(parents=True, exist_ok=True)
+        if port is not None:
+            self.port_file.write_text(str(port))
         with self.log_file.open("ab") as log:
             process = subprocess.Popen(
                 [str(a) for a in argv],

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from .. import provision
+from ..kube import kubectl_binary
 from ..run import CommandError, run
 from .base import Cluster, ClusterError
 
@@ -36,11 +36,10 @@ class KubeconfigProvider:
                 f"context {name!r} is not in {self.kubeconfig}; known: {', '.join(self._known())}"
             )
         cluster = Cluster(name, self.name, self.kubeconfig, name)
-        kubectl = provision.binaries()["kubectl"]
         try:
             run(
                 [
-                    kubectl if kubectl.is_file() else "kubectl",
+                    kubectl_binary(),
                     "--kubeconfig",
                     self.kubeconfig,
                     "--context",

@@ -23,7 +23,7 @@ from .errors import Location, MemeError
 from .yamlfile import parse_mapping
 
 FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})\s*(?P<info>[^`\s]*)[^`]*$")
-ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 REQUIRED = ("id", "template", "captions", "alt")
 OPTIONAL = ("caption", "width")
 
@@ -106,7 +106,7 @@ def parse_block(block: Block, source: str) -> MemeSpec:
             fix if missing[0] == "alt" else f"a meme needs {', '.join(REQUIRED)}",
         )
     meme_id = data["id"]
-    if not isinstance(meme_id, str) or not ID_PATTERN.match(meme_id):
+    if not isinstance(meme_id, str) or not ID_PATTERN.fullmatch(meme_id):
         raise error("id", f"id {meme_id!r} is not a short slug", "use lowercase letters, digits, -")
     template = data["template"]
     if not isinstance(template, str) or not template.strip():

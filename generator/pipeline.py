@@ -79,7 +79,7 @@ def meme_digest(template: Template, captions: tuple[str, ...], encoding: Encodin
 
 def plan_meme(spec: MemeSpec, library: TemplateLibrary, encoding: Encoding) -> PlannedMeme:
     """Look up the template and fit every caption; MemeError names the post, meme and field."""
-    if not NAME_PATTERN.match(spec.template):
+    if not NAME_PATTERN.fullmatch(spec.template):
         raise MemeError(
             spec.where("template"),
             f"meme '{spec.id}': template {spec.template!r} is a path, which may leave the project",

@@ -19,11 +19,11 @@ from .errors import Location, MemeError
 from .fonts import FONT_FILES
 from .yamlfile import Located, read_mapping
 
-NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]*")
 ALIGNS = ("left", "center", "right")
 VALIGNS = ("top", "middle", "bottom")
 STYLES = ("none", "upper")
-HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 
 BOX_DEFAULTS: dict[str, Any] = {
     "align": "center",
@@ -109,7 +109,7 @@ def _check_box(raw: Any, index: int, where: Location, defaults: dict[str, Any]) 
         )
     values = {**BOX_DEFAULTS, **defaults, **raw}
     name = values.get("name")
-    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+    if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
         raise MemeError(where, f"{label} needs a 'name' of lowercase letters, digits and dashes")
     label = f"box '{name}'"
     for key in ("x", "y", "w", "h"):
@@ -136,10 +136,10 @@ def _check_box(raw: Any, index: int, where: Location, defaults: dict[str, Any]) 
         ("valign", values["valign"] in VALIGNS, f"one of {', '.join(VALIGNS)}"),
         ("style", values["style"] in STYLES, f"one of {', '.join(STYLES)}"),
         ("font", values["font"] in FONT_FILES, f"one of {', '.join(FONT_FILES)}"),
-        ("color", bool(HEX_COLOUR.match(str(values["color"]))), "a colour like #1a2b3c"),
+        ("color", bool(HEX_COLOUR.fullmatch(str(values["color"]))), "a colour like #1a2b3c"),
         (
             "stroke_color",
-            bool(HEX_COLOUR.match(str(values["stroke_color"]))),
+            bool(HEX_COLOUR.fullmatch(str(values["stroke_color"]))),
             "a colour like #1a2b3c",
         ),
         (
@@ -241,7 +241,7 @@ class TemplateLibrary:
 
     def get(self, name: str) -> Template:
         """The named template; KeyError if there is none (the caller says where it was asked)."""
-        if not NAME_PATTERN.match(name) or name not in self.names():
+        if not NAME_PATTERN.fullmatch(name) or name not in self.names():
             raise KeyError(name)
         folder = self.root / name
         signature = tuple(

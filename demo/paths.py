@@ -7,8 +7,8 @@ from pathlib import Path
 
 
 def cache_root() -> Path:
-    """`$TELL_IT_CACHE`, else the user's cache folder: a fresh clone on a warm machine reuses it."""
-    configured = os.environ.get("TELL_IT_CACHE")
+    """`$TELLIT_CACHE`, else the user's cache folder: a fresh clone on a warm machine reuses it."""
+    configured = os.environ.get("TELLIT_CACHE")
     if configured:
         return Path(configured).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
@@ -26,3 +26,16 @@ def state_dir() -> Path:
     """
     configured = os.environ.get("TELLIT_LAB_STATE")
     return Path(configured).expanduser() if configured else cache_root() / "lab"
+
+
+def write_atomic(path: Path, text: str, mode: int = 0o600) -> Path:
+    """Write `text` to `path` through a temporary file and a rename: readers of `path` see the
+    old content or the new, never half; private (0600) unless `mode` says otherwise."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.unlink(missing_ok=True)
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    with os.fdopen(descriptor, "w") as stream:
+        stream.write(text)
+    temporary.replace(path)
+    return path

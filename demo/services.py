@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Callable, Sequence
@@ -18,14 +17,13 @@ from pathlib import Path
 
 import psutil
 
+from .errors import LabError
 from .paths import state_dir
+from .processes import finished, wait_closed
 
 
-def free_port() -> int:
-    """A port free on loopback right now (the service binds it a moment later)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+class ServiceError(LabError):
+    """A lab service would not start or stop."""
 
 
 @dataclass(frozen=True)
@@ -51,9 +49,16 @@ class Service:
 
     def port(self) -> int | None:
         """The port the running service listens on, or None when it is not running."""
-        if self.pid() is None or not self.port_file.is_file():
+        if self.pid() is None:
             return None
-        return int(self.port_file.read_text())
+        return self.recorded_port()
+
+    def recorded_port(self) -> int | None:
+        """The port this service was given, running or not: it keeps it for its lab state."""
+        try:
+            return int(self.port_file.read_text())
+        except (FileNotFoundError, ValueError):
+            return None
 
     def pid(self) -> int | None:
         """The pid of the running service, or None (a stale pid file is removed).
@@ -105,20 +110,26 @@ class Service:
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 self.pid_file.unlink(missing_ok=True)
-                raise RuntimeError(
+                raise ServiceError(
                     f"{self.name} exited at start (code {process.returncode}); its log:\n"
-                    + self.log_file.read_text()[-2000:]
+                    + self.log_file.read_text()[-2000:],
+                    f"read {self.log_file}; `python -m demo doctor` checks the machine",
                 )
             if ready():
                 return process.pid
             time.sleep(0.1)
         self.stop()
-        raise RuntimeError(
-            f"{self.name} did not answer within {timeout:.0f} s; see {self.log_file}"
+        raise ServiceError(
+            f"{self.name} did not answer within {timeout:.0f} s",
+            f"read its log, {self.log_file}, then run the command again",
         )
 
     def stop(self, timeout: float = 10) -> None:
-        """Stop the service and its children (it leads its own process group)."""
+        """Stop the service and its children, and return only once its port is closed.
+
+        A process whose main thread has exited shows as a zombie while its other threads are
+        still closing its sockets, so the pid alone is not enough: the port is waited on too.
+        """
         pid = self.pid()
         if pid is None:
             return
@@ -128,23 +139,25 @@ class Service:
         while time.monotonic() < deadline and _alive(pid):
             time.sleep(0.05)
         if _alive(pid):
-            os.killpg(pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
         self.pid_file.unlink(missing_ok=True)
+        port = self.recorded_port()
+        if port is not None and not wait_closed([port], timeout):
+            raise ServiceError(
+                f"{self.name} was stopped but port {port} still answers",
+                f"see what listens there: ss -ltnp 'sport = :{port}'",
+            )
 
 
 def _alive(pid: int) -> bool:
-    """Whether `pid` still runs; a zombie (exited, not yet reaped by its parent) does not."""
+    """Whether `pid` still runs (see `finished`); our own exited child is reaped on the way."""
     try:
-        if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
-            return True
+        process = psutil.Process(pid)
     except psutil.NoSuchProcess:
         return False
+    if not finished(process):
+        return True
     with contextlib.suppress(ChildProcessError):
-        os.waitpid(pid, os.WNOHANG)  # reap it if it is our own child
+        os.waitpid(pid, os.WNOHANG)
     return False
-
-
-def listening(port: int) -> bool:
-    with socket.socket() as probe:
-        probe.settimeout(0.2)
-        return probe.connect_ex(("127.0.0.1", port)) == 0

@@ -1,0 +1,84 @@
+"""Processes and ports on this machine: when a process has really ended, when a port is free.
+
+Shared by the lab's services and its cluster providers, which both start processes that must
+be waited on until they are truly gone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import psutil
+
+
+def free_port() -> int:
+    """A port free on loopback right now (the service binds it a moment later)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def finished(process: psutil.Process) -> bool:
+    """Whether a process has really ended.
+
+    A zombie counts as ended only once all its threads have: a process whose main thread has
+    exited shows as a zombie while its other threads still hold its sockets open. Zombies are
+    common here, since not every init reaps the orphans it inherits.
+    """
+    try:
+        if not process.is_running():
+            return True
+        if process.status() != psutil.STATUS_ZOMBIE:
+            return False
+        status = Path(f"/proc/{process.pid}/status").read_text()
+    except (psutil.NoSuchProcess, FileNotFoundError, ProcessLookupError):
+        return True
+    except OSError:
+        return True  # no /proc (macOS): a zombie there has released everything
+    threads = next(
+        (line.split()[1] for line in status.splitlines() if line.startswith("Threads:")), "1"
+    )
+    return int(threads) <= 1
+
+
+def wait_finished(processes: Sequence[psutil.Process], timeout: float) -> list[psutil.Process]:
+    """Wait until every process has finished; those still running after `timeout`."""
+    deadline = time.monotonic() + timeout
+    alive = [p for p in processes if not finished(p)]
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.05)
+        alive = [p for p in alive if not finished(p)]
+    return alive
+
+
+def wait_closed(ports: Sequence[int], timeout: float = 10) -> bool:
+    """Wait until nothing listens on `ports` any more; whether they all closed in time."""
+    deadline = time.monotonic() + timeout
+    while any(listening(port) for port in ports):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(0.2)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def runs_from(process: psutil.Process, folder: Path) -> bool:
+    """Whether a live process was started from `folder` (its command line or directory)."""
+    prefix = str(folder) + os.sep
+    with contextlib.suppress(psutil.Error):
+        if finished(process):
+            return False
+        if any(part.startswith(prefix) for part in process.cmdline()):
+            return True
+        return (process.cwd() + os.sep).startswith(prefix)
+    return False

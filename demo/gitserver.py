@@ -6,6 +6,11 @@ downloads the whole ref advertisement. This one passes it on as GIT_PROTOCOL (pr
 checks credentials (anyone may read, or read with a token; only a token may push), and logs the
 count, bytes and duration of every request: the numbers behind the polling-load claim.
 
+It faces the network, so it is careful in this order: it classifies a request from its decoded
+path and query (and hands http-backend exactly what it classified), checks credentials from the
+headers, and only then reads a body, capped in size, spooled to disk, with a read timeout; at
+most `max_clients` connections are served at once, the rest are told to come back (503).
+
     python -m demo.gitserver --root DIR --port PORT --tokens FILE --log FILE
 """
 
@@ -13,23 +18,42 @@ from __future__ import annotations
 
 import argparse
 import base64
+import binascii
 import contextlib
 import json
 import os
+import re
 import secrets
+import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlsplit
+from typing import IO
+from urllib.parse import parse_qs, unquote, urlsplit
 
-from .clusters.base import LAB_LABEL
-from .paths import state_dir
+from .errors import LabError
+from .naming import check_name
+from .paths import state_dir, write_atomic
+from .processes import free_port, listening
 from .run import run
-from .services import Service, free_port, listening
+from .services import Service
+
+SERVICES = ("git-upload-pack", "git-receive-pack")
+# A repository path: one folder name ending in .git, then what git asks for inside it.
+REPO_PATH = re.compile(r"/[A-Za-z0-9][A-Za-z0-9._-]*\.git(/[A-Za-z0-9._/-]*)?")
+MAX_READ_BODY = 1 << 20  # an upload-pack request (ls-refs, fetch negotiation) is a few KB
+MAX_PUSH_BODY = 64 << 20  # a push of the lab's small repositories is far below this
+READ_TIMEOUT = 10.0
+MAX_CLIENTS = 32
+
+
+class GitServerError(LabError):
+    """The git server is not running or could not start."""
 
 
 @dataclass(frozen=True)
@@ -48,9 +72,50 @@ class Access:
     protocol: str
 
 
+@dataclass(frozen=True)
+class Classified:
+    """What a request asks for, from its decoded path and query; `problem` when it is refused."""
+
+    path: str
+    service: str  # "upload-pack" (a read) or "receive-pack" (a push)
+    query: str  # the query handed to http-backend: only what was classified
+    problem: tuple[int, str] | None = None
+
+
+def classify(raw_path: str) -> Classified:
+    """Classify a request target; pure, so every encoding trick is unit-tested.
+
+    Decoding first means `service=git-receive%2Dpack` is a push, as http-backend will read it;
+    a second `service` parameter, an unknown service, or a path outside a repository is refused.
+    """
+    target = urlsplit(raw_path)
+    path = unquote(target.path)
+    params = parse_qs(target.query, keep_blank_values=True)
+    services = params.get("service", [])
+    push = path.endswith("/git-receive-pack") or "git-receive-pack" in services
+    kind = "receive-pack" if push else "upload-pack"
+    query = f"service={services[0]}" if len(services) == 1 else ""
+    problem = None
+    if not REPO_PATH.fullmatch(path) or "/../" in path + "/" or "/./" in path + "/":
+        problem = (404, "no such repository\n")
+    elif len(services) > 1 or set(params) - {"service"}:
+        problem = (400, "one service parameter, and nothing else, is expected\n")
+    elif services and services[0] not in SERVICES:
+        problem = (403, "unknown service\n")
+    return Classified(path, kind, query, problem)
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
 class GitHandler(BaseHTTPRequestHandler):
     server: GitHTTPServer
     protocol_version = "HTTP/1.1"
+
+    def setup(self):
+        self.timeout = self.server.read_timeout  # applies to every read and write of the socket
+        super().setup()
 
     def log_message(self, format, *args):  # the JSON access log replaces the stock one
         pass
@@ -69,41 +134,102 @@ class GitHandler(BaseHTTPRequestHandler):
         if not header.startswith("Basic "):
             return False
         try:
-            name, _, token = base64.b64decode(header[6:]).decode().partition(":")
-        except ValueError:
+            name, _, token = base64.b64decode(header[6:], validate=True).decode().partition(":")
+        except (ValueError, binascii.Error):
             return False
         expected = self.server.tokens.get(name)
         return name if expected and secrets.compare_digest(expected, token) else False
 
-    def _body(self) -> bytes:
+    def _body(self, limit: int, spool: IO[bytes]) -> int:
+        """Copy the request body into `spool`, refusing more than `limit` bytes; its size."""
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            chunks = []
+            total = 0
             while True:
-                size = int(self.rfile.readline().split(b";")[0].strip(), 16)
+                size = int(self.rfile.readline(64).split(b";")[0].strip(), 16)
                 if size == 0:
-                    self.rfile.readline()
-                    return b"".join(chunks)
-                chunks.append(self.rfile.read(size))
-                self.rfile.readline()
+                    self.rfile.readline(64)
+                    return total
+                total += size
+                if total > limit:
+                    raise BodyTooLarge
+                _copy(self.rfile, spool, size)
+                self.rfile.readline(64)
         length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
+        if length < 0:
+            raise ValueError("negative Content-Length")
+        if length > limit:
+            raise BodyTooLarge
+        _copy(self.rfile, spool, length)
+        return length
+
+    def _refuse(self, started: float, request: Classified, status: int, text: str, user=""):
+        """Answer with an error without reading the body; logged before it is sent, so the log
+        already holds it when the client sees the answer."""
+        payload = text.encode()
+        self._log(started, request.path, request.service, status, user, 0, len(payload))
+        self.close_connection = True  # an unread body must not be taken for the next request
+        self.send_response(status)
+        if status == 401:
+            self.send_header("WWW-Authenticate", 'Basic realm="tell-it-with-a-meme lab"')
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(payload)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(payload)
+        self.wfile.flush()
+        self._linger()
+
+    def _linger(self, seconds: float = 1.0, most: int = 4 << 20) -> None:
+        """Close our side, then read and drop what the client still sends, briefly.
+
+        Closing with unread data makes the kernel answer with a reset, and the client may lose
+        our answer with it. Draining a bounded amount for a bounded time (as web servers'
+        lingering close does) lets the refusal arrive; nothing drained is kept.
+        """
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_WR)
+            self.connection.settimeout(0.2)
+            deadline, drained = time.monotonic() + seconds, 0
+            while time.monotonic() < deadline and drained < most:
+                piece = self.connection.recv(65536)
+                if not piece:
+                    break
+                drained += len(piece)
 
     def _serve(self):
         started = time.perf_counter()
-        url = urlsplit(self.path)
-        body = self._body()
-        push = "git-receive-pack" in url.path or "service=git-receive-pack" in url.query
-        service = "receive-pack" if push else "upload-pack"
-        user = self._user()
-        if user is False or (push and not user):
-            payload = b"authentication required\n"
-            self.send_response(401)
-            self.send_header("WWW-Authenticate", 'Basic realm="tell-it-with-a-meme lab"')
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-            self._log(started, url.path, service, 401, user or "", len(body), len(payload))
+        request = classify(self.path)
+        if request.problem:
+            self._refuse(started, request, *request.problem)
             return
+        user = self._user()
+        if user is False or (request.service == "receive-pack" and not user):
+            self._refuse(started, request, 401, "authentication required\n")
+            return
+        limit = self.server.max_push_body if user else MAX_READ_BODY
+        with tempfile.TemporaryFile(dir=self.server.spool_dir) as spool:
+            try:
+                length = self._body(limit, spool)
+            except BodyTooLarge:
+                self._refuse(started, request, 413, f"a body over {limit} bytes\n", user or "")
+                return
+            except ValueError:
+                self._refuse(started, request, 400, "a malformed body length\n", user or "")
+                return
+            except TimeoutError:
+                self._refuse(started, request, 408, "the body came too slowly\n", user or "")
+                return
+            spool.seek(0)
+            status, headers, payload = self._backend(request, user or "", length, spool)
+        self.send_response(status)
+        for name, value in headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+        self._log(started, request.path, request.service, status, user or "", length, len(payload))
+
+    def _backend(self, request: Classified, user: str, length: int, body: IO[bytes]):
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "GIT_PROJECT_ROOT": str(self.server.root),
@@ -111,22 +237,22 @@ class GitHandler(BaseHTTPRequestHandler):
             "GIT_CONFIG_NOSYSTEM": "1",
             "HOME": str(self.server.root),
             "REQUEST_METHOD": self.command,
-            "PATH_INFO": url.path,
-            "QUERY_STRING": url.query,
+            "PATH_INFO": request.path,
+            "QUERY_STRING": request.query,
             "CONTENT_TYPE": self.headers.get("Content-Type", ""),
-            "CONTENT_LENGTH": str(len(body)),
+            "CONTENT_LENGTH": str(length),
             "REMOTE_ADDR": self.client_address[0],
-            "REMOTE_USER": user or "",
+            "REMOTE_USER": user,
             "GIT_PROTOCOL": self.headers.get("Git-Protocol", ""),
             "HTTP_CONTENT_ENCODING": self.headers.get("Content-Encoding", ""),
             **self.server.hook_env,
         }
         result = subprocess.run(
-            ["git", "http-backend"], input=body, env=env, capture_output=True, check=False
+            ["git", "http-backend"], stdin=body, env=env, capture_output=True, check=False
         )
-        head, _, payload = result.stdout.partition(b"\r\n\r\n")
-        if not _:
-            head, _, payload = result.stdout.partition(b"\n\n")
+        head, separator, payload = result.stdout.partition(b"\r\n\r\n")
+        if not separator:
+            head, separator, payload = result.stdout.partition(b"\n\n")
         status, headers = 200, []
         for line in head.decode("latin-1").splitlines():
             name, _, value = line.partition(":")
@@ -135,14 +261,8 @@ class GitHandler(BaseHTTPRequestHandler):
             elif name:
                 headers.append((name, value.strip()))
         if result.returncode != 0 and not head:
-            status, payload = 500, result.stderr or b"git http-backend failed\n"
-        self.send_response(status)
-        for name, value in headers:
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-        self._log(started, url.path, service, status, user or "", len(body), len(payload))
+            status, headers, payload = 500, [], b"git http-backend failed\n"
+        return status, headers, payload
 
     def _log(self, started, path, service, status, user, bytes_in, bytes_out):
         entry = Access(
@@ -160,16 +280,71 @@ class GitHandler(BaseHTTPRequestHandler):
         self.server.write_log(entry)
 
 
+def _copy(source: IO[bytes], target: IO[bytes], length: int) -> None:
+    """Copy exactly `length` bytes in small pieces; a client that stops short times out."""
+    while length > 0:
+        piece = source.read(min(length, 1 << 16))
+        if not piece:
+            raise TimeoutError("the client closed before sending its whole body")
+        target.write(piece)
+        length -= len(piece)
+
+
+BUSY_TEXT = b"too many clients at once: try again in a moment\n"
+BUSY = (
+    b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nRetry-After: 1\r\n"
+    + f"Content-Length: {len(BUSY_TEXT)}\r\nConnection: close\r\n\r\n".encode()
+    + BUSY_TEXT
+)
+
+
 class GitHTTPServer(ThreadingHTTPServer):
+    """A threading server with a bound: at most `max_clients` connections at once."""
+
     daemon_threads = True
 
-    def __init__(self, address, root: Path, tokens: dict[str, str], log: Path, hook_env):
+    def __init__(
+        self,
+        address,
+        root: Path,
+        tokens: dict[str, str],
+        log: Path,
+        hook_env: dict[str, str],
+        *,
+        max_clients: int = MAX_CLIENTS,
+        read_timeout: float = READ_TIMEOUT,
+        max_push_body: int = MAX_PUSH_BODY,
+    ):
         super().__init__(address, GitHandler)
         self.root = root
         self.tokens = tokens
         self.log_path = log
         self.hook_env = hook_env
+        self.read_timeout = read_timeout
+        self.max_push_body = max_push_body
+        self.spool_dir = log.parent
+        self._slots = threading.BoundedSemaphore(max_clients)
         self._lock = threading.Lock()
+
+    def process_request(self, request, client_address):
+        if not self._slots.acquire(timeout=0.5):
+            with contextlib.suppress(OSError):
+                request.settimeout(1)
+                request.sendall(BUSY)
+            self.shutdown_request(request)
+            self.write_log(Access(time.time(), "", "", "", 503, "", 0, len(BUSY), 0.0, ""))
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request, client_address):
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
 
     def write_log(self, entry: Access) -> None:
         line = json.dumps(entry.__dict__) + "\n"
@@ -212,8 +387,11 @@ exec "{python}" -m demo.githook
 class GitServer:
     """The lab's git server as a service: repositories, a push token, and the access log."""
 
-    def __init__(self, root: Path | None = None, hook_url: str = "") -> None:
+    def __init__(
+        self, root: Path | None = None, hook_url: str = "", options: tuple[str, ...] = ()
+    ) -> None:
         self.root = root or state_dir() / "git"
+        self.options = options  # extra flags of the server process (limits, in tests)
         self.repos = self.root / "repos"
         self.tokens_file = self.root / "tokens.json"
         self.log_file = self.root / "access.log"
@@ -224,7 +402,9 @@ class GitServer:
     def port(self) -> int:
         port = self.service.port()
         if port is None:
-            raise RuntimeError("the git server is not running: call start() first")
+            raise GitServerError(
+                "the git server is not running", "start the lab with `python -m demo up`"
+            )
         return port
 
     def url(self, repo: str) -> str:
@@ -235,19 +415,25 @@ class GitServer:
         tokens = json.loads(self.tokens_file.read_text()) if self.tokens_file.is_file() else {}
         if user not in tokens:
             tokens[user] = secrets.token_urlsafe(24)
-            self.root.mkdir(parents=True, exist_ok=True)
-            temporary = self.tokens_file.with_suffix(".tmp")
-            temporary.touch(mode=0o600)
-            temporary.write_text(json.dumps(tokens))
-            temporary.replace(self.tokens_file)
+            write_atomic(self.tokens_file, json.dumps(tokens))
         return tokens[user]
 
+    def running(self) -> bool:
+        return self.service.port() is not None
+
     def start(self) -> None:
+        """Start the server (or find it running) on this lab state's own port."""
         self.repos.mkdir(parents=True, exist_ok=True)
         self.token()
         if self.service.port() is not None:
             return
-        port = free_port()
+        port = self.service.recorded_port() or free_port()
+        if listening(port):
+            raise GitServerError(
+                f"the git server's port {port} for this lab state is taken by another program",
+                f"stop what listens there (ss -ltnp 'sport = :{port}'), or"
+                " `python -m demo down` to start a new lab state on a new port",
+            )
         argv = [
             sys.executable,
             "-m",
@@ -263,6 +449,7 @@ class GitServer:
         ]
         if self.hook_url:
             argv += ["--hook-url", self.hook_url]
+        argv += list(self.options)
         env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
         self.service.start(argv, ready=lambda: listening(port), env=env, port=port)
 
@@ -271,6 +458,7 @@ class GitServer:
 
     def create_repo(self, name: str) -> Path:
         """A bare repository that accepts pushes over HTTP and runs the notify hook."""
+        check_name(name, "repository name")
         path = self.repos / f"{name}.git"
         if not path.is_dir():
             run(["git", "init", "--quiet", "--bare", "--initial-branch=main", path])
@@ -284,7 +472,9 @@ class GitServer:
         return read_log(self.log_file)
 
 
-def main(argv: list[str] | None = None) -> int:
+def serve(argv: list[str] | None = None) -> int:
+    """The server process itself (what `GitServer.start` and the container run), not a command
+    for readers: they start the lab with `python -m demo up`."""
     parser = argparse.ArgumentParser(prog="python -m demo.gitserver", description=__doc__)
     parser.add_argument("--root", type=Path, required=True, help="folder of bare repositories")
     parser.add_argument("--port", type=int, required=True)
@@ -297,11 +487,23 @@ def main(argv: list[str] | None = None) -> int:
         help="address to listen on; only inside a container, whose port is published on the"
         " host's loopback, is 0.0.0.0 right",
     )
+    parser.add_argument("--max-clients", type=int, default=MAX_CLIENTS)
+    parser.add_argument("--read-timeout", type=float, default=READ_TIMEOUT, help="seconds")
+    parser.add_argument("--max-push-body", type=int, default=MAX_PUSH_BODY, help="bytes")
     args = parser.parse_args(argv)
     tokens = json.loads(args.tokens.read_text())
     hook_env = {"TELLIT_HOOK_URL": args.hook_url} if args.hook_url else {}
     hook_env["PYTHONPATH"] = os.environ.get("PYTHONPATH", "")
-    server = GitHTTPServer((args.bind, args.port), args.root, tokens, args.log, hook_env)
+    server = GitHTTPServer(
+        (args.bind, args.port),
+        args.root,
+        tokens,
+        args.log,
+        hook_env,
+        max_clients=args.max_clients,
+        read_timeout=args.read_timeout,
+        max_push_body=args.max_push_body,
+    )
     print(f"git server on http://{args.bind}:{args.port}/ serving {args.root}", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
@@ -309,41 +511,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
-
-
-# For readers on kind: the same server as a container on the kind network, so pods reach it by
-# name while the host reaches it on loopback. Pure functions, unit-tested.
-KIND_GIT_NAME = "tellit-git"
-KIND_GIT_IMAGE = "tellit-gitserver:dev"
-DOCKERFILE = Path(__file__).resolve().parent / "gitserver.Dockerfile"
-
-
-def kind_git_build_command(project: Path) -> list[str]:
-    return ["docker", "build", "-t", KIND_GIT_IMAGE, "-f", str(DOCKERFILE), str(project)]
-
-
-def kind_git_run_command(state: Path, host_port: int, network: str = "kind") -> list[str]:
-    """`docker run` for the git server: on the kind network, published on loopback only."""
-    return [
-        "docker",
-        "run",
-        "--detach",
-        "--restart=unless-stopped",
-        "--name",
-        KIND_GIT_NAME,
-        "--label",
-        f"{LAB_LABEL}=true",
-        "--network",
-        network,
-        "--publish",
-        f"127.0.0.1:{host_port}:8080",
-        "--volume",
-        f"{state}:/srv/git",
-        KIND_GIT_IMAGE,
-    ]
-
-
-def kind_git_url(repo: str) -> str:
-    """The repository's URL as pods on the kind network see it."""
-    return f"http://{KIND_GIT_NAME}:8080/{repo}.git"
+    sys.exit(serve())

@@ -1,9 +1,13 @@
-"""The git server: anonymous clone, token push, refused anonymous push, the hook, the log."""
+"""The git server: anonymous clone, token push, refused anonymous push, the hook, the log; and
+hostile clients: encoded service names, huge or slow bodies, too many connections."""
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import json
 import os
+import socket
 import subprocess
 import threading
 import time
@@ -14,8 +18,8 @@ import pytest
 import requests
 from lab_support import need_git
 
-from demo.gitserver import GitServer, summarise
-from demo.services import listening
+from demo.gitserver import GitServer, classify, summarise
+from demo.processes import listening
 
 GIT_ENV = {
     **os.environ,
@@ -115,3 +119,145 @@ def test_git_over_smart_http(lab_state, tmp_path, receiver):
     port = server.port
     server.stop()
     assert not listening(port)
+
+
+# Hostile clients. Each test talks raw HTTP over a socket, as an attacker would.
+def raw(port: int, request: bytes, body: bytes = b"", wait: float = 30) -> bytes:
+    """Send a request (and perhaps part of a body); what the server answers before it closes."""
+    with socket.create_connection(("127.0.0.1", port), timeout=wait) as connection:
+        connection.sendall(request + body)
+        answer = b""
+        with contextlib.suppress(ConnectionResetError):
+            while chunk := connection.recv(65536):
+                answer += chunk
+                if b"\r\n\r\n" in answer and _complete(answer):
+                    break
+        return answer
+
+
+def _complete(answer: bytes) -> bool:
+    head, _, body = answer.partition(b"\r\n\r\n")
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            return len(body) >= int(line.split(b":")[1])
+    return False
+
+
+def status_of(answer: bytes) -> int:
+    return int(answer.split(b" ", 2)[1])
+
+
+@pytest.fixture
+def strict_server(lab_state):
+    need_git()
+    server = GitServer(
+        options=("--max-clients", "2", "--read-timeout", "1", "--max-push-body", "4096")
+    )
+    server.start()
+    server.create_repo("manifests")
+    yield server
+    server.stop()
+
+
+@pytest.mark.parametrize(
+    ("target", "service", "problem"),
+    [
+        ("/m.git/info/refs?service=git-upload-pack", "upload-pack", None),
+        ("/m.git/info/refs?service=git-receive-pack", "receive-pack", None),
+        ("/m.git/info/refs?service=git-receive%2Dpack", "receive-pack", None),
+        ("/m.git/info/refs?service=git%2dreceive%2dpack", "receive-pack", None),
+        ("/m.git/git-receive%2Dpack", "receive-pack", None),
+        ("/m.git/info/refs?service=git-upload-pack&service=git-receive-pack", "receive-pack", 400),
+        ("/m.git/info/refs?service=git-upload-pack&x=1", "upload-pack", 400),
+        ("/m.git/info/refs?service=git-upload-archive", "upload-pack", 403),
+        ("/m.git/../../etc/passwd", "upload-pack", 404),
+        ("/m.git/%2e%2e/x.git/HEAD", "upload-pack", 404),
+        ("/etc/passwd", "upload-pack", 404),
+        ("/m.git/HEAD", "upload-pack", None),
+    ],
+)
+def test_requests_are_classified_from_what_they_decode_to(target, service, problem):
+    classified = classify(target)
+    assert classified.service == service
+    assert (classified.problem[0] if classified.problem else None) == problem
+    if problem is None and "service=" in target:
+        assert classified.query in ("service=git-upload-pack", "service=git-receive-pack")
+
+
+def test_an_encoded_service_name_gets_no_anonymous_push(strict_server):
+    port = strict_server.port
+    answer = raw(
+        port,
+        b"GET /manifests.git/info/refs?service=git-receive%2Dpack HTTP/1.1\r\nHost: x\r\n\r\n",
+    )
+    assert status_of(answer) == 401, answer[:200]
+    assert b"# service=git-receive-pack" not in answer
+    entry = strict_server.accesses()[-1]
+    assert (entry.status, entry.service) == (401, "receive-pack")
+
+
+def test_a_large_anonymous_body_is_refused_before_it_is_read(strict_server):
+    port = strict_server.port
+    headers = (
+        b"POST /manifests.git/git-receive-pack HTTP/1.1\r\nHost: x\r\n"
+        b"Content-Type: application/x-git-receive-pack-request\r\n"
+        b"Content-Length: 300000000\r\n\r\n"
+    )
+    # Only the first megabyte is ever sent: the answer must come without the rest.
+    answer = raw(port, headers, b"\0" * (1 << 20))
+    assert status_of(answer) == 401
+    entry = strict_server.accesses()[-1]
+    assert (entry.status, entry.bytes_in) == (401, 0), "nothing of the body was read"
+
+
+def test_an_authenticated_body_is_capped(strict_server):
+    token = strict_server.token()
+    credentials = base64.b64encode(f"pipeline:{token}".encode())
+    answer = raw(
+        strict_server.port,
+        b"POST /manifests.git/git-receive-pack HTTP/1.1\r\nHost: x\r\n"
+        b"Authorization: Basic " + credentials + b"\r\nContent-Length: 5000\r\n\r\n",
+    )
+    assert status_of(answer) == 413
+    chunked = raw(
+        strict_server.port,
+        b"POST /manifests.git/git-receive-pack HTTP/1.1\r\nHost: x\r\n"
+        b"Authorization: Basic " + credentials + b"\r\nTransfer-Encoding: chunked\r\n\r\n",
+        b"900\r\n" + b"\0" * 0x900 + b"\r\n" + b"900\r\n" + b"\0" * 0x900 + b"\r\n0\r\n\r\n",
+    )
+    assert status_of(chunked) == 413, "a chunked body is counted as it comes"
+
+
+def test_a_slow_client_is_timed_out_and_does_not_hold_the_server(strict_server):
+    port = strict_server.port
+    # Promises 100 bytes, sends 10: the server gives up after its read timeout (1 s here).
+    answer = raw(
+        port,
+        b"POST /manifests.git/git-upload-pack HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n",
+        b"0123456789",
+    )
+    assert status_of(answer) == 408
+    assert strict_server.accesses()[-1].status == 408
+    answer = raw(port, b"GET /manifests.git/info/refs?service=git-upload-pack HTTP/1.1\r\n\r\n")
+    assert status_of(answer) == 200, "the server still serves others"
+
+
+def test_connections_are_bounded(strict_server):
+    port = strict_server.port
+    stalled = [socket.create_connection(("127.0.0.1", port)) for _ in range(2)]
+    try:
+        for connection in stalled:
+            connection.sendall(b"GET /manifests.git/info/refs")  # and never finishes the line
+        time.sleep(0.2)  # both now hold a worker
+        answer = raw(port, b"GET /manifests.git/info/refs?service=git-upload-pack HTTP/1.1\r\n\r\n")
+        assert status_of(answer) == 503 and b"Retry-After" in answer
+    finally:
+        for connection in stalled:
+            connection.close()
+    deadline = time.monotonic() + 30
+    while True:  # the stalled ones are let go; the server serves again
+        answer = raw(port, b"GET /manifests.git/info/refs?service=git-upload-pack HTTP/1.1\r\n\r\n")
+        if status_of(answer) == 200 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert status_of(answer) == 200

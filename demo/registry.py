@@ -2,21 +2,27 @@
 
 Here it is Debian's docker-registry (the same distribution registry as `registry:3`) on
 127.0.0.1; on a reader's laptop it is a `registry:3` container on the kind network, set up with
-kind's local-registry recipe (`kind_recipe`).
+kind's local-registry recipe (`demo.kindnet`).
+
+A lab state keeps its registry's address: stored image references (`host:port/repo@digest`)
+stay valid across a restart. Every push is recorded with its digest in `pushed.jsonl`.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import requests
 
-from .clusters.base import LAB_LABEL, LAB_PREFIX
+from .errors import LabError
 from .paths import state_dir
+from .processes import free_port, listening
 from .run import run
-from .services import Service, free_port, listening
+from .services import Service
 
 MANIFEST_TYPES = ", ".join(
     [
@@ -43,46 +49,103 @@ http:
 """
 
 
-class RegistryError(RuntimeError):
-    pass
+class RegistryError(LabError):
+    """The registry refused, failed or could not be reached."""
 
 
-@dataclass
+@dataclass(frozen=True)
+class Push:
+    """One image pushed by the lab, as `pushed.jsonl` records it."""
+
+    time: float
+    repository: str
+    tag: str
+    digest: str
+
+    @property
+    def reference(self) -> str:
+        return f"{self.repository}@{self.digest}"
+
+
+@dataclass(frozen=True)
 class Registry:
-    """A running registry at `address` (host:port as Docker and kubelets name it)."""
+    """A running registry at `address` (host:port as Docker and kubelets name it).
+
+    `record`, when set, is the file each push is appended to.
+    """
 
     address: str
+    record: Path | None = None
 
     @property
     def url(self) -> str:
         return f"http://{self.address}"
 
     def push(self, local_image: str, repository: str, tag: str) -> str:
-        """Tag and push a local image; the pushed manifest's digest (sha256:...)."""
+        """Tag and push a local image; the pushed manifest's digest (sha256:...), recorded."""
         target = f"{self.address}/{repository}:{tag}"
         run(["docker", "tag", local_image, target])
         run(["docker", "push", "--quiet", target], timeout=300)
-        return self.resolve(repository, tag)
+        digest = self.resolve(repository, tag)
+        if self.record is not None:
+            entry = Push(time.time(), repository, tag, digest)
+            self.record.parent.mkdir(parents=True, exist_ok=True)
+            with self.record.open("a") as stream:  # one short line: an append is atomic
+                stream.write(json.dumps(entry.__dict__) + "\n")
+        return digest
+
+    def pushes(self) -> list[Push]:
+        """Every push recorded for this lab state, oldest first."""
+        if self.record is None or not self.record.is_file():
+            return []
+        lines = self.record.read_text().splitlines()
+        return [Push(**json.loads(line)) for line in lines if line.strip()]
 
     def resolve(self, repository: str, tag: str) -> str:
         """The digest a tag points at now, straight from the registry's API."""
-        response = requests.head(
-            f"{self.url}/v2/{repository}/manifests/{tag}",
-            headers={"Accept": MANIFEST_TYPES},
-            timeout=10,
+        response = self._request(
+            "HEAD", f"/v2/{repository}/manifests/{tag}", headers={"Accept": MANIFEST_TYPES}
         )
         if response.status_code == 404:
-            raise RegistryError(f"{repository}:{tag} is not in the registry at {self.address}")
-        response.raise_for_status()
+            raise RegistryError(
+                f"{repository}:{tag} is not in the registry at {self.address}",
+                "push it first; `registry.tags(repository)` lists what is there",
+            )
+        self._check(response)
         digest = response.headers.get("Docker-Content-Digest", "")
         if not digest.startswith("sha256:"):
             raise RegistryError(f"the registry gave no digest for {repository}:{tag}")
         return digest
 
     def tags(self, repository: str) -> list[str]:
-        response = requests.get(f"{self.url}/v2/{repository}/tags/list", timeout=10)
-        response.raise_for_status()
+        response = self._request("GET", f"/v2/{repository}/tags/list")
+        if response.status_code == 404:
+            return []
+        self._check(response)
         return sorted(response.json().get("tags") or [])
+
+    def healthy(self) -> bool:
+        try:
+            return self._request("GET", "/v2/", timeout=2).status_code == 200
+        except RegistryError:
+            return False
+
+    def _request(self, method: str, path: str, timeout: float = 10, **options):
+        try:
+            return requests.request(method, self.url + path, timeout=timeout, **options)
+        except requests.RequestException as error:
+            raise RegistryError(
+                f"the registry at {self.address} does not answer ({type(error).__name__})",
+                "start the lab with `python -m demo up`; `python -m demo status` shows it",
+            ) from error
+
+    def _check(self, response) -> None:
+        if response.status_code >= 400:
+            raise RegistryError(
+                f"the registry at {self.address} answered {response.status_code} for"
+                f" {response.request.method} {response.url}",
+                "see the registry's log in the lab state (services/registry/log)",
+            )
 
 
 class LocalRegistry:
@@ -92,18 +155,33 @@ class LocalRegistry:
         self.root = root or state_dir() / "registry"
         self.service = Service.named("registry", root=self.root.parent / "services")
 
+    @property
+    def record(self) -> Path:
+        return self.root / "pushed.jsonl"
+
     def start(self) -> Registry:
+        """Start the registry (or find it running) on this lab state's own port."""
         binary = shutil.which("docker-registry")
         if binary is None:
-            raise RegistryError("docker-registry is not installed: apt-get install docker-registry")
+            raise RegistryError("Debian's docker-registry is not installed", "run `make provision`")
         port = self.service.port()
         if port is None:
-            port = free_port()
+            port = self.service.recorded_port() or free_port()
+            if listening(port):
+                raise RegistryError(
+                    f"the registry's port {port} for this lab state is taken by another program",
+                    f"stop what listens there (ss -ltnp 'sport = :{port}'), or"
+                    " `python -m demo down` to start a new lab state on a new port",
+                )
             self.root.mkdir(parents=True, exist_ok=True)
             config = self.root / "config.yml"
             config.write_text(CONFIG.format(storage=self.root / "storage", port=port))
             self.service.start([binary, "serve", config], ready=lambda: _answers(port), port=port)
-        return Registry(f"127.0.0.1:{port}")
+        return Registry(f"127.0.0.1:{port}", record=self.record)
+
+    def running(self) -> Registry | None:
+        port = self.service.port()
+        return Registry(f"127.0.0.1:{port}", record=self.record) if port else None
 
     def stop(self) -> None:
         self.service.stop()
@@ -116,75 +194,3 @@ def _answers(port: int) -> bool:
         return requests.get(f"http://127.0.0.1:{port}/v2/", timeout=1).status_code == 200
     except requests.RequestException:
         return False
-
-
-# kind's local-registry recipe, for readers: pure functions, so they are unit-tested here.
-KIND_REGISTRY_NAME = f"{LAB_PREFIX}registry"
-KIND_REGISTRY_PORT = 5001  # on the reader's loopback
-
-
-def kind_registry_run_command(image: str = "registry:3") -> list[str]:
-    """`docker run` for the reader's registry: published on loopback only, labelled for cleanup."""
-    return [
-        "docker",
-        "run",
-        "--detach",
-        "--restart=always",
-        "--name",
-        KIND_REGISTRY_NAME,
-        "--label",
-        f"{LAB_LABEL}=true",
-        "--publish",
-        f"127.0.0.1:{KIND_REGISTRY_PORT}:5000",
-        image,
-    ]
-
-
-def kind_hosts_toml() -> str:
-    """containerd's hosts.toml that sends localhost:5001 to the registry on the kind network."""
-    return f'[host."http://{KIND_REGISTRY_NAME}:5000"]\n'
-
-
-def kind_node_commands(node: str) -> list[list[str]]:
-    """Commands that install the hosts.toml on one kind node."""
-    folder = f"/etc/containerd/certs.d/localhost:{KIND_REGISTRY_PORT}"
-    return [
-        ["docker", "exec", node, "mkdir", "-p", folder],
-        ["docker", "exec", "-i", node, "cp", "/dev/stdin", f"{folder}/hosts.toml"],
-    ]
-
-
-def kind_registry_configmap() -> str:
-    """The `local-registry-hosting` ConfigMap (KEP-1755) that tells tools where to push."""
-    return f"""\
-apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: local-registry-hosting
-  namespace: kube-public
-  labels:
-    {LAB_LABEL}: "true"
-data:
-  localRegistryHosting.v1: |
-    host: "localhost:{KIND_REGISTRY_PORT}"
-    help: "https://kind.sigs.k8s.io/docs/user/local-registry/"
-"""
-
-
-def start_kind_registry(clusters, kubectl_apply) -> Registry:
-    """Readers' registry: a container on the kind network, announced in every cluster.
-
-    `kubectl_apply(cluster, manifest)` applies a manifest; the hosts.toml on each node is
-    written by the kind provider when it creates the cluster.
-    """
-    running = run(["docker", "ps", "--quiet", "--filter", f"name=^{KIND_REGISTRY_NAME}$"])
-    if not running.strip():
-        run(kind_registry_run_command(), timeout=300)
-    networks = run(
-        ["docker", "inspect", "--format", "{{json .NetworkSettings.Networks}}", KIND_REGISTRY_NAME]
-    )
-    if '"kind"' not in networks:
-        run(["docker", "network", "connect", "kind", KIND_REGISTRY_NAME])
-    for cluster in clusters:
-        kubectl_apply(cluster, kind_registry_configmap())
-    return Registry(f"localhost:{KIND_REGISTRY_PORT}")

@@ -9,8 +9,10 @@ from conftest import need
 from lab_support import need_docker, need_registry
 
 from demo.images import base_image, build_app, busybox_rootfs, ensure_base_image
+from demo.processes import listening
 from demo.registry import LocalRegistry, RegistryError
-from demo.services import listening
+
+pytestmark = pytest.mark.provisioned
 
 
 def test_base_image_is_the_tag_the_dockerfile_names():
@@ -57,9 +59,22 @@ def test_build_push_and_resolve_digest(lab_state):
     assert second != digest and registry.resolve("lab/app", "v1") == second  # ...digests do not
     with pytest.raises(RegistryError, match="not in the registry"):
         registry.resolve("lab/app", "nope")
+    assert [(p.repository, p.tag, p.digest) for p in registry.pushes()] == [
+        ("lab/app", "v1", digest),
+        ("lab/app", "v1", second),
+    ], "every push is recorded with its digest"
+
+    # A restart keeps the address, so stored references (host:port/repo@digest) still resolve.
     port = int(registry.address.split(":")[1])
     server.stop()
-    assert not listening(port)
+    assert not listening(port), "stop returns once the port is closed"
+    with pytest.raises(RegistryError, match="does not answer") as caught:
+        registry.resolve("lab/app", "v1")
+    assert "demo up" in caught.value.fix and caught.value.__cause__ is not None
+    again = LocalRegistry().start()
+    assert again.address == registry.address
+    assert again.resolve("lab/app", "v1") == second and len(again.pushes()) == 2
+    server.stop()
     subprocess.run(
         [
             "docker",

@@ -16,13 +16,14 @@ from pathlib import Path
 import requests
 
 from . import versions
+from .errors import LabError
 
 ARCHITECTURES = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
 SYSTEMS = {"Linux": "linux", "Darwin": "darwin"}
 
 
-class DownloadError(RuntimeError):
-    pass
+class DownloadError(LabError):
+    """kind or kubectl could not be downloaded and verified."""
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,10 @@ def _get(http: requests.Session, url: str, stream: bool = False) -> requests.Res
         response = http.get(url, timeout=60, stream=stream)
         response.raise_for_status()
     except requests.RequestException as error:
-        raise DownloadError(f"could not download {url}: {error}") from None
+        raise DownloadError(
+            f"could not download {url} ({type(error).__name__})",
+            "check the network, or set TELLIT_KIND and TELLIT_KUBECTL to binaries you brought",
+        ) from error
     return response
 
 
@@ -104,6 +108,11 @@ def kind_binaries(folder: Path) -> tuple[Path, Path]:
     ):
         override = os.environ.get(variable)
         if override:
+            if not os.access(override, os.X_OK):
+                raise DownloadError(
+                    f"{variable}={override} is not an executable file",
+                    f"point {variable} at the {name} binary, or unset it to download one",
+                )
             found.append(Path(override))
             continue
         version = versions.KIND if name == "kind" else versions.KIND_KUBECTL

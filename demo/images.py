@@ -4,8 +4,7 @@ Our machines reach no container registry, so `FROM busybox:1.35.0` cannot be pul
 Debian's busybox-static is the same program: packed into a root file system and imported with
 `docker import`, it stands in under that very tag, and the Dockerfile readers use stays as is.
 
-    python -m demo.images base      # make the base image unless it is there
-    python -m demo.images build TAG # build the app image
+`python -m demo provision` makes the base image unless Docker has it already.
 """
 
 from __future__ import annotations
@@ -14,7 +13,6 @@ import io
 import re
 import shutil
 import subprocess
-import sys
 import tarfile
 from pathlib import Path
 
@@ -27,10 +25,10 @@ BUSYBOX_CANDIDATES = (Path("/bin/busybox"), Path("/usr/bin/busybox"))
 def base_image(dockerfile: Path = APP / "Dockerfile") -> str:
     """The image the Dockerfile's first FROM line names."""
     for line in dockerfile.read_text().splitlines():
-        match = re.match(r"^\s*FROM\s+(\S+)", line, re.IGNORECASE)
+        match = re.fullmatch(r"\s*FROM\s+(\S+).*", line, re.IGNORECASE)
         if match:
             return match.group(1)
-    raise ValueError(f"{dockerfile}: no FROM line")
+    raise CommandError(f"{dockerfile}: no FROM line", "start the Dockerfile with `FROM image:tag`")
 
 
 def image_exists(image: str) -> bool:
@@ -86,12 +84,18 @@ def ensure_base_image(dockerfile: Path = APP / "Dockerfile", log=print) -> str:
             " apt-get install busybox-static docker.io"
         )
     log(f"base image {image}: importing from {busybox}")
-    subprocess.run(
-        ["docker", "import", "--change", 'CMD ["sh"]', "-", image],
-        input=busybox_rootfs(busybox),
-        check=True,
-        capture_output=True,
-    )
+    try:
+        subprocess.run(
+            ["docker", "import", "--change", 'CMD ["sh"]', "-", image],
+            input=busybox_rootfs(busybox),
+            check=True,
+            capture_output=True,
+        )
+    except subprocess.CalledProcessError as error:
+        raise CommandError(
+            f"`docker import` of {image} failed: {error.stderr.decode(errors='replace')[-500:]}",
+            "check that Docker runs (`python -m demo doctor`)",
+        ) from error
     return image
 
 
@@ -111,18 +115,3 @@ def build_app(tag: str, version: str, context: Path = APP) -> str:
         timeout=300,
     )
     return run(["docker", "image", "inspect", "--format", "{{.Id}}", tag]).strip()
-
-
-def main(argv: list[str]) -> int:
-    if argv[:1] == ["base"]:
-        ensure_base_image()
-        return 0
-    if argv[:1] == ["build"] and len(argv) == 3:
-        print(build_app(argv[1], argv[2]))
-        return 0
-    print(__doc__, file=sys.stderr)
-    return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

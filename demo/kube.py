@@ -1,46 +1,47 @@
-"""kubectl against the lab's clusters, and least-privilege credentials for what runs in them."""
+"""Least-privilege credentials for what runs in the lab's clusters.
+
+A lab namespace enforces Pod Security Admission's `restricted` level, and its ServiceAccount
+may manage workloads in that namespace only: so a stolen token can neither leave the namespace
+nor start a privileged, host-sharing pod inside it (the tests prove both refusals).
+"""
 
 from __future__ import annotations
 
-import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import yaml
 
-from . import provision
 from .clusters.base import Cluster
-from .run import run
+from .naming import LABEL
+from .paths import write_atomic
+
+# `latest` follows the cluster's own version of the policy, which is the one its API server knows.
+POD_SECURITY = {
+    f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "warn", "audit")
+} | {
+    f"pod-security.kubernetes.io/{mode}-version": "latest" for mode in ("enforce", "warn", "audit")
+}
 
 
-def kubectl_binary() -> str:
-    built = provision.binaries()["kubectl"]
-    return str(built) if built.is_file() else (shutil.which("kubectl") or "kubectl")
-
-
-def kubectl(cluster: Cluster, *args: str, input: str | None = None, timeout: float = 120) -> str:
-    return run(
-        [
-            kubectl_binary(),
-            "--kubeconfig",
-            str(cluster.kubeconfig),
-            "--context",
-            cluster.context,
-            *args,
-        ],
-        input=input,
-        timeout=timeout,
+def lab_namespace(namespace: str) -> str:
+    """A namespace of the lab: labelled for cleanup, enforcing the `restricted` pod level."""
+    labels = {LABEL: "true", **POD_SECURITY}
+    return yaml.safe_dump(
+        {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {"name": namespace, "labels": labels},
+        },
+        sort_keys=False,
     )
 
 
 def namespaced_role(namespace: str, account: str) -> str:
     """A ServiceAccount that may manage workloads in its own namespace, and nothing else."""
-    return f"""\
-apiVersion: v1
-kind: Namespace
-metadata:
-  name: {namespace}
-  labels:
-    tell-it-with-a-meme/lab: "true"
+    return (
+        lab_namespace(namespace)
+        + f"""\
 ---
 apiVersion: v1
 kind: ServiceAccount
@@ -75,16 +76,18 @@ subjects:
   name: {account}
   namespace: {namespace}
 """
+    )
 
 
 def service_account_kubeconfig(
     cluster: Cluster, namespace: str, account: str, path: Path, duration: str = "1h"
-) -> Path:
-    """A kubeconfig holding a short-lived token of one ServiceAccount (TokenRequest API)."""
-    token = kubectl(
-        cluster, "create", "token", account, "-n", namespace, f"--duration={duration}"
+) -> Cluster:
+    """The cluster as one ServiceAccount sees it: a kubeconfig (0600) holding a short-lived
+    token from the TokenRequest API, with the same matching kubectl."""
+    token = cluster.kubectl(
+        "create", "token", account, "-n", namespace, f"--duration={duration}"
     ).strip()
-    admin = yaml.safe_load(kubectl(cluster, "config", "view", "--raw", "--minify"))
+    admin = yaml.safe_load(cluster.kubectl("config", "view", "--raw", "--minify"))
     server = admin["clusters"][0]["cluster"]
     config = {
         "apiVersion": "v1",
@@ -99,7 +102,5 @@ def service_account_kubeconfig(
         ],
         "current-context": account,
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.touch(mode=0o600)
-    path.write_text(yaml.safe_dump(config))
-    return path
+    write_atomic(path, yaml.safe_dump(config))
+    return replace(cluster, name=f"{cluster.name}-{account}", kubeconfig=path, context=account)

@@ -6,7 +6,7 @@ No container image can be pulled on our machines, so the control plane runs as l
 kube-scheduler and kubectl from a wrapper module, because k8s.io/kubernetes maps its staging
 modules to ./staging, which `go install` cannot follow.
 
-`python -m demo.provision` builds what is missing and prints where everything is.
+`python -m demo provision` builds what is missing and prints where everything is.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -24,7 +23,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import versions
+from .errors import LabError
 from .paths import tools_dir
+
+
+class ProvisionError(LabError):
+    """A tool could not be built."""
+
 
 KUBE_COMMANDS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl")
 
@@ -55,7 +60,11 @@ def go(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> str:
     environment = {**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "-mod=mod", **(env or {})}
     result = subprocess.run(["go", *args], cwd=cwd, env=environment, capture_output=True, text=True)
     if result.returncode != 0:
-        raise RuntimeError(f"`go {' '.join(args)}` failed in {cwd}:\n{result.stderr[-4000:]}")
+        raise ProvisionError(
+            f"`go {' '.join(args)}` failed in {cwd}:\n{result.stderr[-4000:]}",
+            "check that the Go module proxy is reachable (go env GOPROXY) and that Go is"
+            " recent enough (go version: 1.24 or newer), then run `make provision` again",
+        )
     return result.stdout
 
 
@@ -177,9 +186,9 @@ def ensure(root: Path | None = None, log: Callable[[str], None] = print) -> dict
     root = root or tools_dir()
     root.mkdir(parents=True, exist_ok=True)
     if shutil.which("go") is None:
-        raise RuntimeError(
-            "Go is needed to build the lab's tools: install it (apt-get install "
-            "golang-go, or see go.dev/doc/install) and run `make provision` again"
+        raise ProvisionError(
+            "Go is needed to build the lab's tools",
+            "install Go 1.24 or newer (go.dev/doc/install) and run `make provision` again",
         )
     timings: dict[str, float] = {}
     todo = missing(root)
@@ -204,20 +213,3 @@ def ensure(root: Path | None = None, log: Callable[[str], None] = print) -> dict
         timings[tool.name] = time.perf_counter() - started
         log(f"[{index}/{len(TOOLS)}] {tool.name}: built in {timings[tool.name]:.0f} s")
     return timings
-
-
-def main() -> int:
-    started = time.perf_counter()
-    try:
-        ensure()
-    except RuntimeError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    print(f"tools ready in {time.perf_counter() - started:.1f} s, in {tools_dir()}")
-    for name, path in binaries().items():
-        print(f"  {name:24} {path}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -14,9 +14,9 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import yaml
 
-from demo import versions
+from demo import kindnet, versions
 from demo.clusters import provider
-from demo.clusters.base import ClusterError, lab_name
+from demo.clusters.base import ClusterError
 from demo.clusters.kind import KIND_CONFIG, KindProvider
 from demo.downloads import (
     Download,
@@ -27,20 +27,19 @@ from demo.downloads import (
     kubectl_download,
     target,
 )
-from demo.registry import (
-    KIND_REGISTRY_NAME,
-    kind_hosts_toml,
-    kind_node_commands,
-    kind_registry_configmap,
-    kind_registry_run_command,
-)
+from demo.errors import LabError
+from demo.naming import lab_name, short_name
 
 
 def test_names_carry_the_lab_prefix_and_are_checked():
     assert lab_name("east") == "tellit-east"
-    for bad in ("East", "-x", "a_b", "x" * 40, ""):
-        with pytest.raises(ClusterError, match="not valid"):
+    for bad in ("East", "-x", "a_b", "x" * 40, "", "east\n", "east\nwest", " east"):
+        with pytest.raises(LabError, match="not valid") as caught:
             lab_name(bad)
+        assert "lowercase letters" in caught.value.fix
+    assert short_name("tellit-east") == "east"
+    for foreign in ("tellit-east\n", "kind-east", "tellit-"):
+        assert short_name(foreign) is None, "a name that is not the lab's is never taken for one"
     with pytest.raises(ClusterError, match="unknown cluster provider"):
         provider("minikube")
 
@@ -60,15 +59,16 @@ def test_kind_config_uses_the_registry_recipe_and_loopback():
 
 
 def test_registry_recipe_publishes_on_loopback_only():
-    command = kind_registry_run_command()
+    command = kindnet.registry_run_command()
     assert command[:3] == ["docker", "run", "--detach"]
     assert "127.0.0.1:5001:5000" in command
     assert "tell-it-with-a-meme/lab=true" in command
-    assert kind_hosts_toml() == f'[host."http://{KIND_REGISTRY_NAME}:5000"]\n'
-    mkdir, copy = kind_node_commands("tellit-east-control-plane")
-    assert mkdir[-1] == "/etc/containerd/certs.d/localhost:5001"
+    assert kindnet.hosts_toml() == f'[host."http://{kindnet.REGISTRY_NAME}:5000"]\n'
+    (mkdir, no_input), (copy, hosts) = kindnet.node_commands("tellit-east-control-plane")
+    assert mkdir[-1] == "/etc/containerd/certs.d/localhost:5001" and no_input is None
     assert copy[-1] == "/etc/containerd/certs.d/localhost:5001/hosts.toml"
-    configmap = yaml.safe_load(kind_registry_configmap())
+    assert hosts == kindnet.hosts_toml()
+    configmap = yaml.safe_load(kindnet.registry_configmap())
     assert configmap["metadata"] == {
         "name": "local-registry-hosting",
         "namespace": "kube-public",
@@ -79,6 +79,9 @@ def test_registry_recipe_publishes_on_loopback_only():
 
 def test_kind_cluster_is_built_with_our_binaries(tmp_path, monkeypatch):
     kind, kubectl = tmp_path / "kind", tmp_path / "kubectl"
+    for binary in (kind, kubectl):
+        binary.write_text("#!/bin/sh\n")
+        binary.chmod(0o755)
     monkeypatch.setenv("TELLIT_KIND", str(kind))
     monkeypatch.setenv("TELLIT_KUBECTL", str(kubectl))
     owner = KindProvider(root=tmp_path / "kind-state")
@@ -88,6 +91,14 @@ def test_kind_cluster_is_built_with_our_binaries(tmp_path, monkeypatch):
     assert cluster.image == versions.KIND_NODE_IMAGE
     assert cluster.kubeconfig_path == tmp_path / "kind-state" / "kubeconfigs" / "tellit-east.yaml"
     assert (tmp_path / "kind-state" / ".pytest-kind").is_dir(), "its folder stays in lab state"
+    assert owner._cluster("east").kubectl_path == kubectl, "the cluster carries its own kubectl"
+
+
+def test_a_brought_binary_must_exist(tmp_path, monkeypatch):
+    monkeypatch.setenv("TELLIT_KIND", str(tmp_path / "nowhere" / "kind"))
+    with pytest.raises(DownloadError, match="TELLIT_KIND=") as caught:
+        KindProvider(root=tmp_path).binaries()
+    assert "unset it" in caught.value.fix
 
 
 @pytest.mark.parametrize(
@@ -147,17 +158,14 @@ def test_fetch_verifies_the_checksum(release_server, tmp_path):
 @pytest.mark.kind
 def test_kind_cluster_end_to_end(lab_state):
     """Create a real kind cluster (needs Docker and the node image), use it, delete it."""
-    from demo.kube import kubectl
-    from demo.registry import start_kind_registry
-
     owner = KindProvider()
     cluster = owner.create("e2e")
     try:
         assert cluster.name in {c.name for c in owner.list()}
         assert owner.create("e2e") == cluster  # idempotent
-        start_kind_registry([cluster], lambda c, m: kubectl(c, "apply", "-f", "-", input=m))
-        assert "local-registry-hosting" in kubectl(
-            cluster, "get", "configmap", "-n", "kube-public", "-o", "name"
+        kindnet.start_registry([cluster], lambda c, m: c.kubectl("apply", "-f", "-", input=m))
+        assert "local-registry-hosting" in cluster.kubectl(
+            "get", "configmap", "-n", "kube-public", "-o", "name"
         )
     finally:
         owner.delete("e2e")
@@ -165,19 +173,11 @@ def test_kind_cluster_end_to_end(lab_state):
 
 
 def test_git_server_container_recipe(tmp_path):
-    from demo.gitserver import (
-        DOCKERFILE,
-        KIND_GIT_IMAGE,
-        kind_git_build_command,
-        kind_git_run_command,
-        kind_git_url,
-    )
-
-    command = kind_git_run_command(tmp_path, 18080)
+    command = kindnet.git_run_command(tmp_path, 18080)
     assert command[command.index("--network") + 1] == "kind"
     assert command[command.index("--publish") + 1] == "127.0.0.1:18080:8080"
-    assert command[-1] == KIND_GIT_IMAGE and "tell-it-with-a-meme/lab=true" in command
-    assert kind_git_build_command(tmp_path)[-1] == str(tmp_path)
-    assert kind_git_url("manifests") == "http://tellit-git:8080/manifests.git"
-    dockerfile = DOCKERFILE.read_text()
+    assert command[-1] == kindnet.GIT_IMAGE and "tell-it-with-a-meme/lab=true" in command
+    assert kindnet.git_build_command(tmp_path)[-1] == str(tmp_path)
+    assert kindnet.git_url("manifests") == "http://tellit-git:8080/manifests.git"
+    dockerfile = kindnet.GIT_DOCKERFILE.read_text()
     assert "USER 65534" in dockerfile and '"--bind", "0.0.0.0"' in dockerfile

@@ -1,23 +1,16 @@
 """One interface for the lab's clusters, whatever runs them (kind, kwok, existing contexts).
 
-Modelled on kwok's runtime abstraction: a provider knows how to create, delete and list its
-clusters; everything above it (the pipeline, the agent, the experiments) only sees `Cluster`.
+Modelled on kind's and kwok's provider abstractions: a provider answers for its own checks,
+clusters, health and cleanup; everything above it only sees `Cluster`.
 """
 
 from __future__ import annotations
 
-from .base import LAB_LABEL, LAB_PREFIX, Cluster, ClusterError, Provider, create_all, lab_name
+from .base import Cluster, ClusterError, Health, Provider, create_all
 
-__all__ = [
-    "LAB_LABEL",
-    "LAB_PREFIX",
-    "Cluster",
-    "ClusterError",
-    "Provider",
-    "create_all",
-    "lab_name",
-    "provider",
-]
+__all__ = ["NAMES", "Cluster", "ClusterError", "Health", "Provider", "create_all", "provider"]
+
+NAMES = ("kind", "kwok", "kubeconfig")
 
 
 def provider(name: str, **options) -> Provider:
@@ -34,4 +27,4 @@ def provider(name: str, **options) -> Provider:
         from .kubeconfig import KubeconfigProvider
 
         return KubeconfigProvider(**options)
-    raise ClusterError(f"unknown cluster provider {name!r}: use kind, kwok or kubeconfig")
+    raise ClusterError(f"unknown cluster provider {name!r}", "use kind, kwok or kubeconfig")

@@ -1,72 +1,162 @@
-"""The cluster interface and what every provider shares."""
+"""The cluster interface and what every provider shares.
+
+A provider answers for its own clusters the way kind's and kwok's providers do: whether it can
+run here (`available`), creating (idempotent, repairing what it can), deleting, listing, each
+cluster's health, and cleaning up everything it made, even after a killed run (`cleanup`).
+Everything above it (the command line, the pipeline, the agent) only sees `Cluster`.
+"""
 
 from __future__ import annotations
 
-import re
+import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-# Everything the lab creates carries this prefix (names) or label (containers, objects), so
-# cleanup finds all of it and nothing else.
-LAB_PREFIX = "tellit-"
-LAB_LABEL = "tell-it-with-a-meme/lab"
-NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$")
+from ..checks import Check
+from ..errors import LabError
+from ..naming import check_name
+from ..run import CommandError, run
 
 
-class ClusterError(RuntimeError):
-    """A cluster could not be created, reached or deleted; the message says what to do."""
+class ClusterError(LabError):
+    """A cluster could not be created, reached or deleted; the fix says what to do."""
 
 
 @dataclass(frozen=True)
 class Cluster:
-    """A cluster as the rest of the lab sees it: a name and how to reach it."""
+    """A cluster as the rest of the lab sees it: a name, and how to reach it.
+
+    `kubectl` is a kubectl within Kubernetes' version-skew policy of this cluster (one minor
+    either way), so every kubectl command line the lab runs is built here.
+    """
 
     name: str  # the short name the reader chose, e.g. "east"
     provider: str
     kubeconfig: Path
     context: str
+    kubectl_path: Path
 
-    @property
-    def kubectl_env(self) -> dict[str, str]:
-        return {"KUBECONFIG": str(self.kubeconfig)}
+    def kubectl_command(self, *args: str | Path) -> list[str]:
+        return [
+            str(self.kubectl_path),
+            "--kubeconfig",
+            str(self.kubeconfig),
+            "--context",
+            self.context,
+            *(str(a) for a in args),
+        ]
+
+    def kubectl(self, *args: str | Path, input: str | None = None, timeout: float = 120) -> str:
+        return run(self.kubectl_command(*args), input=input, timeout=timeout)
+
+
+@dataclass(frozen=True)
+class Health:
+    """What `status` shows of a cluster: Ready, or what is wrong and what to do."""
+
+    ready: bool
+    detail: str
+    version: str = ""
+    fix: str = ""
+
+
+def api_health(cluster: Cluster, nodes: int | None = None) -> Health:
+    """Ask the cluster itself: does its API answer, which version, are its nodes Ready?"""
+    fix = "`python -m demo up` repairs it; if it stays broken, `python -m demo down` and up again"
+    if not cluster.kubeconfig.is_file():
+        return Health(False, f"its kubeconfig {cluster.kubeconfig} is missing", fix=fix)
+    try:
+        cluster.kubectl("get", "--raw", "/readyz", timeout=15)
+        version = json.loads(cluster.kubectl("version", "-o", "json", timeout=15))
+        listed = json.loads(cluster.kubectl("get", "nodes", "-o", "json", timeout=15))
+    except (CommandError, ValueError) as error:
+        reason = str(error).splitlines()[-1][:160] if str(error) else type(error).__name__
+        return Health(False, f"its API server does not answer ({reason})", fix=fix)
+    server = version.get("serverVersion", {}).get("gitVersion", "")
+    ready = sum(
+        1
+        for node in listed.get("items", [])
+        for condition in node.get("status", {}).get("conditions", [])
+        if condition.get("type") == "Ready" and condition.get("status") == "True"
+    )
+    total = len(listed.get("items", []))
+    wanted = total if nodes is None else nodes
+    if ready < max(wanted, 1):
+        return Health(False, f"{ready} of {max(wanted, 1)} node(s) Ready", server, fix)
+    return Health(True, f"Ready, {ready} node(s)", server)
+
+
+def minor(version: str) -> tuple[int, int]:
+    """(major, minor) of a Kubernetes version such as v1.36.3 or v1.33.1+k3s1."""
+    major, minor_, *_ = version.removeprefix("v").split(".")
+    return int(major), int("".join(c for c in minor_ if c.isdigit()) or 0)
+
+
+def skew_problem(client: str, server: str) -> str | None:
+    """Why a kubectl of version `client` must not drive a `server`, or None when it may.
+
+    Kubernetes supports kubectl within one minor version of kube-apiserver.
+    """
+    (client_major, client_minor), (server_major, server_minor) = minor(client), minor(server)
+    if client_major != server_major or abs(client_minor - server_minor) > 1:
+        return (
+            f"kubectl {client} is outside Kubernetes' version-skew policy for a {server}"
+            " API server (one minor version either way)"
+        )
+    return None
+
+
+DEFAULT_NAMES = ("east", "west", "north", "south", "centre")
+
+
+def default_names(count: int) -> list[str]:
+    """Names for `count` new clusters: compass points first, then numbered ones."""
+    if count < 1:
+        raise ClusterError(f"{count} is not a number of clusters", "ask for 1 or more")
+    return [DEFAULT_NAMES[i] if i < len(DEFAULT_NAMES) else f"c{i + 1}" for i in range(count)]
 
 
 class Provider(Protocol):
     name: str
 
+    def prepare(self, log: Callable[[str], None]) -> None:
+        """Get what this provider needs that the lab can get itself (tools, binaries)."""
+
+    def names(self, count: int) -> list[str]:
+        """The clusters `up` uses when the reader names none."""
+
+    def available(self) -> list[Check]:
+        """What this provider needs on this machine, each as a check with its fix."""
+
     def create(self, name: str) -> Cluster:
-        """Create one cluster, or return it if it already exists (create is idempotent)."""
+        """Create one cluster, return it if it is healthy, repair it if it is not."""
 
     def delete(self, name: str) -> None:
-        """Delete one cluster the lab created; deleting a missing one is not an error."""
+        """Delete one cluster and wait until it is gone; a missing one is not an error."""
 
     def list(self) -> list[Cluster]:
         """The clusters of this provider that the lab owns."""
 
+    def health(self, cluster: Cluster) -> Health:
+        """Whether `cluster` is Ready, or what is wrong with it."""
 
-def lab_name(name: str) -> str:
-    """The full name of a cluster the lab creates: the lab's prefix plus the reader's name."""
-    if not NAME.match(name):
-        raise ClusterError(
-            f"cluster name {name!r} is not valid: use up to 32 lowercase letters, digits and"
-            " dashes, starting and ending with a letter or digit"
-        )
-    return f"{LAB_PREFIX}{name}"
+    def cleanup(self, log: Callable[[str], None]) -> list[str]:
+        """Remove every cluster and process this provider made; what could not be removed."""
 
 
 def create_all(
     provider: Provider,
-    names: list[str],
+    names: Sequence[str],
     progress: Callable[[str], None] = print,
 ) -> list[Cluster]:
     """Create clusters in parallel, reporting each as it becomes ready."""
     started = time.perf_counter()
     for name in names:
-        lab_name(name)  # check every name before starting anything
+        check_name(name)  # check every name before starting anything
 
     def one(name: str) -> Cluster:
         began = time.perf_counter()

@@ -1,62 +1,131 @@
 """kubeconfig provider: clusters a team already has, named by their kubeconfig contexts.
 
-Nothing is ever created or deleted here; `create` only checks that the context answers.
+Nothing is ever created or deleted here; `create` only checks that the context answers and
+that the kubectl the lab would use is within the version-skew policy of its API server.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import yaml
 
-from ..kube import kubectl_binary
-from ..run import CommandError, run
-from .base import Cluster, ClusterError
+from .. import provision
+from ..checks import Check
+from ..naming import env
+from ..run import CommandError
+from .base import Cluster, ClusterError, Health, api_health, skew_problem
+
+
+def default_kubectl() -> Path:
+    """`TELLIT_KUBECTL`, else the lab's own kubectl (built by `make provision`), else PATH's."""
+    chosen = env("KUBECTL")
+    if chosen:
+        return Path(chosen)
+    built = provision.binaries()["kubectl"]
+    if built.is_file():
+        return built
+    found = shutil.which("kubectl")
+    if found is None:
+        raise ClusterError(
+            "no kubectl found for the kubeconfig provider",
+            "install kubectl within one minor version of your clusters, or set TELLIT_KUBECTL",
+        )
+    return Path(found)
 
 
 class KubeconfigProvider:
     name = "kubeconfig"
 
-    def __init__(self, kubeconfig: Path | None = None, contexts: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        kubeconfig: Path | str | None = None,
+        contexts: list[str] | None = None,
+        kubectl: Path | None = None,
+        root: Path | None = None,  # like every provider's; it keeps nothing there
+    ) -> None:
         default = os.environ.get("KUBECONFIG", str(Path.home() / ".kube" / "config"))
         self.kubeconfig = Path(kubeconfig or default.split(os.pathsep)[0])
         self.contexts = contexts
+        self.kubectl = kubectl
 
     def _known(self) -> list[str]:
         try:
             config = yaml.safe_load(self.kubeconfig.read_text()) or {}
-        except FileNotFoundError:
-            raise ClusterError(f"no kubeconfig at {self.kubeconfig}: set KUBECONFIG") from None
-        return [c["name"] for c in config.get("contexts") or []]
+        except FileNotFoundError as error:
+            raise ClusterError(
+                f"no kubeconfig at {self.kubeconfig}", "set KUBECONFIG to your kubeconfig file"
+            ) from error
+        except yaml.YAMLError as error:
+            raise ClusterError(
+                f"{self.kubeconfig} is not a readable kubeconfig", "check the file's YAML"
+            ) from error
+        return [c["name"] for c in config.get("contexts") or [] if isinstance(c, dict)]
+
+    def _cluster(self, context: str) -> Cluster:
+        return Cluster(
+            context, self.name, self.kubeconfig, context, self.kubectl or default_kubectl()
+        )
+
+    def prepare(self, log: Callable[[str], None]) -> None:
+        """Nothing to get: the clusters and their kubectl are the team's."""
+
+    def names(self, count: int) -> list[str]:
+        """Every context of the kubeconfig (or those chosen), whatever `count` says."""
+        return list(self.contexts) if self.contexts is not None else self._known()
+
+    def available(self) -> list[Check]:
+        try:
+            known = self._known()
+        except ClusterError as error:
+            return [Check("kubeconfig", False, error.message, error.fix)]
+        return [
+            Check(
+                "kubeconfig",
+                bool(known),
+                f"{len(known)} context(s) in {self.kubeconfig}",
+                "add your clusters' contexts to it",
+            )
+        ]
 
     def create(self, name: str) -> Cluster:
-        if name not in self._known():
+        known = self._known()
+        if name not in known:
             raise ClusterError(
-                f"context {name!r} is not in {self.kubeconfig}; known: {', '.join(self._known())}"
+                f"context {name!r} is not in {self.kubeconfig}",
+                f"use one of: {', '.join(known) or '(none)'}",
             )
-        cluster = Cluster(name, self.name, self.kubeconfig, name)
+        cluster = self._cluster(name)
         try:
-            run(
-                [
-                    kubectl_binary(),
-                    "--kubeconfig",
-                    self.kubeconfig,
-                    "--context",
-                    name,
-                    "get",
-                    "--raw",
-                    "/readyz",
-                ],
-                timeout=30,
+            versions = json.loads(cluster.kubectl("version", "-o", "json", timeout=30))
+        except (CommandError, ValueError) as error:
+            raise ClusterError(
+                f"context {name!r} does not answer", "check that the cluster is up and reachable"
+            ) from error
+        client = versions.get("clientVersion", {}).get("gitVersion", "")
+        server = versions.get("serverVersion", {}).get("gitVersion", "")
+        problem = skew_problem(client, server) if client and server else None
+        if problem:
+            raise ClusterError(
+                f"context {name!r}: {problem}",
+                f"set TELLIT_KUBECTL to a kubectl of {server}'s minor version",
             )
-        except CommandError as error:
-            raise ClusterError(f"context {name!r} does not answer: {error}") from None
         return cluster
+
+    def health(self, cluster: Cluster) -> Health:
+        return api_health(cluster)
 
     def delete(self, name: str) -> None:
         """Existing clusters belong to their team: the lab never deletes them."""
 
     def list(self) -> list[Cluster]:
         names = self.contexts if self.contexts is not None else self._known()
-        return [Cluster(n, self.name, self.kubeconfig, n) for n in names]
+        return [self._cluster(n) for n in names]
+
+    def cleanup(self, log: Callable[[str], None]) -> list[str]:
+        """Nothing to remove: these clusters are the team's, not the lab's."""
+        return []

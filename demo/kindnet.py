@@ -1,0 +1,135 @@
+"""kind's network recipe in one place: the readers' registry and git server beside their clusters.
+
+On a reader's laptop the lab's services run as containers on the kind network, so that pods
+reach them by name while the host reaches them on loopback, and every node learns where the
+registry is (kind's local-registry recipe: a containerd `hosts.toml` on each node and the
+`local-registry-hosting` ConfigMap in kube-public). The command lines and files are pure
+functions, so they are unit-tested; the few functions that run them are at the bottom.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from .naming import LABEL, PREFIX
+from .run import run
+
+NETWORK = "kind"
+REGISTRY_NAME = f"{PREFIX}registry"
+REGISTRY_PORT = 5001  # on the reader's loopback
+REGISTRY_IMAGE = "registry:3"
+GIT_NAME = f"{PREFIX}git"
+GIT_IMAGE = "tellit-gitserver:dev"
+GIT_PORT = 8080  # inside the kind network
+GIT_DOCKERFILE = Path(__file__).resolve().parent / "gitserver.Dockerfile"
+# Registry mirrors are read from this folder, where the recipe writes hosts.toml.
+CERTS_D = "/etc/containerd/certs.d"
+PORTS = (REGISTRY_PORT,)  # what must be free on the reader's loopback
+
+
+def containerd_patch() -> str:
+    """The kind config's containerd patch that makes nodes read hosts.toml files."""
+    return f'[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = "{CERTS_D}"'
+
+
+def registry_run_command(image: str = REGISTRY_IMAGE) -> list[str]:
+    """`docker run` for the reader's registry: published on loopback only, labelled for cleanup."""
+    return [
+        "docker",
+        "run",
+        "--detach",
+        "--restart=always",
+        "--name",
+        REGISTRY_NAME,
+        "--label",
+        f"{LABEL}=true",
+        "--publish",
+        f"127.0.0.1:{REGISTRY_PORT}:5000",
+        image,
+    ]
+
+
+def hosts_toml() -> str:
+    """containerd's hosts.toml that sends localhost:5001 to the registry on the kind network."""
+    return f'[host."http://{REGISTRY_NAME}:5000"]\n'
+
+
+def node_commands(node: str) -> list[tuple[list[str], str | None]]:
+    """Commands (with their standard input) that install the hosts.toml on one kind node."""
+    folder = f"{CERTS_D}/localhost:{REGISTRY_PORT}"
+    return [
+        (["docker", "exec", node, "mkdir", "-p", folder], None),
+        (["docker", "exec", "-i", node, "cp", "/dev/stdin", f"{folder}/hosts.toml"], hosts_toml()),
+    ]
+
+
+def registry_configmap() -> str:
+    """The `local-registry-hosting` ConfigMap (KEP-1755) that tells tools where to push."""
+    return f"""\
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: local-registry-hosting
+  namespace: kube-public
+  labels:
+    {LABEL}: "true"
+data:
+  localRegistryHosting.v1: |
+    host: "localhost:{REGISTRY_PORT}"
+    help: "https://kind.sigs.k8s.io/docs/user/local-registry/"
+"""
+
+
+def git_build_command(project: Path) -> list[str]:
+    return ["docker", "build", "-t", GIT_IMAGE, "-f", str(GIT_DOCKERFILE), str(project)]
+
+
+def git_run_command(state: Path, host_port: int, network: str = NETWORK) -> list[str]:
+    """`docker run` for the git server: on the kind network, published on loopback only."""
+    return [
+        "docker",
+        "run",
+        "--detach",
+        "--restart=unless-stopped",
+        "--name",
+        GIT_NAME,
+        "--label",
+        f"{LABEL}=true",
+        "--network",
+        network,
+        "--publish",
+        f"127.0.0.1:{host_port}:{GIT_PORT}",
+        "--volume",
+        f"{state}:/srv/git",
+        GIT_IMAGE,
+    ]
+
+
+def git_url(repo: str) -> str:
+    """The repository's URL as pods on the kind network see it."""
+    return f"http://{GIT_NAME}:{GIT_PORT}/{repo}.git"
+
+
+# What runs the recipe.
+def configure_node(node: str) -> None:
+    for command, stdin in node_commands(node):
+        run(command, input=stdin)
+
+
+def start_registry(clusters: Iterable, apply: Callable[[object, str], None]) -> str:
+    """Readers' registry: a container on the kind network, announced in every cluster.
+
+    `apply(cluster, manifest)` applies a manifest. Returns the address to push to.
+    """
+    running = run(["docker", "ps", "--quiet", "--filter", f"name=^{REGISTRY_NAME}$"])
+    if not running.strip():
+        run(registry_run_command(), timeout=300)
+    networks = run(
+        ["docker", "inspect", "--format", "{{json .NetworkSettings.Networks}}", REGISTRY_NAME]
+    )
+    if f'"{NETWORK}"' not in networks:
+        run(["docker", "network", "connect", NETWORK, REGISTRY_NAME])
+    for cluster in clusters:
+        apply(cluster, registry_configmap())
+    return f"localhost:{REGISTRY_PORT}"

@@ -1,6 +1,7 @@
-"""`make doctor`: is this machine ready for the lab? Each failed check says how to fix it.
+"""`python -m demo doctor`: is this machine ready for the lab? Each failed check says how to fix it.
 
-For readers before a workshop, and for facilitators preparing a room.
+For readers before a workshop, and for facilitators preparing a room. The checks every
+provider shares are here; each provider adds its own (`Provider.available`).
 """
 
 from __future__ import annotations
@@ -8,29 +9,15 @@ from __future__ import annotations
 import os
 import platform
 import shutil
-import socket
-import sys
-from dataclasses import dataclass
 from pathlib import Path
 
-from . import provision
+from .checks import Check
+from .clusters import provider as get_provider
 from .paths import state_dir
 from .run import CommandError, run
 
-PORTS = (5001,)  # the readers' registry on loopback (kind recipe)
 MIN_MEMORY_GB = 8
 MIN_DISK_GB = 10
-MIN_INOTIFY_WATCHES = 524288  # kind's known-issues page: several clusters need more than 8192
-MIN_INOTIFY_INSTANCES = 512
-
-
-@dataclass(frozen=True)
-class Check:
-    name: str
-    ok: bool
-    detail: str
-    fix: str = ""
-    required: bool = True
 
 
 def docker_running() -> Check:
@@ -46,7 +33,7 @@ def docker_running() -> Check:
             "docker",
             False,
             "installed, but the engine does not answer",
-            "start it: `sudo dockerd &`, `sudo systemctl start docker` or Docker Desktop",
+            "start it: `make provision` (as root), `sudo systemctl start docker` or Docker Desktop",
         )
 
 
@@ -87,111 +74,32 @@ def disk() -> Check:
     )
 
 
-def port_free(port: int) -> Check:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-            return Check(f"port {port}", True, "free on 127.0.0.1")
-        except OSError:
-            return Check(
-                f"port {port}",
-                False,
-                "in use on 127.0.0.1",
-                f"stop what listens there (`ss -ltnp 'sport = :{port}'`)",
-            )
-
-
-def inotify(required: bool = True) -> list[Check]:
-    if platform.system() != "Linux":
-        return []
-    checks = []
-    for name, minimum in (
-        ("max_user_watches", MIN_INOTIFY_WATCHES),
-        ("max_user_instances", MIN_INOTIFY_INSTANCES),
-    ):
-        path = Path("/proc/sys/fs/inotify") / name
-        try:
-            value = int(path.read_text())
-        except (OSError, ValueError):
-            continue
-        checks.append(
-            Check(
-                f"inotify {name}",
-                value >= minimum,
-                str(value),
-                f"sudo sysctl fs.inotify.{name}={minimum} (kind needs it for several clusters)",
-                required=required,
-            )
-        )
-    return checks
-
-
-def tools(provider: str) -> list[Check]:
-    checks = [
-        Check(
-            "git", shutil.which("git") is not None, shutil.which("git") or "missing", "install git"
-        )
-    ]
-    if provider == "kwok":
-        missing = provision.missing()
-        checks.append(
-            Check(
-                "kwok tools",
-                not missing,
-                "built" if not missing else f"missing {[t.name for t in missing]}",
-                "run `make provision` (builds them from Go modules)",
-            )
-        )
-        checks.append(
-            Check(
-                "docker-registry",
-                shutil.which("docker-registry") is not None,
-                shutil.which("docker-registry") or "missing",
-                "apt-get install docker-registry",
-            )
-        )
-    return checks
+def git() -> Check:
+    found = shutil.which("git")
+    return Check("git", found is not None, found or "missing", "install git")
 
 
 def all_checks(provider: str) -> list[Check]:
-    # Only kind runs kubelets (inside its node containers) that need many inotify watches.
-    checks = [
+    """The shared checks, then the provider's own."""
+    return [
         docker_running(),
         memory(),
         architecture(),
         disk(),
-        *inotify(required=provider == "kind"),
-        *tools(provider),
+        git(),
+        *get_provider(provider).available(),
     ]
-    if provider == "kind":
-        checks += [port_free(port) for port in PORTS]
-    return checks
 
 
-def report(checks: list[Check]) -> str:
-    width = max(len(c.name) for c in checks)
-    lines = [f"{'check':{width}}  result  detail", f"{'-' * width}  ------  ------"]
-    for check in checks:
-        mark = "ok" if check.ok else ("FAIL" if check.required else "warn")
-        lines.append(f"{check.name:{width}}  {mark:6}  {check.detail}")
-        if not check.ok and check.fix:
-            lines.append(f"{'':{width}}          fix: {check.fix}")
-    return "\n".join(lines)
+def failed(checks: list[Check]) -> list[Check]:
+    return [c for c in checks if not c.ok and c.required]
 
 
-def main(argv: list[str]) -> int:
-    provider = argv[0] if argv else os.environ.get("TELLIT_PROVIDER", "kind")
-    checks = all_checks(provider)
-    print(f"Lab readiness for the {provider} provider\n")
-    print(report(checks))
-    failed = [c for c in checks if not c.ok and c.required]
+def summary(checks: list[Check]) -> str:
+    """One line: how many passed, how many warned, how many failed."""
+    bad = failed(checks)
     warned = [c for c in checks if not c.ok and not c.required]
-    summary = f"\n{len(checks) - len(failed) - len(warned)} of {len(checks)} checks passed"
-    summary += f", {len(warned)} warning(s)" if warned else ""
-    summary += f", {len(failed)} failed." if failed else "."
-    print(summary + (" Fix the failures above, then run `make doctor` again." if failed else ""))
-    return 1 if failed else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    text = f"{len(checks) - len(bad) - len(warned)} of {len(checks)} checks passed"
+    text += f", {len(warned)} warning(s)" if warned else ""
+    text += f", {len(bad)} failed." if bad else "."
+    return text + (" Fix the failures above, then run the doctor again." if bad else "")

@@ -1,20 +1,28 @@
-"""`make demo-down`: remove everything the lab created, then check that nothing is left.
+"""`python -m demo down`: remove everything the lab created, then check that nothing is left.
 
-It finds the lab's things by its prefix and label only: clusters named tellit-*, containers
-and networks labelled tell-it-with-a-meme/lab, services with pid files in the lab's state, and
-the state folder itself. Built tools in the cache are kept (they are not lab state).
+It finds the lab's things by its prefix and label only: each provider cleans up its own
+clusters (and what a killed run left), services are stopped by their pid files in the lab's
+state, containers and networks labelled tell-it-with-a-meme/lab are removed, and the state
+folder goes last. Built tools in the cache are kept (they are not lab state).
 """
 
 from __future__ import annotations
 
+import contextlib
 import shutil
-import sys
+from collections.abc import Callable
 from pathlib import Path
 
-from .clusters.base import LAB_LABEL
-from .paths import state_dir
+import psutil
+
+from .clusters import provider
+from .errors import LabError
+from .naming import LABEL
+from .processes import runs_from, wait_finished
 from .run import CommandError, run
 from .services import Service
+
+CLUSTER_PROVIDERS = ("kwok", "kind")  # the ones that create clusters (kubeconfig never does)
 
 
 def services(root: Path) -> list[Service]:
@@ -31,59 +39,59 @@ def docker_leftovers() -> list[str]:
             ("container", ["docker", "ps", "-aq"]),
             ("network", ["docker", "network", "ls", "-q"]),
         ):
-            ids = run([*command, "--filter", f"label={LAB_LABEL}"], timeout=30).split()
+            ids = run([*command, "--filter", f"label={LABEL}"], timeout=30).split()
             found += [f"{kind} {i}" for i in ids]
     except CommandError:
         pass  # no engine running: nothing of ours can be running in it
     return found
 
 
-def down(root: Path | None = None, log=print) -> list[str]:
-    """Remove the lab's clusters, containers, networks, processes and state; what is left."""
-    root = root or state_dir()
-    from .clusters import provider
+def processes_under(root: Path) -> list[psutil.Process]:
+    """Live processes started from the lab state (by their command line or folder)."""
+    return [p for p in psutil.process_iter() if runs_from(p, root)]
 
-    for name in ("kwok", "kind"):
+
+def down(root: Path, log: Callable[[str], None] = print) -> list[str]:
+    """Remove the lab's clusters, containers, networks, processes and state; what is left."""
+    problems: list[str] = []
+    for name in CLUSTER_PROVIDERS:
         if not (root / name).is_dir():
             continue
         try:
-            owner = provider(name, root=root / name)
-            for cluster in owner.list():
-                log(f"deleting {name} cluster {cluster.name}")
-                owner.delete(cluster.name)
-        except Exception as error:  # one provider failing must not stop the rest of cleanup
-            log(f"could not remove the {name} clusters: {error}")
+            problems += provider(name, root=root / name).cleanup(log)
+        except (LabError, OSError) as error:  # one provider failing must not stop the rest
+            problems.append(f"the {name} clusters: {error}")
     for service in services(root):
         if service.pid():
             log(f"stopping {service.name}")
-        service.stop()
+        try:
+            service.stop()
+        except LabError as error:
+            problems.append(str(error))
     remove = {"container": ["docker", "rm", "--force"], "network": ["docker", "network", "rm"]}
     for item in docker_leftovers():
         kind, ident = item.split()
         log(f"removing {item}")
-        run([*remove[kind], ident])
-    if root.exists():
+        try:
+            run([*remove[kind], ident])
+        except CommandError as error:
+            problems.append(str(error))
+    strays = processes_under(root)
+    for process in strays:
+        log(f"stopping a leftover process {process.pid} ({process.name()})")
+        with contextlib.suppress(psutil.Error):
+            process.kill()
+    wait_finished(strays, timeout=10)
+    if root.exists() and not problems:
         log(f"removing {root}")
         shutil.rmtree(root)
-    return leftovers(root)
+    return problems + leftovers(root)
 
 
 def leftovers(root: Path) -> list[str]:
     left = docker_leftovers()
     left += [f"process {s.name} ({s.pid()})" for s in services(root) if s.pid()]
+    left += [f"process {p.pid} started from {root}" for p in processes_under(root)]
     if root.exists():
         left.append(f"folder {root}")
     return left
-
-
-def main() -> int:
-    left = down()
-    if left:
-        print("left behind, remove by hand:\n  " + "\n  ".join(left))
-        return 1
-    print("nothing of the lab is left")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,23 +1,39 @@
-"""`make doctor` says what is wrong and how to fix it; `make demo-down` leaves nothing behind."""
+"""The lab's command line: doctor says what is wrong and how to fix it; up, status and down
+bring the lab up, report it and remove all of it, even after a killed `up`."""
 
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
+from pathlib import Path
 
+import psutil
 import pytest
 from conftest import ROOT, need
 from lab_support import need_docker, need_registry
 
 from demo import doctor, provision
-from demo.clusters import provider
-from demo.clusters.base import ClusterError
-from demo.gitserver import GitServer
-from demo.kube import kubectl
-from demo.registry import LocalRegistry
-from demo.services import listening
+from demo.checks import port_free
+from demo.clusters import ClusterError, provider
+from demo.processes import listening
+
+pytestmark = pytest.mark.provisioned
+
+
+def demo(*args: str, state: Path, timeout: float = 300) -> subprocess.CompletedProcess:
+    """`python -m demo ARGS` as a reader runs it, with this test's lab state."""
+    return subprocess.run(
+        [sys.executable, "-m", "demo", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "TELLIT_LAB_STATE": str(state), "COLUMNS": "160"},
+    )
 
 
 def test_doctor_reports_every_check_with_a_fix():
@@ -26,25 +42,54 @@ def test_doctor_reports_every_check_with_a_fix():
     for expected in ("docker", "memory", "cpu architecture", "free disk", "git", "kwok tools"):
         assert expected in names
     assert all(c.fix for c in checks if not c.ok), "every failed check says how to fix it"
-    table = doctor.report(checks)
-    assert table.splitlines()[0].split() == ["check", "result", "detail"]
+    kind = [c.name for c in doctor.all_checks("kind")]
+    assert "port 5001" in kind and "kwok tools" not in kind, "each provider adds its own checks"
 
 
 def test_doctor_finds_a_busy_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         sock.listen()
-        check = doctor.port_free(sock.getsockname()[1])
+        check = port_free(sock.getsockname()[1])
     assert not check.ok and "in use" in check.detail and "ss -ltnp" in check.fix
 
 
-def test_doctor_command_exit_code_follows_the_checks():
-    result = subprocess.run(
-        [sys.executable, "-m", "demo.doctor", "kwok"], cwd=ROOT, capture_output=True, text=True
-    )
-    failed = [c for c in doctor.all_checks("kwok") if not c.ok and c.required]
+def test_doctor_command_exit_code_follows_the_checks(lab_state):
+    result = demo("doctor", "--provider", "kwok", state=lab_state)
+    failed = doctor.failed(doctor.all_checks("kwok"))
     assert result.returncode == (1 if failed else 0), result.stdout
     assert "checks passed" in result.stdout
+    header = next(line for line in result.stdout.splitlines() if "check" in line)
+    assert [cell.strip() for cell in header.split("┃")[1:5]] == ["check", "result", "detail", "fix"]
+
+
+def test_help_explains_every_command():
+    result = subprocess.run(
+        [sys.executable, "-m", "demo", "--help"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert result.returncode == 0
+    for command in ("up", "status", "down", "doctor", "provision"):
+        assert f"    {command}" in result.stdout
+    wrong = subprocess.run(
+        [sys.executable, "-m", "demo", "up", "--provider", "minikube"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert wrong.returncode == 2 and "choose from" in wrong.stderr
+
+
+def test_errors_say_what_to_do_without_a_traceback(lab_state):
+    lab_state.mkdir(parents=True)
+    (lab_state / "lab.json").write_text("{not json")
+    result = demo("status", state=lab_state)
+    assert result.returncode == 1
+    assert "error:" in result.stdout and "what to do:" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+    (lab_state / "lab.json").unlink()
+    bad = demo("up", "--provider", "kubeconfig", "--kubeconfig", "/nonexistent", state=lab_state)
+    assert bad.returncode == 1 and "no kubeconfig at /nonexistent" in bad.stdout
+    assert "Traceback" not in bad.stdout + bad.stderr
 
 
 def test_existing_contexts_are_used_and_never_deleted(lab_state):
@@ -52,36 +97,102 @@ def test_existing_contexts_are_used_and_never_deleted(lab_state):
     kwok = provider("kwok")
     made = kwok.create("existing")
     existing = provider("kubeconfig", kubeconfig=made.kubeconfig)
+    assert existing.names(3) == [made.context], "every context, whatever the count"
     cluster = existing.create(made.context)
     assert cluster.context == made.context and cluster.provider == "kubeconfig"
+    assert existing.health(cluster).ready
     with pytest.raises(ClusterError, match="not in") as caught:
         existing.create("no-such-context")
-    assert made.context in str(caught.value), "the error lists the known contexts"
+    assert made.context in caught.value.fix, "the error lists the known contexts"
     existing.delete(made.context)
-    assert "node-000000" in kubectl(cluster, "get", "nodes", "-o", "name")
+    assert existing.cleanup(log=print) == []
+    assert "node-000000" in cluster.kubectl("get", "nodes", "-o", "name")
     kwok.delete("existing")
 
 
-def test_demo_down_removes_everything(lab_state):
+def test_up_status_down(lab_state):
     need(not provision.missing(), "the lab's Kubernetes tools (run `make provision`)")
     need_docker()
     need_registry()
-    cluster = provider("kwok").create("doomed")
-    registry = LocalRegistry().start()
-    git = GitServer()
-    git.start()
-    ports = [int(registry.address.split(":")[1]), git.port]
-    assert all(listening(port) for port in ports)
-    result = subprocess.run(
-        [sys.executable, "-m", "demo.teardown"],
+    up = demo("up", "--provider", "kwok", "--clusters", "2", state=lab_state)
+    assert up.returncode == 0, up.stdout + up.stderr
+    for expected in ("east", "west", "Ready, 2 node(s)", "registry", "git server"):
+        assert expected in up.stdout
+    again = demo("up", "--provider", "kwok", "--clusters", "2", state=lab_state)
+    assert again.returncode == 0 and "The lab is up" in again.stdout, "up is idempotent"
+    other = demo("up", "--provider", "kind", state=lab_state)
+    assert other.returncode == 1 and "is up with the kwok provider" in other.stdout
+
+    status = demo("status", state=lab_state)
+    assert status.returncode == 0, status.stdout
+    assert status.stdout.count("Ready, 2 node(s)") == 2 and status.stdout.count("answers") == 2
+    ports = listening_ports_of(lab_state)
+    assert len(ports) >= 2 * 6 + 2, ports  # six per cluster, the registry and the git server
+
+    # A cluster broken behind the lab's back shows in status, with what to do.
+    apiserver = (lab_state / "kwok/clusters/tellit-west/pids/kube-apiserver.pid").read_text()
+    os.kill(int(apiserver), signal.SIGKILL)
+    broken = demo("status", state=lab_state)
+    assert broken.returncode == 1 and "does not answer" in broken.stdout
+    assert "demo up" in broken.stdout
+
+    down = demo("down", state=lab_state)
+    assert down.returncode == 0, down.stdout + down.stderr
+    assert "Nothing of the lab is left" in down.stdout
+    assert not lab_state.exists()
+    still = [port for port in ports if listening(port)]
+    assert still == [], f"ports still open right after down: {still}"
+
+
+def test_a_killed_up_is_cleaned_by_down(lab_state):
+    need(not provision.missing(), "the lab's Kubernetes tools (run `make provision`)")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "demo", "up", "--provider", "kwok", "--clusters", "2"],
         cwd=ROOT,
-        capture_output=True,
-        text=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
         env={**os.environ, "TELLIT_LAB_STATE": str(lab_state)},
     )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "deleting kwok cluster doomed" in result.stdout
-    assert "nothing of the lab is left" in result.stdout
+    groups = lab_state / "kwok" / "running"
+    deadline = time.monotonic() + 120
+    while not (list(groups.glob("*.pgid")) and apiservers(lab_state)):
+        assert process.poll() is None, "up ended before it created anything"
+        assert time.monotonic() < deadline, "up started no API server in 120 s"
+        time.sleep(0.02)
+    process.kill()  # mid-create, as a closed laptop lid or an OOM kill would
+    process.wait()
+    orphans = [p for p in psutil.process_iter() if _from(p, lab_state)]
+    assert orphans, "the killed up left processes behind (what down must clean)"
+
+    down = demo("down", state=lab_state)
+    assert down.returncode == 0, down.stdout + down.stderr
+    left = [p for p in psutil.process_iter() if _from(p, lab_state)]
+    assert left == [], f"down left {left}"
     assert not lab_state.exists()
-    assert not any(listening(port) for port in ports)
-    assert not cluster.kubeconfig.exists()
+
+
+def apiservers(state: Path) -> list[psutil.Process]:
+    return [
+        p
+        for p in psutil.process_iter(["name"])
+        if p.info["name"] == "kube-apiserver" and _from(p, state)
+    ]
+
+
+def listening_ports_of(state: Path) -> list[int]:
+    """Every port a process of this lab state listens on."""
+    ports = []
+    for process in psutil.process_iter():
+        if _from(process, state):
+            try:
+                connections = process.net_connections(kind="tcp")
+            except psutil.Error:
+                continue
+            ports += [c.laddr.port for c in connections if c.status == psutil.CONN_LISTEN]
+    return sorted(set(ports))
+
+
+def _from(process: psutil.Process, state: Path) -> bool:
+    from demo.processes import runs_from
+
+    return runs_from(process, state)

@@ -1,0 +1,296 @@
+"""`python -m demo`: bring the lab up, see its status, take it down, check the machine.
+
+    python -m demo up --provider kwok --clusters 3
+    python -m demo status
+    python -m demo down
+    python -m demo doctor --provider kind
+    python -m demo provision
+
+Every failure the lab foresees is a `LabError`, printed as what went wrong and what to do; the
+cause stays attached (`--debug` shows the traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import traceback
+from collections.abc import Sequence
+
+import requests
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from . import doctor, provision, teardown
+from .clusters import NAMES, Cluster, Health, create_all, provider
+from .errors import LabError
+from .gitserver import GitServer
+from .images import ensure_base_image
+from .lab import LabRecord
+from .naming import env
+from .paths import state_dir
+from .registry import LocalRegistry
+
+DESCRIPTION = """\
+The lab of "Tell It With a Meme", part 4: clusters, an image registry and a git server on this
+machine, for running push- and pull-based delivery for real. Everything it makes is named
+tellit-* and kept in one state folder (TELLIT_LAB_STATE), so `down` removes all of it."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m demo",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    up = commands.add_parser(
+        "up",
+        help="bring up clusters, the registry and the git server (safe to run again)",
+        description="Bring up the lab: clusters, the registry and the git server. Running it"
+        " again repairs what broke and changes nothing that works.",
+    )
+    up.add_argument(
+        "--provider",
+        choices=NAMES,
+        default=env("PROVIDER", "kind"),
+        help="kind: kind clusters in Docker (readers' laptops); kwok: real control planes as"
+        " local processes with simulated nodes; kubeconfig: clusters you already have"
+        " (default: %(default)s, or TELLIT_PROVIDER)",
+    )
+    up.add_argument(
+        "--clusters", type=int, default=3, help="how many clusters (default: %(default)s)"
+    )
+    up.add_argument(
+        "--kubeconfig", help="with --provider kubeconfig: the kubeconfig file (default: KUBECONFIG)"
+    )
+    up.add_argument(
+        "--context",
+        action="append",
+        default=[],
+        help="with --provider kubeconfig: a context to use (repeat it; default: all)",
+    )
+
+    commands.add_parser("status", help="show each cluster, the registry and the git server")
+    commands.add_parser(
+        "down", help="remove everything the lab made, then check that nothing is left"
+    )
+    check = commands.add_parser("doctor", help="is this machine ready for the lab?")
+    check.add_argument("--provider", choices=NAMES, default=None, help="(default: the lab's)")
+    commands.add_parser(
+        "provision",
+        help="build the lab's Kubernetes tools from Go modules and make the app's base image",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, console: Console | None = None) -> int:
+    console = console or Console(highlight=False, log_path=False)
+    args = build_parser().parse_args(argv)
+    handler = {
+        "up": command_up,
+        "status": command_status,
+        "down": command_down,
+        "doctor": command_doctor,
+        "provision": command_provision,
+    }[args.command]
+    try:
+        return handler(args, console)
+    except LabError as error:
+        report_error(console, error.message, error.fix, error, args.debug)
+    except requests.RequestException as error:
+        report_error(
+            console, f"a request failed: {error}", "check that the lab is up", error, args.debug
+        )
+    except OSError as error:
+        report_error(
+            console,
+            f"{error.strerror or error} ({error.filename or 'no file named'})",
+            "check the path and its permissions",
+            error,
+            args.debug,
+        )
+    except KeyboardInterrupt:
+        console.print(
+            "[yellow]interrupted[/]: `python -m demo status` shows what is up,"
+            " `python -m demo down` removes it"
+        )
+        return 130
+    return 1
+
+
+def report_error(console, message: str, fix: str, error: BaseException, debug: bool) -> None:
+    console.print(f"[bold red]error:[/] {message}", markup=True)
+    if error.__cause__ is not None:
+        console.print(f"  cause: {type(error.__cause__).__name__}: {error.__cause__}"[:600])
+    if fix:
+        console.print(f"  [bold]what to do:[/] {fix}")
+    if debug:
+        console.print("".join(traceback.format_exception(error)))
+
+
+def command_up(args, console: Console) -> int:
+    root = state_dir()
+    record = LabRecord.load(root)
+    if record and record.provider != args.provider:
+        raise LabError(
+            f"the lab is up with the {record.provider} provider",
+            "take it down first (`python -m demo down`), or use --provider " + record.provider,
+        )
+    options = {"kubeconfig": args.kubeconfig} if args.kubeconfig else {}
+    owner = provider(args.provider, root=root / args.provider, **options)
+    with console.status(f"preparing the {args.provider} provider") as status:
+        owner.prepare(log=lambda message: (status.update(message), console.log(message)))
+    bad = doctor.failed(owner.available())
+    if bad:
+        raise LabError(
+            "this machine is not ready for the "
+            + args.provider
+            + " provider: "
+            + "; ".join(f"{c.name} ({c.detail})" for c in bad),
+            "; ".join(dict.fromkeys(c.fix for c in bad)),
+        )
+    names = args.context or owner.names(args.clusters)
+    LabRecord(args.provider, names, options).save(root)
+    started = time.perf_counter()
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
+        task = progress.add_task(f"{len(names)} {args.provider} cluster(s)", total=len(names))
+
+        def done(message: str) -> None:
+            if message.startswith("cluster "):
+                progress.advance(task)
+            progress.console.log(message)
+
+        clusters = create_all(owner, names, progress=done)
+        services = progress.add_task("registry and git server", total=2)
+        registry = LocalRegistry().start()
+        progress.advance(services)
+        git = GitServer()
+        git.start()
+        progress.advance(services)
+    console.print(f"The lab is up in {time.perf_counter() - started:.1f} s.")
+    console.print(clusters_table([(c, owner.health(c)) for c in clusters]))
+    console.print(services_table(registry, git))
+    return 0
+
+
+def build_tools(console: Console) -> None:
+    with console.status("building the lab's tools from Go modules (minutes, once)") as status:
+
+        def log(message: str) -> None:
+            status.update(message)
+            console.log(message)
+
+        provision.ensure(log=log)
+
+
+def command_status(args, console: Console) -> int:
+    root = state_dir()
+    record = LabRecord.load(root)
+    if record is None:
+        console.print("The lab is not up: `python -m demo up` brings it up.")
+        return 0
+    owner = record.owner(root)
+    known = {c.name: c for c in owner.list()}
+    rows: list[tuple[Cluster | str, Health]] = []
+    for name in record.clusters:
+        if name in known:
+            rows.append((known[name], owner.health(known[name])))
+        else:
+            rows.append(
+                (name, Health(False, "missing", fix="`python -m demo up` creates it again"))
+            )
+    registry = LocalRegistry().running()
+    git = GitServer()
+    console.print(clusters_table(rows, record.provider))
+    console.print(services_table(registry, git))
+    healthy = all(h.ready for _, h in rows) and registry is not None and git.running()
+    return 0 if healthy else 1
+
+
+def clusters_table(rows, provider_name: str = "") -> Table:
+    table = Table(title="Clusters", title_justify="left")
+    for column in ("cluster", "provider", "version", "health", "what to do"):
+        table.add_column(column)
+    for cluster, health in rows:
+        name = cluster if isinstance(cluster, str) else cluster.name
+        owner = provider_name if isinstance(cluster, str) else cluster.provider
+        colour = "green" if health.ready else "red"
+        table.add_row(name, owner, health.version, f"[{colour}]{health.detail}[/]", health.fix)
+    return table
+
+
+def services_table(registry, git: GitServer) -> Table:
+    table = Table(title="Services", title_justify="left")
+    for column in ("service", "address", "health"):
+        table.add_column(column)
+    if registry is not None:
+        table.add_row("registry", registry.url, _health(registry.healthy()))
+    else:
+        table.add_row("registry", "-", _health(False, "not running"))
+    if git.running():
+        table.add_row("git server", f"http://127.0.0.1:{git.port}/", _health(True))
+    else:
+        table.add_row("git server", "-", _health(False, "not running"))
+    return table
+
+
+def _health(ok: bool, bad: str = "does not answer") -> str:
+    return "[green]answers[/]" if ok else f"[red]{bad}[/]"
+
+
+def command_down(args, console: Console) -> int:
+    root = state_dir()
+    left = teardown.down(root, log=console.log)
+    if left:
+        table = Table(title="Left behind: remove these by hand", title_justify="left")
+        table.add_column("what")
+        for item in left:
+            table.add_row(item)
+        console.print(table)
+        return 1
+    console.print("Nothing of the lab is left.")
+    return 0
+
+
+def command_doctor(args, console: Console) -> int:
+    record = LabRecord.load(state_dir())
+    name = args.provider or (record.provider if record else env("PROVIDER", "kind"))
+    checks = doctor.all_checks(name)
+    table = Table(title=f"Lab readiness for the {name} provider", title_justify="left")
+    for column in ("check", "result", "detail", "fix"):
+        table.add_column(column)
+    colours = {"ok": "green", "warn": "yellow", "FAIL": "red"}
+    for check in checks:
+        fix = check.fix if not check.ok else ""
+        table.add_row(check.name, f"[{colours[check.mark]}]{check.mark}[/]", check.detail, fix)
+    console.print(table)
+    console.print(doctor.summary(checks))
+    return 1 if doctor.failed(checks) else 0
+
+
+def command_provision(args, console: Console) -> int:
+    started = time.perf_counter()
+    build_tools(console)
+    table = Table(title="The lab's tools", title_justify="left")
+    table.add_column("binary")
+    table.add_column("path")
+    for name, path in provision.binaries().items():
+        table.add_row(name, str(path))
+    console.print(table)
+    if doctor.docker_running().ok:
+        console.log(f"base image {ensure_base_image(log=lambda message: None)} is ready")
+    else:
+        console.print("[yellow]Docker is not running[/]: the app's base image is made later")
+    console.print(f"Provisioned in {time.perf_counter() - started:.1f} s.")
+    return 0

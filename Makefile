@@ -8,23 +8,26 @@ DEV_STAMP := $(VENV)/.dev-installed
 LAB_STAMP := $(VENV)/.lab-installed
 # Tools built from Go modules live outside the clone, keyed by version, so a fresh clone on a
 # warm machine builds nothing.
-TOOLS_DIR ?= $(or $(TELL_IT_CACHE),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/tell-it-with-a-meme)/tools
+TOOLS_DIR ?= $(or $(TELLIT_CACHE),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/tell-it-with-a-meme)/tools
 ACTIONLINT_VERSION := v1.7.12
 ACTIONLINT := $(TOOLS_DIR)/actionlint-$(ACTIONLINT_VERSION)/actionlint
 export ACTIONLINT
 # Material prints its end-of-life notice on every build; README.md says where the site can go.
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: site serve test test-kind lint bench clean tools help provision base-image doctor demo-down
+.PHONY: site serve test test-fast test-kind lint bench clean tools help provision doctor demo-up demo-status demo-down
 
 help:
 	@echo "make site   build the static site into site/"
 	@echo "make serve  preview the site with live reload on http://127.0.0.1:8000"
-	@echo "make test   run the tests"
+	@echo "make test   set up what the tests need (lab, Chromium), then run them all"
+	@echo "make test-fast  the tests that need nothing set up (seconds)"
 	@echo "make bench  run the benchmarks"
 	@echo "make clean  remove the build, caches and the virtual environment"
 	@echo "make provision  Docker engine and the lab's Kubernetes tools (built from Go modules)"
 	@echo "make doctor     is this machine ready for the lab? (says how to fix what is not)"
+	@echo "make demo-up    bring up the lab (PROVIDER=kind|kwok|kubeconfig, CLUSTERS=3)"
+	@echo "make demo-status  each cluster, the registry and the git server"
 	@echo "make demo-down  remove everything the lab created, then check nothing is left"
 
 $(SITE_STAMP): requirements/site.lock pyproject.toml
@@ -58,28 +61,46 @@ lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# `make test` sets up everything the tests use (Debian packages, dockerd, Chromium, the lab's
+# tools, actionlint) and then runs them all: nothing is skipped on a machine it could set up.
 # Tests of kind itself need its node image (and download kind): `make test-kind` runs them.
 test: $(DEV_STAMP)
-	@command -v go >/dev/null && $(MAKE) --no-print-directory tools || echo "note: no Go here, the workflow lint test will say so"
+	sh demo/host.sh --browser
+	$(BIN)/python -m demo provision
+	$(MAKE) --no-print-directory tools
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/pytest -m "not kind"
+
+# The tests that need no Docker, no lab tools and no browser.
+test-fast: $(DEV_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+	$(BIN)/pytest -m "not kind and not provisioned and not browser"
 
 test-kind: $(DEV_STAMP)
 	$(BIN)/pytest -m kind
 
-# The lab's ground: Debian packages and a running Docker engine, then the Kubernetes tools.
+# The lab's ground: Debian packages and a running Docker engine, then the Kubernetes tools and
+# the app's base image.
 provision: $(LAB_STAMP)
 	sh demo/host.sh
-	$(BIN)/python -m demo.provision
+	$(BIN)/python -m demo provision
 
-base-image: $(LAB_STAMP)
-	$(BIN)/python -m demo.images base
+PROVIDER ?= kind
+CLUSTERS ?= 3
 
 doctor: $(LAB_STAMP)
-	@$(BIN)/python -m demo.doctor $(PROVIDER)
+	@$(BIN)/python -m demo doctor --provider $(PROVIDER)
+
+demo-up: $(LAB_STAMP)
+	$(BIN)/python -m demo up --provider $(PROVIDER) --clusters $(CLUSTERS)
+
+demo-status: $(LAB_STAMP)
+	$(BIN)/python -m demo status
 
 demo-down: $(LAB_STAMP)
-	$(BIN)/python -m demo.teardown
+	$(BIN)/python -m demo down
 
 bench: $(LAB_STAMP)
 	$(BIN)/python -m benchmarks.site

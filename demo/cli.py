@@ -282,11 +282,12 @@ def command_doctor(args, console: Console) -> int:
 def command_provision(args, console: Console) -> int:
     started = time.perf_counter()
     build_tools(console)
-    table = Table(title="The lab's tools", title_justify="left")
+    folder = provision.tools_dir()
+    table = Table(title=f"The lab's tools, in {folder}", title_justify="left")
     table.add_column("binary")
     table.add_column("path")
     for name, path in provision.binaries().items():
-        table.add_row(name, str(path))
+        table.add_row(name, str(path.relative_to(folder)))
     console.print(table)
     if doctor.docker_running().ok:
         console.log(f"base image {ensure_base_image(log=lambda message: None)} is ready")

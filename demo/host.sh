@@ -1,41 +1,72 @@
 #!/bin/sh
-# Host part of `make provision`: Debian packages the lab needs, and a running Docker engine.
-# Installs only as root on Debian-like systems; elsewhere it says what to install.
+# Host part of `make provision` and `make test`: the Debian packages the lab (and, with
+# --browser, the browser checks) need, and a running Docker engine. It installs as root, or
+# through sudo when sudo needs no password; otherwise it stops with one message that lists
+# exactly what to run.
 set -eu
+browser=no
+[ "${1:-}" = "--browser" ] && browser=yes
+
 need=""
 command -v docker >/dev/null || need="$need docker.io"
 command -v dockerd >/dev/null || need="$need docker.io"
 command -v docker-registry >/dev/null || need="$need docker-registry"
 command -v git >/dev/null || need="$need git"
 [ -x /bin/busybox ] || [ -x /usr/bin/busybox ] || need="$need busybox-static"
-if [ -n "$need" ]; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "provision: installing$need"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $need >/dev/null
-  else
-    echo "provision: please install$need (Debian/Ubuntu: sudo apt-get install$need)" >&2
+[ "$browser" = no ] || [ -x /usr/bin/chromium ] || need="$need chromium"
+need=$(printf '%s\n' $need | sort -u | tr '\n' ' ' | sed 's/ *$//')
+
+if [ "$(id -u)" = 0 ]; then
+  as_root=""
+elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
+  as_root="sudo -n"
+else
+  as_root="none"
+fi
+
+docker_up() { docker version >/dev/null 2>&1; }
+todo=""
+[ -z "$need" ] || todo="sudo apt-get update && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $need"
+if [ "$as_root" = none ]; then
+  if ! docker_up; then
+    start="sudo systemctl start docker (or: sudo dockerd &)"
+    todo="${todo:+$todo; }$start"
+  fi
+  if [ -n "$todo" ]; then
+    echo "host: this machine needs setting up, and that needs root. Run:" >&2
+    echo "  $todo" >&2
+    echo "then run the same make command again." >&2
     exit 1
   fi
+  as_root=""  # nothing to do that needs root
+elif [ -n "$need" ]; then
+  command -v apt-get >/dev/null || { echo "host: please install:$need" >&2; exit 1; }
+  echo "host: installing $need"
+  $as_root apt-get update -qq
+  $as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $need >/dev/null
 fi
+
 # Debian's docker-registry package may start a system registry on :5000 (all interfaces);
 # the lab runs its own on loopback, so stop that one if it came up.
-if command -v service >/dev/null && service docker-registry status >/dev/null 2>&1; then
-  service docker-registry stop >/dev/null 2>&1 || true
+if command -v service >/dev/null && $as_root service docker-registry status >/dev/null 2>&1; then
+  $as_root service docker-registry stop >/dev/null 2>&1 || true
 fi
-if ! docker version >/dev/null 2>&1; then
-  if [ "$(id -u)" = 0 ]; then
-    echo "provision: starting dockerd"
-    nohup dockerd >/var/log/tellit-dockerd.log 2>&1 &
-    i=0
-    until docker version >/dev/null 2>&1; do
-      i=$((i + 1))
-      [ "$i" -le 60 ] || { echo "provision: dockerd did not start, see /var/log/tellit-dockerd.log" >&2; exit 1; }
-      sleep 0.5
-    done
+if ! docker_up; then
+  if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+    $as_root systemctl start docker
   else
-    echo "provision: Docker is installed but not running: start it (sudo systemctl start docker)" >&2
-    exit 1
+    echo "host: starting dockerd"
+    $as_root sh -c 'nohup dockerd >/var/log/tellit-dockerd.log 2>&1 &'
   fi
+  i=0
+  until docker_up || $as_root docker version >/dev/null 2>&1; do
+    i=$((i + 1))
+    [ "$i" -le 60 ] || { echo "host: dockerd did not start, see /var/log/tellit-dockerd.log" >&2; exit 1; }
+    sleep 0.5
+  done
 fi
-echo "provision: docker $(docker version --format '{{.Server.Version}}') running"
+if ! docker_up; then
+  echo "host: Docker runs, but not for $(id -un): sudo usermod -aG docker $(id -un), then log in again" >&2
+  exit 1
+fi
+echo "host: docker $(docker version --format '{{.Server.Version}}') running${need:+; installed $need}"

@@ -21,6 +21,8 @@ from lab_support import need_git
 from demo.gitserver import GitServer, classify, summarise
 from demo.processes import listening
 
+pytestmark = pytest.mark.provisioned  # git, and servers of their own on loopback
+
 GIT_ENV = {
     **os.environ,
     "GIT_TERMINAL_PROMPT": "0",

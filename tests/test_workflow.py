@@ -7,7 +7,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
 from conftest import ROOT, need
+
+pytestmark = pytest.mark.provisioned
 
 
 def actionlint() -> str | None:

@@ -81,8 +81,12 @@ class KwokProvider:
 
     # The command lines are pure functions of the settings, so they are unit-tested.
     def env(self) -> dict[str, str]:
+        # kwokctl runs the first kubectl on PATH before the one it is given: put ours first, so
+        # it never drives the cluster with a kubectl of another version.
+        kubectl_folder = str(self.binaries["kubectl"].parent)
         return {
             **os.environ,
+            "PATH": os.pathsep.join([kubectl_folder, os.environ.get("PATH", "")]),
             "KWOK_WORKDIR": str(self.root),
             "KWOK_KUBECTL_BINARY": str(self.binaries["kubectl"]),
             "KWOK_KUBE_VERSION": versions.KUBERNETES,

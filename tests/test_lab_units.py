@@ -1,0 +1,123 @@
+"""The lab's pure parts: version skew, names, errors, atomic writes, commands and their groups."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import psutil
+import pytest
+
+from demo.clusters import ClusterError
+from demo.clusters.base import default_names, skew_problem
+from demo.clusters.kwok import KwokProvider, kwokctl_config
+from demo.errors import LabError
+from demo.lab import LabRecord
+from demo.paths import write_atomic
+from demo.run import CommandError, end_recorded_group, run
+
+
+@pytest.mark.parametrize(
+    ("client", "server", "allowed"),
+    [
+        ("v1.36.3", "v1.36.0", True),
+        ("v1.36.3", "v1.35.9", True),
+        ("v1.33.1", "v1.34.2+k3s1", True),
+        ("v1.36.3", "v1.33.1", False),  # the lab's old mistake: kubectl 1.36 against kind 1.33
+        ("v1.31.0", "v1.33.1", False),
+        ("v2.0.0", "v1.36.0", False),
+    ],
+)
+def test_kubectl_must_be_within_one_minor_of_the_api_server(client, server, allowed):
+    problem = skew_problem(client, server)
+    assert (problem is None) == allowed
+    if problem:
+        assert "version-skew policy" in problem and client in problem and server in problem
+
+
+def test_default_names_and_a_bad_count():
+    assert default_names(3) == ["east", "west", "north"]
+    assert default_names(7)[5:] == ["c6", "c7"]
+    with pytest.raises(ClusterError, match="not a number of clusters"):
+        default_names(0)
+
+
+def test_kwokctl_runs_our_kubectl_and_binds_loopback(tmp_path):
+    owner = KwokProvider(root=tmp_path)
+    first = owner.env()["PATH"].split(os.pathsep)[0]
+    assert first == str(owner.binaries["kubectl"].parent), "kwokctl prefers PATH's kubectl"
+    assert "  bindAddress: 127.0.0.1\n" in kwokctl_config({"etcdPort": 1})
+    command = owner.create_command("east")
+    assert command[command.index("--name") + 1] == "tellit-east"
+
+
+def test_lab_errors_say_what_to_do_and_keep_their_cause():
+    error = LabError("the registry does not answer", "run `python -m demo up`")
+    assert str(error) == "the registry does not answer\n  what to do: run `python -m demo up`"
+    with pytest.raises(CommandError) as caught:
+        run(["/nonexistent/tool", "--flag"])
+    assert "is not installed" in caught.value.message and "make provision" in caught.value.fix
+    assert isinstance(caught.value.__cause__, FileNotFoundError)
+    with pytest.raises(CommandError, match=r"failed \(exit 3\):\nbad"):
+        run(["sh", "-c", "echo bad >&2; exit 3"])
+
+
+def test_a_timed_out_command_takes_its_children_with_it(tmp_path):
+    marker = tmp_path / "child.pid"
+    with pytest.raises(CommandError, match="did not finish"):
+        run(["sh", "-c", f"sleep 60 & echo $! > {marker}; wait"], timeout=1)
+    try:  # reaped, or a zombie waiting for its reaper: either way no longer running
+        gone = psutil.Process(int(marker.read_text())).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        gone = True
+    assert gone, "the command's child outlived the timeout"
+
+
+def test_a_recorded_group_outlives_its_runner_and_is_ended(tmp_path):
+    group_file = tmp_path / "running" / "op.pgid"
+    script = (
+        "from demo.run import run; import pathlib, sys;"
+        f" run(['sh', '-c', 'sleep 60 & sleep 60'], group_file=pathlib.Path({str(group_file)!r}))"
+    )
+    runner = subprocess.Popen([sys.executable, "-c", script])
+    deadline = time.monotonic() + 30
+    while not group_file.exists():
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    time.sleep(0.2)
+    runner.kill()  # the runner dies; its command's group lives on
+    runner.wait()
+    pgid = int(group_file.read_text().split()[0])
+    members = [p for p in psutil.process_iter() if _group(p) == pgid]
+    assert members, "the command outlived the killed runner"
+    assert end_recorded_group(group_file)
+    assert not group_file.exists()
+    assert all(not p.is_running() or p.status() == psutil.STATUS_ZOMBIE for p in members)
+
+
+def _group(process: psutil.Process) -> int | None:
+    try:
+        return os.getpgid(process.pid)
+    except OSError:
+        return None
+
+
+def test_private_files_are_written_whole_and_private(tmp_path):
+    path = write_atomic(tmp_path / "deep" / "token.json", '{"a": 1}')
+    assert path.read_text() == '{"a": 1}' and oct(path.stat().st_mode & 0o777) == "0o600"
+    write_atomic(path, "second")
+    assert path.read_text() == "second" and [p.name for p in path.parent.iterdir()] == [
+        "token.json"
+    ]
+
+
+def test_the_lab_record_round_trips_and_refuses_garbage(tmp_path):
+    LabRecord("kwok", ["east"], {}).save(tmp_path)
+    assert LabRecord.load(tmp_path) == LabRecord("kwok", ["east"], {})
+    (tmp_path / "lab.json").write_text('{"provider": "kwok", "extra": 1}')
+    with pytest.raises(LabError, match="not a lab record") as caught:
+        LabRecord.load(tmp_path)
+    assert "demo down" in caught.value.fix
+    assert LabRecord.load(tmp_path / "none") is None

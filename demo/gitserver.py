@@ -39,7 +39,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from .errors import LabError
 from .naming import check_name
 from .paths import state_dir, write_atomic
-from .processes import free_port, listening
+from .processes import listening
 from .run import run
 from .services import Service
 
@@ -427,13 +427,7 @@ class GitServer:
         self.token()
         if self.service.port() is not None:
             return
-        port = self.service.recorded_port() or free_port()
-        if listening(port):
-            raise GitServerError(
-                f"the git server's port {port} for this lab state is taken by another program",
-                f"stop what listens there (ss -ltnp 'sport = :{port}'), or"
-                " `python -m demo down` to start a new lab state on a new port",
-            )
+        port = self.service.stable_port()
         argv = [
             sys.executable,
             "-m",

@@ -20,7 +20,7 @@ import requests
 
 from .errors import LabError
 from .paths import state_dir
-from .processes import free_port, listening
+from .processes import listening
 from .run import run
 from .services import Service
 
@@ -166,13 +166,7 @@ class LocalRegistry:
             raise RegistryError("Debian's docker-registry is not installed", "run `make provision`")
         port = self.service.port()
         if port is None:
-            port = self.service.recorded_port() or free_port()
-            if listening(port):
-                raise RegistryError(
-                    f"the registry's port {port} for this lab state is taken by another program",
-                    f"stop what listens there (ss -ltnp 'sport = :{port}'), or"
-                    " `python -m demo down` to start a new lab state on a new port",
-                )
+            port = self.service.stable_port()
             self.root.mkdir(parents=True, exist_ok=True)
             config = self.root / "config.yml"
             config.write_text(CONFIG.format(storage=self.root / "storage", port=port))

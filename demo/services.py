@@ -19,7 +19,7 @@ import psutil
 
 from .errors import LabError
 from .paths import state_dir
-from .processes import finished, wait_closed
+from .processes import finished, free_port, listening, wait_closed
 
 
 class ServiceError(LabError):
@@ -59,6 +59,18 @@ class Service:
             return int(self.port_file.read_text())
         except (FileNotFoundError, ValueError):
             return None
+
+    def stable_port(self) -> int:
+        """The port this service keeps for its lab state (a new one the first time), so that
+        addresses stored while it ran stay valid after a restart."""
+        port = self.recorded_port() or free_port()
+        if listening(port):
+            raise ServiceError(
+                f"the {self.name} port {port} of this lab state is taken by another program",
+                f"stop what listens there (ss -ltnp 'sport = :{port}'), or"
+                " `python -m demo down` to start a new lab state on a new port",
+            )
+        return port
 
     def pid(self) -> int | None:
         """The pid of the running service, or None (a stale pid file is removed).

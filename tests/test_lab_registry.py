@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 
 import pytest
 from conftest import need
 from lab_support import need_docker, need_registry
 
+from demo.errors import LabError
 from demo.images import base_image, build_app, busybox_rootfs, ensure_base_image
 from demo.processes import listening
 from demo.registry import LocalRegistry, RegistryError
@@ -75,6 +77,13 @@ def test_build_push_and_resolve_digest(lab_state):
     assert again.address == registry.address
     assert again.resolve("lab/app", "v1") == second and len(again.pushes()) == 2
     server.stop()
+    with socket.socket() as squatter:  # another program took the port meanwhile
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        squatter.bind(("127.0.0.1", port))
+        squatter.listen()
+        with pytest.raises(LabError, match="taken by another program") as caught:
+            LocalRegistry().start()
+        assert "demo down" in caught.value.fix
     subprocess.run(
         [
             "docker",

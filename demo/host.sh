@@ -29,7 +29,11 @@ todo=""
 [ -z "$need" ] || todo="sudo apt-get update && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $need"
 if [ "$as_root" = none ]; then
   if ! docker_up; then
-    start="sudo systemctl start docker (or: sudo dockerd &)"
+    if docker version 2>&1 | grep -qi 'permission denied'; then
+      start="sudo usermod -aG docker $(id -un) (then log in again)"
+    else
+      start="sudo systemctl start docker (or: sudo dockerd &)"
+    fi
     todo="${todo:+$todo; }$start"
   fi
   if [ -n "$todo" ]; then

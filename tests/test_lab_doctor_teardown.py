@@ -4,10 +4,12 @@ bring the lab up, report it and remove all of it, even after a killed `up`."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -196,3 +198,34 @@ def _from(process: psutil.Process, state: Path) -> bool:
     from demo.processes import runs_from
 
     return runs_from(process, state)
+
+
+def test_set_up_without_root_stops_with_one_message_of_what_to_run(tmp_path):
+    """`make test` on a machine where it may not install: one message, the exact commands."""
+    runuser = shutil.which("runuser")
+    need(os.geteuid() == 0 and runuser is not None, "root and runuser, to act as another user")
+    # A PATH with the shell's tools and nothing the lab needs, in a folder the other user
+    # may read (pytest's own temporary folders are private to root).
+    bare = Path(tempfile.mkdtemp(prefix="tellit-host-"))
+    try:
+        bare.chmod(0o755)
+        for tool in ("sh", "id", "sort", "tr", "sed", "grep"):
+            (bare / tool).symlink_to(shutil.which(tool))
+        shutil.copy(ROOT / "demo" / "host.sh", bare / "host.sh")
+        result = subprocess.run(
+            [runuser, "-u", "nobody", "--", str(bare / "sh"), str(bare / "host.sh")],
+            capture_output=True,
+            text=True,
+            env={"PATH": str(bare), "HOME": str(bare)},
+        )
+    finally:
+        shutil.rmtree(bare)
+    assert result.returncode == 1 and result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert lines[0] == "host: this machine needs setting up, and that needs root. Run:"
+    install = lines[1].strip()
+    assert install.startswith("sudo apt-get update && sudo DEBIAN_FRONTEND=noninteractive")
+    for package in ("docker.io", "docker-registry", "git"):
+        assert f" {package}" in install
+    assert "sudo systemctl start docker" in install
+    assert lines[2] == "then run the same make command again." and len(lines) == 3

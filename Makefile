@@ -105,6 +105,7 @@ demo-down: $(LAB_STAMP)
 bench: $(LAB_STAMP)
 	$(BIN)/python -m benchmarks.site
 	$(BIN)/python -m benchmarks.lab
+	$(BIN)/python -m benchmarks.gitserver
 
 clean:
 	rm -rf site .cache .artifacts $(VENV) *.egg-info

@@ -116,6 +116,9 @@ class GitHandler(BaseHTTPRequestHandler):
     def setup(self):
         self.timeout = self.server.read_timeout  # applies to every read and write of the socket
         super().setup()
+        # Headers and body go out in two writes; without this, Nagle's algorithm holds the
+        # body until the client's delayed ACK (about 40 ms a poll, measured).
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def log_message(self, format, *args):  # the JSON access log replaces the stock one
         pass
@@ -162,6 +165,10 @@ class GitHandler(BaseHTTPRequestHandler):
         _copy(self.rfile, spool, length)
         return length
 
+    def _has_body(self) -> bool:
+        chunked = self.headers.get("Transfer-Encoding", "").lower() == "chunked"
+        return chunked or self.headers.get("Content-Length", "0").strip() not in ("", "0")
+
     def _refuse(self, started: float, request: Classified, status: int, text: str, user=""):
         """Answer with an error without reading the body; logged before it is sent, so the log
         already holds it when the client sees the answer."""
@@ -207,20 +214,24 @@ class GitHandler(BaseHTTPRequestHandler):
             self._refuse(started, request, 401, "authentication required\n")
             return
         limit = self.server.max_push_body if user else MAX_READ_BODY
-        with tempfile.TemporaryFile(dir=self.server.spool_dir) as spool:
-            try:
-                length = self._body(limit, spool)
-            except BodyTooLarge:
-                self._refuse(started, request, 413, f"a body over {limit} bytes\n", user or "")
-                return
-            except ValueError:
-                self._refuse(started, request, 400, "a malformed body length\n", user or "")
-                return
-            except TimeoutError:
-                self._refuse(started, request, 408, "the body came too slowly\n", user or "")
-                return
-            spool.seek(0)
-            status, headers, payload = self._backend(request, user or "", length, spool)
+        if not self._has_body():  # a GET: nothing to read, nothing to spool
+            length, answer = 0, self._backend(request, user or "", 0, None)
+        else:
+            with tempfile.TemporaryFile(dir=self.server.spool_dir) as spool:
+                try:
+                    length = self._body(limit, spool)
+                except BodyTooLarge:
+                    self._refuse(started, request, 413, f"a body over {limit} bytes\n", user or "")
+                    return
+                except ValueError:
+                    self._refuse(started, request, 400, "a malformed body length\n", user or "")
+                    return
+                except TimeoutError:
+                    self._refuse(started, request, 408, "the body came too slowly\n", user or "")
+                    return
+                spool.seek(0)
+                answer = self._backend(request, user or "", length, spool)
+        status, headers, payload = answer
         self.send_response(status)
         for name, value in headers:
             self.send_header(name, value)
@@ -229,7 +240,7 @@ class GitHandler(BaseHTTPRequestHandler):
         self.wfile.write(payload)
         self._log(started, request.path, request.service, status, user or "", length, len(payload))
 
-    def _backend(self, request: Classified, user: str, length: int, body: IO[bytes]):
+    def _backend(self, request: Classified, user: str, length: int, body: IO[bytes] | None):
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "GIT_PROJECT_ROOT": str(self.server.root),
@@ -248,7 +259,11 @@ class GitHandler(BaseHTTPRequestHandler):
             **self.server.hook_env,
         }
         result = subprocess.run(
-            ["git", "http-backend"], stdin=body, env=env, capture_output=True, check=False
+            ["git", "http-backend"],
+            stdin=body if body is not None else subprocess.DEVNULL,
+            env=env,
+            capture_output=True,
+            check=False,
         )
         head, separator, payload = result.stdout.partition(b"\r\n\r\n")
         if not separator:

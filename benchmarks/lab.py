@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -55,6 +56,27 @@ def one_run(count: int) -> dict[str, float]:
     return {"create": created, "teardown": removed, "memory": statistics.median(memory)}
 
 
+def command_run() -> dict[str, float]:
+    """What a reader waits for: `python -m demo up` (3 clusters and the services), then down."""
+    with tempfile.TemporaryDirectory(prefix="bench-lab-") as state:
+        env = {**os.environ, "TELLIT_LAB_STATE": state}
+        timings = {}
+        for name, args in (
+            ("up", ["up", "--provider", "kwok", "--clusters", "3"]),
+            ("down", ["down"]),
+        ):
+            started = time.perf_counter()
+            subprocess.run(
+                [sys.executable, "-m", "demo", *args],
+                cwd=ROOT,
+                env=env,
+                check=True,
+                capture_output=True,
+            )
+            timings[name] = time.perf_counter() - started
+    return timings
+
+
 def main() -> int:
     if provision.missing():
         print("the lab's tools are missing: run `make provision` first", file=sys.stderr)
@@ -67,6 +89,9 @@ def main() -> int:
         step(f"{count} kwok cluster(s): create, measure, tear down ({RUNS} runs)")
         results[count] = [one_run(count) for _ in range(RUNS)]
 
+    step(f"python -m demo up, then down ({RUNS} runs)")
+    commands = [command_run() for _ in range(RUNS)]
+
     def median(count: int, key: str) -> float:
         return statistics.median(r[key] for r in results[count])
 
@@ -78,6 +103,14 @@ def main() -> int:
         ("teardown of 1 cluster (make demo-down)", f"{median(1, 'teardown'):.1f} s"),
         ("teardown of 3 clusters", f"{median(3, 'teardown'):.1f} s"),
         ("memory per cluster (RSS of its 5 processes)", f"{median(3, 'memory'):.0f} MB"),
+        (
+            "`python -m demo up` (3 clusters, registry, git server)",
+            f"{statistics.median(c['up'] for c in commands):.1f} s",
+        ),
+        (
+            "`python -m demo down` of that",
+            f"{statistics.median(c['down'] for c in commands):.1f} s",
+        ),
     ]
     table = ["| measure | median |", "| --- | ---: |"]
     table += [f"| {a} | {b} |" for a, b in rows]

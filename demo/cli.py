@@ -27,10 +27,9 @@ from .clusters import NAMES, Cluster, Health, create_all, provider
 from .errors import LabError
 from .gitserver import GitServer
 from .images import ensure_base_image
-from .lab import LabRecord
+from .lab import LabRecord, running_registry, start_registry
 from .naming import env
 from .paths import state_dir
-from .registry import LocalRegistry
 
 DESCRIPTION = """\
 The lab of "Tell It With a Meme", part 4: clusters, an image registry and a git server on this
@@ -173,7 +172,7 @@ def command_up(args, console: Console) -> int:
 
         clusters = create_all(owner, names, progress=done)
         services = progress.add_task("registry and git server", total=2)
-        registry = LocalRegistry().start()
+        registry = start_registry(owner, clusters, root)
         progress.advance(services)
         git = GitServer()
         git.start()
@@ -210,7 +209,7 @@ def command_status(args, console: Console) -> int:
             rows.append(
                 (name, Health(False, "missing", fix="`python -m demo up` creates it again"))
             )
-    registry = LocalRegistry().running()
+    registry = running_registry(owner, root)
     git = GitServer()
     console.print(clusters_table(rows, record.provider))
     console.print(services_table(registry, git))

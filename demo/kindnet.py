@@ -117,13 +117,17 @@ def configure_node(node: str) -> None:
         run(command, input=stdin)
 
 
+def registry_running() -> bool:
+    found = run(["docker", "ps", "--quiet", "--filter", f"name=^{REGISTRY_NAME}$"])
+    return bool(found.strip())
+
+
 def start_registry(clusters: Iterable, apply: Callable[[object, str], None]) -> str:
     """Readers' registry: a container on the kind network, announced in every cluster.
 
     `apply(cluster, manifest)` applies a manifest. Returns the address to push to.
     """
-    running = run(["docker", "ps", "--quiet", "--filter", f"name=^{REGISTRY_NAME}$"])
-    if not running.strip():
+    if not registry_running():
         run(registry_run_command(), timeout=300)
     networks = run(
         ["docker", "inspect", "--format", "{{json .NetworkSettings.Networks}}", REGISTRY_NAME]

@@ -10,9 +10,11 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from . import kindnet
 from .clusters import Cluster, Provider, provider
 from .errors import LabError
 from .paths import write_atomic
+from .registry import LocalRegistry, Registry
 
 
 @dataclass
@@ -44,3 +46,25 @@ class LabRecord:
     def clusters_of(self, root: Path) -> list[Cluster]:
         known = {c.name: c for c in self.owner(root).list()}
         return [known[n] for n in self.clusters if n in known]
+
+
+def start_registry(owner: Provider, clusters: list[Cluster], root: Path) -> Registry:
+    """The registry where the provider's clusters can pull from it: a container on kind's
+    network (kind's local-registry recipe), or the lab's own on the host's loopback."""
+    if owner.network == kindnet.NETWORK:
+
+        def apply(cluster: Cluster, manifest: str) -> None:
+            cluster.kubectl("apply", "-f", "-", input=manifest)
+
+        address = kindnet.start_registry(clusters, apply)
+        return Registry(address, record=root / "registry" / "pushed.jsonl")
+    return LocalRegistry(root / "registry").start()
+
+
+def running_registry(owner: Provider, root: Path) -> Registry | None:
+    if owner.network == kindnet.NETWORK:
+        if not kindnet.registry_running():
+            return None
+        address = f"localhost:{kindnet.REGISTRY_PORT}"
+        return Registry(address, record=root / "registry" / "pushed.jsonl")
+    return LocalRegistry(root / "registry").running()

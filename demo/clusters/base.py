@@ -122,6 +122,9 @@ def default_names(count: int) -> list[str]:
 
 class Provider(Protocol):
     name: str
+    # The Docker network its clusters' pods live on, where the lab's services must run to be
+    # reachable by name (kind's), or None when they run on the host's loopback.
+    network: str | None
 
     def prepare(self, log: Callable[[str], None]) -> None:
         """Get what this provider needs that the lab can get itself (tools, binaries)."""

@@ -33,6 +33,7 @@ networking:
 
 class KindProvider:
     name = "kind"
+    network = kindnet.NETWORK
 
     def __init__(self, root: Path | None = None, image: str = versions.KIND_NODE_IMAGE) -> None:
         self.root = root or state_dir() / "kind"

@@ -40,6 +40,7 @@ def default_kubectl() -> Path:
 
 class KubeconfigProvider:
     name = "kubeconfig"
+    network = None
 
     def __init__(
         self,

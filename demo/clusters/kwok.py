@@ -73,6 +73,7 @@ def allocate_ports() -> dict[str, int]:
 
 class KwokProvider:
     name = "kwok"
+    network = None
 
     def __init__(self, nodes: int = 2, root: Path | None = None) -> None:
         self.nodes = nodes

@@ -403,10 +403,15 @@ class GitServer:
     """The lab's git server as a service: repositories, a push token, and the access log."""
 
     def __init__(
-        self, root: Path | None = None, hook_url: str = "", options: tuple[str, ...] = ()
+        self,
+        root: Path | None = None,
+        hook_url: str = "",
+        options: tuple[str, ...] = (),
+        hook_secret: str = "",
     ) -> None:
         self.root = root or state_dir() / "git"
         self.options = options  # extra flags of the server process (limits, in tests)
+        self.hook_secret = hook_secret
         self.repos = self.root / "repos"
         self.tokens_file = self.root / "tokens.json"
         self.log_file = self.root / "access.log"
@@ -460,6 +465,8 @@ class GitServer:
             argv += ["--hook-url", self.hook_url]
         argv += list(self.options)
         env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+        if self.hook_secret:
+            env["TELLIT_HOOK_SECRET"] = self.hook_secret
         self.service.start(argv, ready=lambda: listening(port), env=env, port=port)
 
     def stop(self) -> None:
@@ -503,6 +510,9 @@ def serve(argv: list[str] | None = None) -> int:
     tokens = json.loads(args.tokens.read_text())
     hook_env = {"TELLIT_HOOK_URL": args.hook_url} if args.hook_url else {}
     hook_env["PYTHONPATH"] = os.environ.get("PYTHONPATH", "")
+    # The hook's signing secret comes by the environment, never on a command line (ps shows it).
+    if os.environ.get("TELLIT_HOOK_SECRET"):
+        hook_env["TELLIT_HOOK_SECRET"] = os.environ["TELLIT_HOOK_SECRET"]
     server = GitHTTPServer(
         (args.bind, args.port),
         args.root,

@@ -1,0 +1,319 @@
+"""The pull agent on a real control plane (kwok): applies, prunes, repairs drift, keeps the last
+good state on a bad commit, is woken by a signed webhook, and is refused outside its namespace."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+import yaml
+from conftest import need
+from lightkube.resources.apps_v1 import Deployment
+from lightkube.resources.core_v1 import ConfigMap, Event
+
+from demo import provision, signing
+from demo.agent import FIELD_MANAGER, STATUS_NAME, Agent, Settings
+from demo.clusters import provider
+from demo.gitserver import GitServer
+from demo.kube import namespaced_role, service_account_kubeconfig
+from demo.kubeapi import KubeError, apply_all, client
+
+pytestmark = pytest.mark.provisioned
+
+NAMESPACE = "shop"
+GIT_ENV = {
+    **os.environ,
+    "GIT_TERMINAL_PROMPT": "0",
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_AUTHOR_NAME": "t",
+    "GIT_AUTHOR_EMAIL": "t@example.org",
+    "GIT_COMMITTER_NAME": "t",
+    "GIT_COMMITTER_EMAIL": "t@example.org",
+}
+
+
+def deployment(digest: str, replicas: int = 2) -> dict:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "app"},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app": "app"}},
+            "template": {
+                "metadata": {"labels": {"app": "app"}},
+                "spec": {
+                    "securityContext": {
+                        "runAsNonRoot": True,
+                        "runAsUser": 65534,
+                        "seccompProfile": {"type": "RuntimeDefault"},
+                    },
+                    "containers": [
+                        {
+                            "name": "app",
+                            "image": f"127.0.0.1:5000/lab/app@sha256:{digest * 64}",
+                            "securityContext": {
+                                "allowPrivilegeEscalation": False,
+                                "capabilities": {"drop": ["ALL"]},
+                            },
+                        }
+                    ],
+                },
+            },
+        },
+    }
+
+
+def configmap(name: str, **data: str) -> dict:
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": data}
+
+
+class Repo:
+    """A work tree that commits manifests under deploy/ and pushes them with the token."""
+
+    def __init__(self, server: GitServer, folder: Path):
+        self.folder = folder
+        self.url = server.url("config").replace("http://", f"http://pipeline:{server.token()}@")
+        self.git("init", "-q", "-b", "main", str(folder), cwd=None)
+
+    def git(self, *args: str, cwd: Path | str | None = "here") -> str:
+        result = subprocess.run(
+            ["git", *args],
+            cwd=self.folder if cwd == "here" else cwd,
+            capture_output=True,
+            text=True,
+            env=GIT_ENV,
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    def commit(self, files: dict[str, str | list[dict] | None], message: str) -> str:
+        for name, text in files.items():
+            path = self.folder / "deploy" / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if text is None:
+                path.unlink()
+            else:
+                path.write_text(text if isinstance(text, str) else yaml.safe_dump_all(text))
+        self.git("add", "-A")
+        self.git("commit", "-qm", message)
+        self.git("push", "-q", self.url, "main")
+        return self.git("rev-parse", "HEAD").strip()
+
+
+@pytest.fixture
+def lab(lab_state, tmp_path):
+    need(not provision.missing(), "the lab's Kubernetes tools (run `make provision`)")
+    cluster = provider("kwok").create("pull")
+    cluster.kubectl("apply", "-f", "-", input=namespaced_role(NAMESPACE, "agent"))
+    cluster.kubectl("create", "namespace", "elsewhere")
+    agent_view = service_account_kubeconfig(
+        cluster, NAMESPACE, "agent", lab_state / "agent.yaml", duration="2h"
+    )
+    server = GitServer(hook_secret="s3cret")
+    server.start()
+    server.create_repo("config")
+    repo = Repo(server, tmp_path / "work")
+    settings = Settings(
+        cluster="pull",
+        repo_url=server.url("config"),
+        namespace=NAMESPACE,
+        work=lab_state / "agent-work",
+        interval=60,
+        webhook_secret="s3cret",
+    )
+    api = client(agent_view, FIELD_MANAGER, namespace=NAMESPACE)
+    admin = client(cluster, "test-admin", namespace=NAMESPACE)
+    messages: list[str] = []
+    agent = Agent(settings, api, log=messages.append)
+    yield agent, repo, admin, server, messages
+    agent.stop.set()
+    agent.wake.set()
+
+
+def status(admin) -> dict:
+    return admin.get(ConfigMap, STATUS_NAME, namespace=NAMESPACE).data
+
+
+def test_pull_flow_apply_update_idle_prune_and_drift(lab):
+    agent, repo, admin, _, messages = lab
+    first = repo.commit(
+        {"app.yaml": [deployment("a")], "settings.yaml": [configmap("settings", colour="red")]},
+        "v1",
+    )
+    agent.round()
+    live = admin.get(Deployment, "app")
+    assert live.spec.template.spec.containers[0].image.endswith("a" * 64)
+    managers = {m.manager for m in live.metadata.managedFields}
+    assert FIELD_MANAGER in managers, managers
+    report = status(admin)
+    assert report["lastAppliedRevision"] == first and report["lastError"] == ""
+    assert json.loads(report["conditions"])[0]["status"] == "True"
+    assert {i["name"] for i in json.loads(report["inventory"])} == {"app", "settings"}
+    events = [e for e in admin.list(Event, namespace=NAMESPACE) if e.reason == "FirstApplied"]
+    assert events and first[:12] in events[0].message
+
+    # A new commit: the new digest rolls out.
+    second = repo.commit({"app.yaml": [deployment("b")]}, "v2")
+    agent.round()
+    assert admin.get(Deployment, "app").spec.template.spec.containers[0].image.endswith("b" * 64)
+    assert status(admin)["lastAppliedRevision"] == second
+
+    # Idle: nothing changed, so one small poll and no apply.
+    applied = agent.metrics.applies.labels("ok")._value.get()
+    received = agent.metrics.poll_bytes.labels("received")._value.get()
+    sent = agent.metrics.poll_bytes.labels("sent")._value.get()
+    agent.round()
+    assert agent.metrics.applies.labels("ok")._value.get() == applied
+    idle = (
+        agent.metrics.poll_bytes.labels("received")._value.get()
+        - received
+        + agent.metrics.poll_bytes.labels("sent")._value.get()
+        - sent
+    )
+    assert 0 < idle < 1024, f"an idle poll costs {idle} bytes with headers"
+
+    # Drift: a hand-made change to a field git owns is put back; a field git does not own stays.
+    admin.patch(Deployment, "app", {"spec": {"replicas": 5}})
+    admin.patch(Deployment, "app", {"metadata": {"annotations": {"note": "by hand"}}})
+    agent.round()
+    repaired = admin.get(Deployment, "app")
+    assert repaired.spec.replicas == 2 and repaired.metadata.annotations["note"] == "by hand"
+    assert status(admin)["driftRepairs"] == "1"
+    assert any("drift repaired" in m for m in messages)
+
+    # Prune: what left git goes, but only from the agent's own inventory.
+    admin.create(
+        ConfigMap.from_dict(configmap("by-hand", a="b") | {"metadata": {"name": "by-hand"}})
+    )
+    repo.commit({"settings.yaml": None}, "drop settings")
+    agent.round()
+    names = {c.metadata.name for c in admin.list(ConfigMap, namespace=NAMESPACE)}
+    assert "settings" not in names and "by-hand" in names
+
+
+def test_a_bad_commit_changes_nothing_and_the_last_good_state_stays(lab):
+    agent, repo, admin, _, _ = lab
+    good = repo.commit({"app.yaml": [deployment("a")]}, "good")
+    agent.round()
+    # Two objects, the second invalid: the dry-run of the whole commit stops both.
+    broken = deployment("c")
+    broken["spec"]["replicas"] = "many"
+    bad = repo.commit(
+        {"app.yaml": [configmap("new", a="b"), broken]}, "bad: replicas is not a number"
+    )
+    agent.round()
+    report = status(admin)
+    assert report["lastAppliedRevision"] == good and report["lastAttemptedRevision"] == bad
+    assert "Deployment" in report["lastError"]
+    assert json.loads(report["conditions"])[0]["reason"] == "InvalidCommit"
+    names = {c.metadata.name for c in admin.list(ConfigMap, namespace=NAMESPACE)}
+    assert "new" not in names, "nothing of a bad commit is applied"
+    assert admin.get(Deployment, "app").spec.template.spec.containers[0].image.endswith("a" * 64)
+    warnings = [e for e in admin.list(Event, namespace=NAMESPACE) if e.reason == "InvalidCommit"]
+    assert warnings and warnings[0].type == "Warning"
+
+    # Not YAML at all: the same.
+    unreadable = repo.commit({"app.yaml": "kind: [unclosed\n"}, "bad: not YAML")
+    agent.round()
+    assert status(admin)["lastAttemptedRevision"] == unreadable
+    assert "not valid YAML" in status(admin)["lastError"]
+
+    # Reaching outside its namespace: refused before anything is applied.
+    outside = configmap("escape", a="b")
+    outside["metadata"]["namespace"] = "elsewhere"
+    repo.commit({"app.yaml": [deployment("a"), outside]}, "bad: outside")
+    agent.round()
+    assert "outside namespace shop" in status(admin)["lastError"]
+
+    fixed = repo.commit({"app.yaml": [deployment("d")]}, "fixed")
+    agent.round()
+    assert status(admin)["lastAppliedRevision"] == fixed and status(admin)["lastError"] == ""
+
+
+def test_the_agent_credential_is_refused_outside_its_namespace(lab):
+    agent, *_ = lab
+    escape = configmap("escape", a="b")
+    escape["metadata"]["namespace"] = "elsewhere"
+    with pytest.raises(KubeError) as caught:
+        apply_all(agent.api, [escape])
+    assert caught.value.status == 403 and not caught.value.transient
+    secret_reader = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "x"}}
+    secret_reader["metadata"]["namespace"] = NAMESPACE
+    with pytest.raises(KubeError) as caught:
+        apply_all(agent.api, [secret_reader])
+    assert caught.value.status == 403, "not even Secrets in its own namespace"
+
+
+def test_git_down_is_transient_and_the_agent_converges(lab):
+    agent, repo, admin, server, _ = lab
+    first = repo.commit({"app.yaml": [deployment("a")]}, "v1")
+    server.stop()
+    wait = agent.round()
+    assert wait < agent.settings.interval, "a transient error backs off, shorter than a round"
+    report = status(admin)
+    assert "does not answer" in report["lastError"]
+    assert json.loads(report["conditions"])[0]["reason"] == "Retrying"
+    server.start()
+    agent.round()
+    assert status(admin)["lastAppliedRevision"] == first
+
+
+def test_a_signed_webhook_wakes_the_agent_and_a_forged_one_does_not(lab, lab_state):
+    agent, repo, admin, server, _ = lab
+    repo.commit({"app.yaml": [deployment("a")]}, "v1")
+    agent.round()  # applied; the next round is 60 s away
+    hook = agent.serve_webhook(0)
+    port = hook.server_address[1]
+    # The git server's hook calls this agent on every push.
+    server.stop()
+    woken = GitServer(hook_url=f"http://127.0.0.1:{port}/", hook_secret="s3cret")
+    woken.start()
+    thread = threading.Thread(target=agent.run, daemon=True)
+    thread.start()
+    try:
+        forged = requests.post(
+            f"http://127.0.0.1:{port}/",
+            data=b"{}",
+            headers={signing.HEADER: signing.signature("wrong", b"{}")},
+            timeout=5,
+        )
+        assert forged.status_code == 401
+        unsigned = requests.post(f"http://127.0.0.1:{port}/", data=b"{}", timeout=5)
+        assert unsigned.status_code == 401
+        pushed = repo.commit({"app.yaml": [deployment("e")]}, "v2")
+        deadline = time.monotonic() + 30  # far below the 60 s interval: only the hook wakes it
+        while status(admin)["lastAppliedRevision"] != pushed:
+            assert time.monotonic() < deadline, "the webhook did not wake the agent"
+            time.sleep(0.1)
+    finally:
+        agent.stop.set()
+        agent.wake.set()
+        thread.join(10)
+        hook.shutdown()
+    assert not thread.is_alive(), "the agent shuts down cleanly"
+
+
+def test_metrics_on_loopback(lab):
+    agent, repo, *_ = lab
+    repo.commit({"app.yaml": [deployment("a")]}, "v1")
+    agent.round()
+    server = agent.serve_metrics(0)
+    try:
+        host, port = server.server_address[:2]
+        assert host == "127.0.0.1"
+        text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    finally:
+        server.shutdown()
+    for metric in (
+        'tellit_agent_polls_total{result="ok"} 1.0',
+        'tellit_agent_applies_total{result="ok"} 1.0',
+        "tellit_agent_round_seconds_count 1.0",
+    ):
+        assert metric in text, text

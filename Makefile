@@ -15,7 +15,7 @@ export ACTIONLINT
 # Material prints its end-of-life notice on every build; README.md says where the site can go.
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: site serve test test-fast test-kind lint bench clean tools help provision doctor demo-up demo-status demo-down
+.PHONY: site serve test test-fast test-kind lint bench clean tools help provision doctor demo demo-up demo-status demo-down
 
 help:
 	@echo "make site   build the static site into site/"
@@ -26,7 +26,8 @@ help:
 	@echo "make clean  remove the build, caches and the virtual environment"
 	@echo "make provision  Docker engine and the lab's Kubernetes tools (built from Go modules)"
 	@echo "make doctor     is this machine ready for the lab? (says how to fix what is not)"
-	@echo "make demo-up    bring up the lab (PROVIDER=kind|kwok|kubeconfig, CLUSTERS=3)"
+	@echo "make demo       the lab's whole story: push v1, pull v2, a change by hand (PROVIDER=kind|kwok|kubeconfig, CLUSTERS=3)"
+	@echo "make demo-up    bring up the lab only"
 	@echo "make demo-status  each cluster, the registry and the git server"
 	@echo "make demo-down  remove everything the lab created, then check nothing is left"
 
@@ -92,6 +93,10 @@ CLUSTERS ?= 3
 
 doctor: $(LAB_STAMP)
 	@$(BIN)/python -m demo doctor --provider $(PROVIDER)
+
+# The lab's whole story, after the doctor's checks: push, then pull, then drift.
+demo: $(LAB_STAMP)
+	$(BIN)/python -m demo tour --provider $(PROVIDER) --clusters $(CLUSTERS)
 
 demo-up: $(LAB_STAMP)
 	$(BIN)/python -m demo up --provider $(PROVIDER) --clusters $(CLUSTERS)

@@ -358,3 +358,65 @@ def _webhook_handler(agent: Agent):
             self.end_headers()
 
     return Webhook
+
+
+def serve(argv: list[str] | None = None) -> int:
+    """The agent's process (what `python -m demo agent start` runs per cluster on kwok, and
+    the container runs on kind), not a command for readers. The webhook's secret comes by
+    the environment (TELLIT_WEBHOOK_SECRET), never on the command line."""
+    import argparse
+    import os
+    import signal
+    import sys
+
+    from .clusters.base import Cluster
+    from .kubeapi import client
+
+    parser = argparse.ArgumentParser(prog="python -m demo.agent", description=__doc__)
+    parser.add_argument("--cluster", required=True)
+    parser.add_argument("--kubeconfig", type=Path, required=True)
+    parser.add_argument("--context", required=True)
+    parser.add_argument("--repo", required=True, help="the config repository's URL")
+    parser.add_argument("--namespace", required=True)
+    parser.add_argument("--work", type=Path, required=True, help="its local bare repository")
+    parser.add_argument("--ref", default="refs/heads/main")
+    parser.add_argument("--folder", default="deploy")
+    parser.add_argument("--interval", type=float, default=15.0, help="seconds between polls")
+    parser.add_argument("--metrics-port", type=int, default=0)
+    parser.add_argument("--webhook-port", type=int, default=0)
+    args = parser.parse_args(argv)
+    settings = Settings(
+        cluster=args.cluster,
+        repo_url=args.repo,
+        namespace=args.namespace,
+        work=args.work,
+        ref=args.ref,
+        folder=args.folder,
+        interval=args.interval,
+        webhook_secret=os.environ.get("TELLIT_WEBHOOK_SECRET", ""),
+    )
+    view = Cluster(args.cluster, "agent", args.kubeconfig, args.context, Path("kubectl"))
+    agent = Agent(
+        settings,
+        client(view, FIELD_MANAGER, namespace=args.namespace),
+        log=lambda m: print(m, flush=True),
+    )
+
+    def stop(*_):
+        agent.stop.set()
+        agent.wake.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    if args.metrics_port:
+        agent.serve_metrics(args.metrics_port)
+    if args.webhook_port:
+        agent.serve_webhook(args.webhook_port)
+    print(f"agent {args.cluster}: watching {args.repo} every {args.interval:g} s", flush=True)
+    agent.run()
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(serve())

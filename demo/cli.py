@@ -24,12 +24,14 @@ from rich.table import Table
 
 from . import doctor, provision, teardown
 from .clusters import NAMES, Cluster, Health, create_all, provider
+from .delivery import Delivery
 from .errors import LabError
 from .gitserver import GitServer
 from .images import ensure_base_image
 from .lab import LabRecord, running_registry, start_registry
 from .naming import env
 from .paths import state_dir
+from .tour import NEXT, run_tour
 
 DESCRIPTION = """\
 The lab of "Tell It With a Meme", part 4: clusters, an image registry and a git server on this
@@ -83,6 +85,28 @@ def build_parser() -> argparse.ArgumentParser:
         "provision",
         help="build the lab's Kubernetes tools from Go modules and make the app's base image",
     )
+    push = commands.add_parser(
+        "push",
+        help="run the push pipeline for the app's current commit (or --commit)",
+        description="Validate, build, publish, commit the pinned manifests, and (in push mode)"
+        " deploy to every cluster and verify. A push to the lab's app repository runs it too.",
+    )
+    push.add_argument("--commit", default="", help="the app commit (default: main's head)")
+    push.add_argument("--no-build", action="store_true", help="reuse the image already built")
+    agent = commands.add_parser(
+        "agent", help="start, stop or show the pull agents (one per cluster)"
+    )
+    agent.add_argument("action", choices=("start", "stop", "status"))
+    agent.add_argument(
+        "--interval", type=float, default=15, help="seconds between polls (default: %(default)s)"
+    )
+    tour = commands.add_parser(
+        "tour",
+        help="the story of part 4: push v1, pull v2, a change by hand (what `make demo` runs)",
+    )
+    tour.add_argument("--provider", choices=NAMES, default=env("PROVIDER", "kind"))
+    tour.add_argument("--clusters", type=int, default=3)
+    tour.add_argument("--interval", type=float, default=5, help="the agents' poll interval")
     return parser
 
 
@@ -95,6 +119,9 @@ def main(argv: Sequence[str] | None = None, console: Console | None = None) -> i
         "down": command_down,
         "doctor": command_doctor,
         "provision": command_provision,
+        "push": command_push,
+        "agent": command_agent,
+        "tour": command_tour,
     }[args.command]
     try:
         return handler(args, console)
@@ -293,4 +320,81 @@ def command_provision(args, console: Console) -> int:
     else:
         console.print("[yellow]Docker is not running[/]: the app's base image is made later")
     console.print(f"Provisioned in {time.perf_counter() - started:.1f} s.")
+    return 0
+
+
+def command_push(args, console: Console) -> int:
+    delivery = Delivery(log=console.log)
+    record = delivery.push(args.commit, build=not args.no_build)
+    console.print(run_table(record, delivery.mode))
+    return 0 if record.ok else 1
+
+
+def run_table(record, mode: str) -> Table:
+    table = Table(
+        title=f"Pipeline run for {record.commit[:12]} ({mode} mode): "
+        + ("[green]ok[/]" if record.ok else "[red]failed[/]"),
+        title_justify="left",
+    )
+    for column in ("stage or cluster", "seconds", "result", "detail"):
+        table.add_column(column)
+    for stage in record.stages:
+        table.add_row(stage.name, f"{stage.seconds:.2f}", _ok(stage.ok), stage.detail)
+    for cluster in record.clusters:
+        seconds = cluster.deploy_seconds + cluster.verify_seconds
+        table.add_row(f"  {cluster.cluster}", f"{seconds:.2f}", _ok(cluster.ok), cluster.error)
+    if record.image:
+        table.caption = f"image {record.image}"
+    return table
+
+
+def _ok(ok: bool) -> str:
+    return "[green]ok[/]" if ok else "[red]failed[/]"
+
+
+def command_agent(args, console: Console) -> int:
+    delivery = Delivery(log=console.log)
+    if args.action == "start":
+        delivery.prepare()
+        delivery.start_agents(interval=args.interval)
+    elif args.action == "stop":
+        delivery.stop_agents()
+    table = Table(title=f"Pull agents ({delivery.mode} mode)", title_justify="left")
+    for column in ("cluster", "process", "last applied", "last error", "repairs", "metrics"):
+        table.add_column(column)
+    for info in delivery.agents():
+        status = info.status
+        table.add_row(
+            info.cluster,
+            "[green]running[/]" if info.running else "stopped",
+            status.get("lastAppliedRevision", "")[:12],
+            status.get("lastError", ""),
+            status.get("driftRepairs", ""),
+            f"http://127.0.0.1:{info.metrics_port}/metrics" if info.running else "",
+        )
+    console.print(table)
+    return 0
+
+
+def command_tour(args, console: Console) -> int:
+    args.kubeconfig, args.context = None, []
+    doctor_status = command_doctor(args, console)
+    if doctor_status:
+        return doctor_status
+    if command_up(args, console):
+        return 1
+    outcome = run_tour(Delivery(log=lambda message: None), console.print, args.interval)
+    table = Table(title="What happened", title_justify="left")
+    for column in ("step", "cluster", "version", "digest", "how it got there", "lead time"):
+        table.add_column(column)
+    for row in outcome.rows:
+        table.add_row(
+            row.step, row.cluster, row.version, row.digest, row.how, f"{row.lead_time:.1f} s"
+        )
+    console.print(table)
+    console.print(
+        f"Drift in {outcome.drift_cluster}: put back by its agent after"
+        f" {outcome.drift_repaired_after:.1f} s."
+    )
+    console.print(NEXT)
     return 0

@@ -1,42 +1,80 @@
-"""The post-receive hook's body: POST the moved refs to each URL in TELLIT_HOOK_URL.
+"""The post-receive hook's body: tell whoever subscribed that refs moved.
 
 Git runs it inside the bare repository with one `old new ref` line per updated ref on stdin.
-TELLIT_HOOK_URL may name several URLs, separated by spaces (one per agent); with
-TELLIT_HOOK_SECRET set, each POST is signed (HMAC-SHA256 of the body, `X-Tellit-Signature`).
+It POSTs the moved refs to every URL in TELLIT_HOOK_URL (space-separated) and in the
+repository's subscriber file (the agents' webhooks), signed with HMAC-SHA256 when
+TELLIT_HOOK_SECRET is set; and when main moved and the repository names a command to start
+(the push pipeline, for the app repository), starts it in the background with the new commit.
+The push has happened whatever fails here: failures are reported on the pusher's terminal.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
 import requests
 
 from . import signing
+from .gitserver import ON_PUSH, SUBSCRIBERS
 
 
-def main() -> int:
-    url = os.environ.get("TELLIT_HOOK_URL")
-    if not url:
-        return 0
-    refs = []
-    for line in sys.stdin:
-        old, new, ref = line.split()
-        refs.append({"old": old, "new": new, "ref": ref})
-    payload = {"repository": Path.cwd().name.removesuffix(".git"), "refs": refs}
+def targets(repository: Path) -> list[str]:
+    urls = os.environ.get("TELLIT_HOOK_URL", "").split()
+    subscribers = repository / SUBSCRIBERS
+    if subscribers.is_file():
+        urls += subscribers.read_text().split()
+    return list(dict.fromkeys(urls))
+
+
+def notify(urls: list[str], payload: dict) -> None:
     body = json.dumps(payload).encode()
     headers = {"Content-Type": "application/json"}
     secret = os.environ.get("TELLIT_HOOK_SECRET", "")
     if secret:
         headers[signing.HEADER] = signing.signature(secret, body)
-    for target in url.split():
+    for url in urls:
         try:
-            requests.post(target, data=body, headers=headers, timeout=5).raise_for_status()
+            requests.post(url, data=body, headers=headers, timeout=5).raise_for_status()
         except requests.RequestException as error:
-            # The push has happened either way; say so on the pusher's terminal and go on.
-            print(f"remote: could not notify {target}: {error}", file=sys.stderr)
+            print(f"remote: could not notify {url}: {error}", file=sys.stderr)
+
+
+def start(repository: Path, refs: list[dict]) -> None:
+    """Start the repository's on-push command for a new main, detached, logging beside it."""
+    command_file = repository / ON_PUSH
+    main = next((r["new"] for r in refs if r["ref"] == "refs/heads/main"), None)
+    if not command_file.is_file() or main is None or set(main) == {"0"}:
+        return
+    command = [*json.loads(command_file.read_text()), main]
+    # Git sets GIT_DIR and friends for its hooks; what the hook starts works on other
+    # repositories, so it must not inherit them.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    with (repository / "tellit-on-push.log").open("ab") as log:
+        subprocess.Popen(
+            command,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            cwd="/",
+        )
+    print(f"remote: started {' '.join(command[-3:])}", file=sys.stderr)
+
+
+def main() -> int:
+    refs = []
+    for line in sys.stdin:
+        old, new, ref = line.split()
+        refs.append({"old": old, "new": new, "ref": ref})
+    repository = Path.cwd()
+    payload = {"repository": repository.name.removesuffix(".git"), "refs": refs}
+    notify(targets(repository), payload)
+    start(repository, refs)
     return 0
 
 

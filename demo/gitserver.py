@@ -37,8 +37,8 @@ from typing import IO
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from .errors import LabError
-from .naming import check_name
-from .paths import state_dir, write_atomic
+from .naming import ENV_PREFIX, check_name
+from .paths import cache_root, state_dir, write_atomic
 from .processes import listening
 from .run import run
 from .services import Service
@@ -394,9 +394,12 @@ def read_log(path: Path) -> list[Access]:
 
 
 HOOK = """#!/bin/sh
-# post-receive: tell the lab's pipeline which refs moved (written by demo.gitserver).
+# post-receive: tell whoever subscribed which refs moved (written by demo.gitserver).
 exec "{python}" -m demo.githook
 """
+# Per repository, beside its hooks: URLs to notify (one a line), and a command to start.
+SUBSCRIBERS = "tellit-subscribers"
+ON_PUSH = "tellit-on-push.json"
 
 
 class GitServer:
@@ -441,6 +444,16 @@ class GitServer:
     def running(self) -> bool:
         return self.service.port() is not None
 
+    def signing_secret(self) -> str:
+        """The secret the hook signs its calls with (the agents check them), made on first use
+        and kept 0600 in the lab state; the one given to the constructor wins."""
+        if self.hook_secret:
+            return self.hook_secret
+        path = self.root / "hook-secret"
+        if not path.is_file():
+            write_atomic(path, secrets.token_hex(32))
+        return path.read_text()
+
     def start(self) -> None:
         """Start the server (or find it running) on this lab state's own port."""
         self.repos.mkdir(parents=True, exist_ok=True)
@@ -465,8 +478,11 @@ class GitServer:
             argv += ["--hook-url", self.hook_url]
         argv += list(self.options)
         env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
-        if self.hook_secret:
-            env["TELLIT_HOOK_SECRET"] = self.hook_secret
+        env["TELLIT_HOOK_SECRET"] = self.signing_secret()
+        # Hooks run with HOME set to the repositories (http-backend's need): name the lab's
+        # folders outright so that what a hook starts finds the same tools and state.
+        env["TELLIT_CACHE"] = str(cache_root())
+        env["TELLIT_LAB_STATE"] = str(self.root.parent)
         self.service.start(argv, ready=lambda: listening(port), env=env, port=port)
 
     def stop(self) -> None:
@@ -483,6 +499,23 @@ class GitServer:
         hook.write_text(HOOK.format(python=sys.executable))
         hook.chmod(0o755)
         return path
+
+    def subscribe(self, repo: str, url: str) -> None:
+        """Notify `url` (a signed POST) whenever `repo` receives a push."""
+        path = self.repos / f"{repo}.git" / SUBSCRIBERS
+        known = path.read_text().split() if path.is_file() else []
+        if url not in known:
+            write_atomic(path, "\n".join([*known, url]) + "\n")
+
+    def unsubscribe(self, repo: str, url: str) -> None:
+        path = self.repos / f"{repo}.git" / SUBSCRIBERS
+        if path.is_file():
+            kept = [u for u in path.read_text().split() if u != url]
+            write_atomic(path, "".join(f"{u}\n" for u in kept))
+
+    def on_push(self, repo: str, command: list[str]) -> None:
+        """Start `command` (with the new commit appended) whenever `repo`'s main moves."""
+        write_atomic(self.repos / f"{repo}.git" / ON_PUSH, json.dumps(command))
 
     def accesses(self) -> list[Access]:
         return read_log(self.log_file)
@@ -508,11 +541,12 @@ def serve(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-push-body", type=int, default=MAX_PUSH_BODY, help="bytes")
     args = parser.parse_args(argv)
     tokens = json.loads(args.tokens.read_text())
-    hook_env = {"TELLIT_HOOK_URL": args.hook_url} if args.hook_url else {}
+    # The hook runs with the lab's settings (its state folder; the signing secret, which comes
+    # by the environment, never on a command line that ps shows).
+    hook_env = {k: v for k, v in os.environ.items() if k.startswith(ENV_PREFIX)}
+    if args.hook_url:
+        hook_env["TELLIT_HOOK_URL"] = args.hook_url
     hook_env["PYTHONPATH"] = os.environ.get("PYTHONPATH", "")
-    # The hook's signing secret comes by the environment, never on a command line (ps shows it).
-    if os.environ.get("TELLIT_HOOK_SECRET"):
-        hook_env["TELLIT_HOOK_SECRET"] = os.environ["TELLIT_HOOK_SECRET"]
     server = GitHTTPServer(
         (args.bind, args.port),
         args.root,

@@ -93,6 +93,11 @@ class Target:
 
     cluster: Cluster  # the credential's view: kubeconfig holding the ServiceAccount token
     namespace: str
+    name: str = ""  # the cluster's own name, for reports (the view's name says whose view)
+
+    @property
+    def label(self) -> str:
+        return self.name or self.cluster.name
 
 
 def load_manifests(folder: Path) -> list[dict]:
@@ -160,7 +165,12 @@ class Pipeline:
             record.config_commit = self._stage(
                 record, "commit", lambda: self._commit(manifests, record)
             )
-            self._stage(record, "deploy and verify", lambda: self._deploy_all(manifests, record))
+            if self.targets:
+                self._stage(
+                    record, "deploy and verify", lambda: self._deploy_all(manifests, record)
+                )
+            else:  # pull: the agents take it from the config repository
+                self.log("pipeline: no targets (pull mode): the agents deploy from git")
         except PipelineError as error:
             self.log(f"pipeline: {error.message}")
         finally:
@@ -244,7 +254,7 @@ class Pipeline:
             )
 
     def _deploy(self, target: Target, manifests: list[dict], image: str) -> ClusterResult:
-        result = ClusterResult(target.cluster.name)
+        result = ClusterResult(target.label)
         started = time.perf_counter()
         try:
             api = client(target.cluster, FIELD_MANAGER, namespace=target.namespace)
@@ -254,10 +264,10 @@ class Pipeline:
             wait_rollout(api, target.namespace, image)
             result.verify_seconds = round(time.perf_counter() - started, 3)
             result.ok = True
-            self.log(f"pipeline: {target.cluster.name} runs {image.rsplit('@', 1)[-1][:19]}")
+            self.log(f"pipeline: {target.label} runs {image.rsplit('@', 1)[-1][:19]}")
         except (KubeError, PipelineError) as error:
             result.error = error.message
-            self.log(f"pipeline: {target.cluster.name} failed: {error.message}")
+            self.log(f"pipeline: {target.label} failed: {error.message}")
         return result
 
 

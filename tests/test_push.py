@@ -51,7 +51,7 @@ def test_push_to_three_clusters_a_failure_and_convergence(lab_state, tmp_path):
         view = service_account_kubeconfig(
             cluster, "shop", "pipeline", lab_state / "pipeline" / f"{cluster.name}.yaml"
         )
-        targets.append(Target(view, "shop"))
+        targets.append(Target(view, "shop", cluster.name))
     registry = LocalRegistry().start()
     git = GitServer()
     git.start()
@@ -91,8 +91,8 @@ def test_push_to_three_clusters_a_failure_and_convergence(lab_state, tmp_path):
     failed = pipeline.run(COMMIT, build=False)
     assert not failed.ok
     by_name = {c.cluster: c for c in failed.clusters}
-    assert by_name["east-pipeline"].ok and by_name["north-pipeline"].ok
-    assert not by_name["west-pipeline"].ok and "does not answer" in by_name["west-pipeline"].error
+    assert by_name["east"].ok and by_name["north"].ok
+    assert not by_name["west"].ok and "does not answer" in by_name["west"].error
     assert failed.stages[-1].name == "deploy and verify" and not failed.stages[-1].ok
 
     # Back, and the same run again converges.

@@ -1,0 +1,248 @@
+"""Push and pull on the lab that `up` brought up: credentials, repositories, pipeline, agents.
+
+Both models deliver the same app into the same namespace of every cluster, each with
+credentials of its own: the pipeline holds one namespaced ServiceAccount token per cluster
+(push), each agent holds only its own cluster's (pull). The app repository's post-receive
+hook starts the pipeline; the config repository's hook wakes the agents. Which model
+delivers is the lab's `mode`: in pull mode the pipeline stops once it has committed the
+pinned manifests, and the agents apply them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx2
+from lightkube import ApiError
+from lightkube.resources.apps_v1 import Deployment
+from lightkube.resources.core_v1 import ConfigMap
+
+from .agent import FIELD_MANAGER as AGENT_MANAGER
+from .agent import STATUS_NAME
+from .clusters.base import Cluster
+from .errors import LabError
+from .gitserver import GitServer
+from .kube import namespaced_role, service_account_kubeconfig
+from .kubeapi import client
+from .lab import LabRecord, running_registry
+from .paths import state_dir, write_atomic
+from .pipeline import APP, Pipeline, RunRecord, Target
+from .processes import free_port, listening
+from .registry import Registry
+from .run import run
+from .services import Service
+
+NAMESPACE = "shop"
+APP_REPO = "app"
+CONFIG_REPO = "config"
+TOKEN_LIFETIME = "24h"
+GIT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "lab reader",
+    "GIT_AUTHOR_EMAIL": "reader@tellit.invalid",
+    "GIT_COMMITTER_NAME": "lab reader",
+    "GIT_COMMITTER_EMAIL": "reader@tellit.invalid",
+    "GIT_TERMINAL_PROMPT": "0",
+}
+
+
+@dataclass(frozen=True)
+class AgentInfo:
+    cluster: str
+    running: bool
+    metrics_port: int | None
+    webhook_port: int | None
+    status: dict[str, str]
+
+
+class Delivery:
+    """The delivery side of one lab state; raises LabError when the lab is not up."""
+
+    def __init__(self, root: Path | None = None, log: Callable[[str], None] = print) -> None:
+        self.root = root or state_dir()
+        self.log = log
+        record = LabRecord.load(self.root)
+        if record is None:
+            raise LabError("the lab is not up", "bring it up with `python -m demo up`")
+        self.owner = record.owner(self.root)
+        self.clusters = record.clusters_of(self.root)
+        registry = running_registry(self.owner, self.root)
+        self.git = GitServer()
+        if registry is None or not self.git.running():
+            raise LabError(
+                "the lab's registry or git server is not running",
+                "`python -m demo up` starts them again",
+            )
+        self.registry: Registry = registry
+
+    # Set-up, idempotent.
+    def prepare(self) -> None:
+        """Namespaces, the two ServiceAccounts, both repositories, and the hooks."""
+        for cluster in self.clusters:
+            for account in ("pipeline", "agent"):
+                cluster.kubectl("apply", "-f", "-", input=namespaced_role(NAMESPACE, account))
+        self.git.create_repo(CONFIG_REPO)
+        self.git.create_repo(APP_REPO)
+        if not self.head(APP_REPO):
+            self.commit_app("the demo app, v1")
+        command = [sys.executable, "-m", "demo", "push", "--commit"]
+        self.git.on_push(APP_REPO, command)
+
+    def credential(self, cluster: Cluster, account: str) -> Cluster:
+        """`cluster` as one ServiceAccount sees it, through a fresh token kept 0600."""
+        path = self.root / "credentials" / account / f"{cluster.name}.yaml"
+        return service_account_kubeconfig(cluster, NAMESPACE, account, path, TOKEN_LIFETIME)
+
+    # Git.
+    def url(self, repo: str, token: bool = False) -> str:
+        url = self.git.url(repo)
+        return url.replace("http://", f"http://pipeline:{self.git.token()}@") if token else url
+
+    def head(self, repo: str) -> str:
+        output = run(["git", "ls-remote", self.url(repo), "refs/heads/main"])
+        return output.split()[0] if output.strip() else ""
+
+    def commit_app(self, message: str, change: Callable[[Path], None] | None = None) -> str:
+        """Commit the app (as demo/app has it, then `change`) to the app repository; the hook
+        starts the pipeline once it is set up. The new commit."""
+        env = {**GIT_IDENTITY, "PATH": "/usr/bin:/bin"}
+        with tempfile.TemporaryDirectory(prefix="tellit-app-") as work:
+            folder = Path(work)
+            if self.head(APP_REPO):
+                run(["git", "clone", "-q", self.url(APP_REPO), folder], env=env)
+            else:
+                run(["git", "init", "-q", "-b", "main", folder], env=env)
+                shutil.copytree(APP, folder, dirs_exist_ok=True)
+            if change:
+                change(folder)
+            run(["git", "-C", folder, "add", "-A"], env=env)
+            run(["git", "-C", folder, "commit", "-q", "--allow-empty", "-m", message], env=env)
+            run(["git", "-C", folder, "push", "-q", self.url(APP_REPO, True), "HEAD:main"], env=env)
+            return run(["git", "-C", folder, "rev-parse", "HEAD"], env=env).strip()
+
+    # Which model delivers.
+    @property
+    def mode(self) -> str:
+        path = self.root / "delivery.json"
+        return json.loads(path.read_text())["mode"] if path.is_file() else "push"
+
+    def set_mode(self, mode: str) -> None:
+        write_atomic(self.root / "delivery.json", json.dumps({"mode": mode}), mode=0o644)
+
+    # Push.
+    def push(self, commit: str = "", build: bool = True) -> RunRecord:
+        """Run the pipeline for an app commit (default: the app repository's main)."""
+        commit = commit or self.head(APP_REPO)
+        deploy = self.mode == "push"
+        targets = [Target(self.credential(c, "pipeline"), NAMESPACE, c.name) for c in self.clusters]
+        with tempfile.TemporaryDirectory(prefix="tellit-build-") as work:
+            source = Path(work) / "app"
+            run(["git", "clone", "-q", self.url(APP_REPO), source])
+            run(["git", "-C", source, "checkout", "-q", commit])
+            pipeline = Pipeline(
+                self.registry,
+                self.url(CONFIG_REPO, token=True),
+                targets if deploy else [],
+                self.root / "runs",
+                log=self.log,
+                app=source,
+            )
+            return pipeline.run(commit, build=build)
+
+    # Pull.
+    def start_agents(self, interval: float = 15) -> None:
+        """One agent per cluster, as a host process holding only that cluster's token."""
+        secret = self.git.signing_secret()
+        for cluster in self.clusters:
+            service = Service.named(f"agent-{cluster.name}", self.root / "services")
+            if service.pid():
+                continue
+            view = self.credential(cluster, "agent")
+            ports = {"metrics": free_port(), "webhook": free_port()}
+            write_atomic(service.root / "ports.json", json.dumps(ports), mode=0o644)
+            argv = [
+                sys.executable,
+                "-m",
+                "demo.agent",
+                "--cluster",
+                cluster.name,
+                "--kubeconfig",
+                view.kubeconfig,
+                "--context",
+                view.context,
+                "--repo",
+                self.url(CONFIG_REPO),
+                "--namespace",
+                NAMESPACE,
+                "--work",
+                self.root / "agents" / cluster.name,
+                "--interval",
+                str(interval),
+                "--metrics-port",
+                str(ports["metrics"]),
+                "--webhook-port",
+                str(ports["webhook"]),
+            ]
+            env = {**os.environ, "TELLIT_WEBHOOK_SECRET": secret}
+            service.start(argv, ready=lambda p=ports: listening(p["metrics"]), env=env)
+            self.git.subscribe(CONFIG_REPO, f"http://127.0.0.1:{ports['webhook']}/")
+        self.set_mode("pull")
+
+    def stop_agents(self) -> None:
+        for cluster in self.clusters:
+            service = Service.named(f"agent-{cluster.name}", self.root / "services")
+            ports = self._ports(service)
+            if ports.get("webhook"):
+                self.git.unsubscribe(CONFIG_REPO, f"http://127.0.0.1:{ports['webhook']}/")
+            service.stop()
+        self.set_mode("push")
+
+    def agents(self) -> list[AgentInfo]:
+        found = []
+        for cluster in self.clusters:
+            service = Service.named(f"agent-{cluster.name}", self.root / "services")
+            ports = self._ports(service)
+            try:
+                api = client(cluster, "tellit-status-reader", namespace=NAMESPACE)
+                data = api.get(ConfigMap, STATUS_NAME, namespace=NAMESPACE).data or {}
+            except (ApiError, LabError, OSError, httpx2.TransportError):
+                data = {}  # a cluster that is down shows as no status
+            found.append(
+                AgentInfo(
+                    cluster.name,
+                    service.pid() is not None,
+                    ports.get("metrics"),
+                    ports.get("webhook"),
+                    data,
+                )
+            )
+        return found
+
+    def running_image(self, cluster: Cluster) -> tuple[str, str]:
+        """The app's image in `cluster` and who applied it last (push or pull)."""
+        api = client(cluster, "tellit-status-reader", namespace=NAMESPACE)
+        try:
+            live = api.get(Deployment, "app", namespace=NAMESPACE)
+        except ApiError as error:
+            if error.status.code == 404:
+                return "", ""
+            raise
+        image = live.spec.template.spec.containers[0].image
+        managers = sorted(
+            (m.time, m.manager)
+            for m in live.metadata.managedFields or []
+            if m.operation == "Apply" and m.time is not None
+        )
+        by = managers[-1][1] if managers else ""
+        return image, {AGENT_MANAGER: "pull"}.get(by, "push" if by else "")
+
+    @staticmethod
+    def _ports(service: Service) -> dict:
+        path = service.root / "ports.json"
+        return json.loads(path.read_text()) if path.is_file() else {}

@@ -1,0 +1,66 @@
+"""`make demo PROVIDER=kwok`, end to end and twice in a row, and the push and agent commands."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, need
+from lab_support import need_docker, need_registry
+
+from demo import provision
+
+pytestmark = pytest.mark.provisioned
+
+
+def demo(*args: str, state: Path, timeout: float = 600) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "demo", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "TELLIT_LAB_STATE": str(state), "COLUMNS": "200"},
+    )
+
+
+def test_make_demo_twice_then_push_and_agent_commands(lab_state):
+    need(not provision.missing(), "the lab's Kubernetes tools (run `make provision`)")
+    need_docker()
+    need_registry()
+    make = subprocess.run(
+        ["make", "--no-print-directory", "demo", "PROVIDER=kwok", "CLUSTERS=2"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "TELLIT_LAB_STATE": str(lab_state), "COLUMNS": "200"},
+    )
+    assert make.returncode == 0, make.stdout[-3000:] + make.stderr[-3000:]
+    out = make.stdout
+    for expected in ("checks passed", "1/3 push", "2/3 pull", "3/3 drift", "What happened"):
+        assert expected in out, out[-3000:]
+    rows = [line for line in out.splitlines() if line.startswith("│ pu")]
+    assert len(rows) == 4, rows  # push and pull, for each of two clusters
+    assert all("sha256:" in row for row in rows)
+    assert "put back by its agent" in out
+
+    again = demo("tour", "--provider", "kwok", "--clusters", "2", state=lab_state)
+    assert again.returncode == 0, again.stdout[-3000:]
+    assert "What happened" in again.stdout
+
+    status = demo("agent", "status", state=lab_state)
+    assert status.returncode == 0 and status.stdout.count("running") == 2, status.stdout
+
+    stopped = demo("agent", "stop", state=lab_state)
+    assert stopped.returncode == 0 and "push mode" in stopped.stdout
+    assert stopped.stdout.count("stopped") == 2, stopped.stdout
+
+    pushed = demo("push", "--no-build", state=lab_state)
+    assert pushed.returncode == 0, pushed.stdout[-3000:]
+    assert "(push mode): ok" in pushed.stdout and "deploy and verify" in pushed.stdout
+    table = pushed.stdout[pushed.stdout.index("Pipeline run for") :]
+    assert "  east " in table and "  west " in table

@@ -20,11 +20,13 @@ def actionlint() -> str | None:
     return shutil.which("actionlint")
 
 
-def test_pages_workflow_is_valid():
+def test_workflows_are_valid():
+    """The Pages workflow, and the push pipeline readers copy (demo/ci)."""
     binary = actionlint()
     need(binary is not None, "actionlint (make tools builds it with Go)")
     workflows = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
     assert workflows, "the Pages workflow is missing"
+    workflows += [ROOT / "demo" / "ci" / "push-pipeline.yml"]
     result = subprocess.run(
         [binary, "-no-color", *map(str, workflows)], cwd=ROOT, capture_output=True, text=True
     )

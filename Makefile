@@ -111,6 +111,7 @@ bench: $(LAB_STAMP)
 	$(BIN)/python -m benchmarks.site
 	$(BIN)/python -m benchmarks.lab
 	$(BIN)/python -m benchmarks.gitserver
+	$(BIN)/python -m benchmarks.delivery
 
 clean:
 	rm -rf site .cache .artifacts $(VENV) *.egg-info

@@ -31,7 +31,7 @@ from .images import ensure_base_image
 from .lab import LabRecord, running_registry, start_registry
 from .naming import env
 from .paths import state_dir
-from .tour import NEXT, run_tour
+from .tour import NEXT, STEPS, Step, Story, run_steps
 
 DESCRIPTION = """\
 The lab of "Tell It With a Meme", part 4: clusters, an image registry and a git server on this
@@ -107,6 +107,15 @@ def build_parser() -> argparse.ArgumentParser:
     tour.add_argument("--provider", choices=NAMES, default=env("PROVIDER", "kind"))
     tour.add_argument("--clusters", type=int, default=3)
     tour.add_argument("--interval", type=float, default=5, help="the agents' poll interval")
+    lab = commands.add_parser(
+        "lab",
+        help="the same story one step at a time, for attendees: what each step shows, what to"
+        " type, and a check after it",
+    )
+    lab.add_argument("--provider", choices=NAMES, default=env("PROVIDER", "kind"))
+    lab.add_argument("--clusters", type=int, default=3)
+    lab.add_argument("--interval", type=float, default=5, help="the agents' poll interval")
+    lab.add_argument("--yes", action="store_true", help="do not wait for Enter between steps")
     return parser
 
 
@@ -122,6 +131,7 @@ def main(argv: Sequence[str] | None = None, console: Console | None = None) -> i
         "push": command_push,
         "agent": command_agent,
         "tour": command_tour,
+        "lab": command_lab,
     }[args.command]
     try:
         return handler(args, console)
@@ -376,25 +386,57 @@ def command_agent(args, console: Console) -> int:
     return 0
 
 
-def command_tour(args, console: Console) -> int:
+def _ready_and_up(args, console: Console) -> bool:
+    """The doctor's checks, then up: what the tour and the walkthrough start with."""
     args.kubeconfig, args.context = None, []
-    doctor_status = command_doctor(args, console)
-    if doctor_status:
-        return doctor_status
-    if command_up(args, console):
+    return command_doctor(args, console) == 0 and command_up(args, console) == 0
+
+
+def command_tour(args, console: Console) -> int:
+    if not _ready_and_up(args, console):
         return 1
-    outcome = run_tour(Delivery(log=lambda message: None), console.print, args.interval)
+    story = Story(Delivery(log=lambda message: None), console.print, args.interval)
+    results = run_steps(story)
+    if any(problem for _, problem in results):
+        return 1
     table = Table(title="What happened", title_justify="left")
     for column in ("step", "cluster", "version", "digest", "how it got there", "lead time"):
         table.add_column(column)
-    for row in outcome.rows:
+    for row in story.rows:
         table.add_row(
             row.step, row.cluster, row.version, row.digest, row.how, f"{row.lead_time:.1f} s"
         )
     console.print(table)
     console.print(
-        f"Drift in {outcome.drift_cluster}: put back by its agent after"
-        f" {outcome.drift_repaired_after:.1f} s."
+        f"Drift in {story.drift_cluster}: put back by its agent after"
+        f" {story.drift_repaired_after:.1f} s."
     )
     console.print(NEXT)
     return 0
+
+
+def command_lab(args, console: Console) -> int:
+    if not _ready_and_up(args, console):
+        return 1
+
+    def ask(step: Step, number: int) -> bool:
+        console.print(f"    by hand: [bold]{step.command}[/]")
+        if args.yes:
+            return True
+        try:
+            console.input("    press Enter to run it (Ctrl-C to stop) ")
+        except EOFError:
+            return False
+        return True
+
+    story = Story(Delivery(log=lambda message: None), console.print, args.interval)
+    results = run_steps(story, ask)
+    table = Table(title="Your lab", title_justify="left")
+    for column in ("step", "check"):
+        table.add_column(column)
+    for step, problem in results:
+        table.add_row(step.title, "[green]ok[/]" if problem is None else f"[red]{problem}[/]")
+    console.print(table)
+    done = len(results) == len(STEPS) and all(problem is None for _, problem in results)
+    console.print(NEXT if done else "Fix what the check says, then run `python -m demo lab` again.")
+    return 0 if done else 1

@@ -34,6 +34,7 @@ from .kubeapi import client
 from .lab import LabRecord, running_registry
 from .paths import state_dir, write_atomic
 from .pipeline import APP, Pipeline, RunRecord, Target
+from .pipeline import FIELD_MANAGER as PIPELINE_MANAGER
 from .processes import free_port, listening
 from .registry import Registry
 from .run import run
@@ -224,23 +225,24 @@ class Delivery:
             )
         return found
 
-    def running_image(self, cluster: Cluster) -> tuple[str, str]:
-        """The app's image in `cluster` and who applied it last (push or pull)."""
+    def running_image(self, cluster: Cluster) -> tuple[str, frozenset[str]]:
+        """The app's image in `cluster`, and which models manage it ({"push", "pull"}): whose
+        server-side apply owns its fields. Both do after the same content came both ways."""
         api = client(cluster, "tellit-status-reader", namespace=NAMESPACE)
         try:
             live = api.get(Deployment, "app", namespace=NAMESPACE)
         except ApiError as error:
             if error.status.code == 404:
-                return "", ""
+                return "", frozenset()
             raise
         image = live.spec.template.spec.containers[0].image
-        managers = sorted(
-            (m.time, m.manager)
+        models = {PIPELINE_MANAGER: "push", AGENT_MANAGER: "pull"}
+        owners = {
+            models[m.manager]
             for m in live.metadata.managedFields or []
-            if m.operation == "Apply" and m.time is not None
-        )
-        by = managers[-1][1] if managers else ""
-        return image, {AGENT_MANAGER: "pull"}.get(by, "push" if by else "")
+            if m.operation == "Apply" and m.manager in models
+        }
+        return image, frozenset(owners)
 
     @staticmethod
     def _ports(service: Service) -> dict:

@@ -64,3 +64,28 @@ def test_make_demo_twice_then_push_and_agent_commands(lab_state):
     assert "(push mode): ok" in pushed.stdout and "deploy and verify" in pushed.stdout
     table = pushed.stdout[pushed.stdout.index("Pipeline run for") :]
     assert "  east " in table and "  west " in table
+
+
+def test_the_walkthrough_checks_each_step_and_waits_for_the_attendee(lab_state):
+    need(not provision.missing(), "the lab's Kubernetes tools (run `make provision`)")
+    need_docker()
+    need_registry()
+    walk = demo("lab", "--provider", "kwok", "--clusters", "1", "--yes", state=lab_state)
+    assert walk.returncode == 0, walk.stdout[-3000:]
+    out = walk.stdout
+    for number, title in enumerate(("push", "pull", "drift"), start=1):
+        assert f"{number}/3 {title}:" in out
+    assert out.count("check: ok") == 3 and "by hand: python -m demo push" in out
+
+    # Without --yes and with nothing to answer, it stops before doing anything.
+    stopped = subprocess.run(
+        [sys.executable, "-m", "demo", "lab", "--provider", "kwok", "--clusters", "1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=300,
+        env={**os.environ, "TELLIT_LAB_STATE": str(lab_state), "COLUMNS": "200"},
+    )
+    assert stopped.returncode == 1 and "1/3 push" in stopped.stdout
+    assert "check:" not in stopped.stdout

@@ -20,11 +20,11 @@ from pathlib import Path
 import psutil
 from lightkube.resources.apps_v1 import Deployment
 
+from benchmarks.report import publish
 from demo.delivery import CONFIG_REPO, NAMESPACE, Delivery
 from demo.kubeapi import client
 from demo.pipeline import wait_rollout
 from demo.services import Service
-from generator.pipeline import write_atomically
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNS = int(os.environ.get("BENCH_DELIVERY_RUNS", "5"))
@@ -205,15 +205,8 @@ def measure(root: Path) -> int:
         ("agent CPU while idle (polling every 60 s)", spread(cpu, "%"), ""),
         ("one idle poll: ls-refs body in and out", f"{wire:.0f} bytes", ""),
     ]
-    table = ["| measure | median (spread) | target |", "| --- | ---: | ---: |"]
-    table += [f"| {a} | {b} | {c} |" for a, b, c in rows]
-    table += [
-        "",
-        f"{os.cpu_count()} cores, kwok clusters, {polls} polls seen in the last log lines.",
-    ]
-    text = "\n".join(table) + "\n"
-    print(text)
-    write_atomically(ROOT / ".artifacts" / "bench" / "delivery.md", text.encode())
+    note = f"{os.cpu_count()} cores, kwok clusters, {polls} polls seen in the last log lines."
+    publish("delivery", ("measure", "median (spread)", "target"), rows, note)
     return 0
 
 

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import requests
 
+from benchmarks.report import publish
 from demo.gitserver import GitServer
-from generator.pipeline import write_atomically
 
 ROOT = Path(__file__).resolve().parent.parent
 POLLS = int(os.environ.get("BENCH_GIT_POLLS", "300"))
@@ -115,19 +115,11 @@ def main() -> int:
             poll_bytes = statistics.median(a.bytes_out for a in polls)
         finally:
             server.stop()
-    table = [
-        "| request | median | one client, in a row | samples |",
-        "| --- | ---: | ---: | ---: |",
-    ]
-    table += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
-    table += [
-        "",
+    note = (
         f"An idle v2 advertisement is {poll_bytes:.0f} bytes of body. {os.cpu_count()} cores;"
-        " git http-backend runs once per request.",
-    ]
-    text = "\n".join(table) + "\n"
-    print(text)
-    write_atomically(ROOT / ".artifacts" / "bench" / "gitserver.md", text.encode())
+        " git http-backend runs once per request."
+    )
+    publish("gitserver", ("request", "median", "one client, in a row", "samples"), rows, note)
     return 0
 
 

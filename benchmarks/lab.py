@@ -17,10 +17,10 @@ from pathlib import Path
 
 import psutil
 
+from benchmarks.report import publish
 from demo import provision
 from demo.clusters import create_all, provider
 from demo.teardown import down
-from generator.pipeline import write_atomically
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNS = int(os.environ.get("BENCH_LAB_RUNS", "3"))
@@ -112,12 +112,8 @@ def main() -> int:
             f"{statistics.median(c['down'] for c in commands):.1f} s",
         ),
     ]
-    table = ["| measure | median |", "| --- | ---: |"]
-    table += [f"| {a} | {b} |" for a, b in rows]
-    table += ["", f"{RUNS} runs each, {os.cpu_count()} cores, Kubernetes from demo/versions.py."]
-    text = "\n".join(table) + "\n"
-    print(text)
-    write_atomically(ROOT / ".artifacts" / "bench" / "lab.md", text.encode())
+    note = f"{RUNS} runs each, {os.cpu_count()} cores, Kubernetes from demo/versions.py."
+    publish("lab", ("measure", "median"), rows, note)
     return 0
 
 

@@ -2,10 +2,40 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import sys
+from pathlib import Path
 
-from conftest import need
+from conftest import ROOT, need
+
+# git as a test drives it: no prompts, no system config, a fixed author.
+GIT_ENV = {
+    **os.environ,
+    "GIT_TERMINAL_PROMPT": "0",
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_AUTHOR_NAME": "t",
+    "GIT_AUTHOR_EMAIL": "t@example.org",
+    "GIT_COMMITTER_NAME": "t",
+    "GIT_COMMITTER_EMAIL": "t@example.org",
+}
+
+
+def demo(*args: str, state: Path, timeout: float = 600) -> subprocess.CompletedProcess:
+    """`python -m demo ARGS` as a reader runs it, with this test's lab state (wide tables)."""
+    return subprocess.run(
+        [sys.executable, "-m", "demo", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=demo_env(state),
+    )
+
+
+def demo_env(state: Path) -> dict[str, str]:
+    return {**os.environ, "TELLIT_LAB_STATE": str(state), "COLUMNS": "200"}
 
 
 def docker_ready() -> bool:

@@ -4,7 +4,6 @@ good state on a bad commit, is woken by a signed webhook, and is refused outside
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import threading
 import time
@@ -14,6 +13,7 @@ import pytest
 import requests
 import yaml
 from conftest import need
+from lab_support import GIT_ENV
 from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import ConfigMap, Event
 
@@ -27,15 +27,6 @@ from demo.kubeapi import KubeError, apply_all, client
 pytestmark = pytest.mark.provisioned
 
 NAMESPACE = "shop"
-GIT_ENV = {
-    **os.environ,
-    "GIT_TERMINAL_PROMPT": "0",
-    "GIT_CONFIG_NOSYSTEM": "1",
-    "GIT_AUTHOR_NAME": "t",
-    "GIT_AUTHOR_EMAIL": "t@example.org",
-    "GIT_COMMITTER_NAME": "t",
-    "GIT_COMMITTER_EMAIL": "t@example.org",
-}
 
 
 def deployment(digest: str, replicas: int = 2) -> dict:

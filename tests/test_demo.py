@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from conftest import ROOT, need
-from lab_support import need_docker, need_registry
+from lab_support import demo, demo_env, need_docker, need_registry
 
 from demo import provision
 
 pytestmark = pytest.mark.provisioned
-
-
-def demo(*args: str, state: Path, timeout: float = 600) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "demo", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={**os.environ, "TELLIT_LAB_STATE": str(state), "COLUMNS": "200"},
-    )
 
 
 def test_make_demo_twice_then_push_and_agent_commands(lab_state):
@@ -37,7 +24,7 @@ def test_make_demo_twice_then_push_and_agent_commands(lab_state):
         capture_output=True,
         text=True,
         timeout=600,
-        env={**os.environ, "TELLIT_LAB_STATE": str(lab_state), "COLUMNS": "200"},
+        env=demo_env(lab_state),
     )
     assert make.returncode == 0, make.stdout[-3000:] + make.stderr[-3000:]
     out = make.stdout
@@ -85,7 +72,7 @@ def test_the_walkthrough_checks_each_step_and_waits_for_the_attendee(lab_state):
         text=True,
         stdin=subprocess.DEVNULL,
         timeout=300,
-        env={**os.environ, "TELLIT_LAB_STATE": str(lab_state), "COLUMNS": "200"},
+        env=demo_env(lab_state),
     )
     assert stopped.returncode == 1 and "1/3 push" in stopped.stdout
     assert "check:" not in stopped.stdout

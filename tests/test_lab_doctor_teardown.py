@@ -16,7 +16,7 @@ from pathlib import Path
 import psutil
 import pytest
 from conftest import ROOT, need
-from lab_support import need_docker, need_registry
+from lab_support import demo, need_docker, need_registry
 
 from demo import doctor, provision
 from demo.checks import port_free
@@ -24,18 +24,6 @@ from demo.clusters import ClusterError, provider
 from demo.processes import listening
 
 pytestmark = pytest.mark.provisioned
-
-
-def demo(*args: str, state: Path, timeout: float = 300) -> subprocess.CompletedProcess:
-    """`python -m demo ARGS` as a reader runs it, with this test's lab state."""
-    return subprocess.run(
-        [sys.executable, "-m", "demo", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={**os.environ, "TELLIT_LAB_STATE": str(state), "COLUMNS": "160"},
-    )
 
 
 def test_doctor_reports_every_check_with_a_fix():

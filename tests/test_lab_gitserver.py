@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
-import os
 import socket
 import subprocess
 import threading
@@ -16,22 +15,12 @@ from pathlib import Path
 
 import pytest
 import requests
-from lab_support import need_git
+from lab_support import GIT_ENV, need_git
 
 from demo.gitserver import GitServer, classify, summarise
 from demo.processes import listening
 
 pytestmark = pytest.mark.provisioned  # git, and servers of their own on loopback
-
-GIT_ENV = {
-    **os.environ,
-    "GIT_TERMINAL_PROMPT": "0",
-    "GIT_CONFIG_NOSYSTEM": "1",
-    "GIT_AUTHOR_NAME": "t",
-    "GIT_AUTHOR_EMAIL": "t@example.org",
-    "GIT_COMMITTER_NAME": "t",
-    "GIT_COMMITTER_EMAIL": "t@example.org",
-}
 
 
 def git(*args, cwd: Path | None = None) -> subprocess.CompletedProcess:

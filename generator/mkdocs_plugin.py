@@ -25,7 +25,7 @@ from .figure import figure_html
 from .fonts import licence_path
 from .pipeline import MemeCache, PlannedMeme, RenderReport, plan_posts
 from .render import Encoding
-from .series import Position, build_positions, entry_from_meta
+from .series import Position, build_positions, check_front_matter, entry_from_meta
 from .templates import TemplateLibrary
 
 log = logging.getLogger("mkdocs.plugins.memes")
@@ -64,7 +64,7 @@ class MemesPlugin(BasePlugin[MemesConfig]):
         """Plan every meme before MkDocs cleans or writes anything, so mistakes leave no trace."""
         root, templates, _ = self._paths(config)
         docs = Path(config.docs_dir)
-        posts, entries, sources = [], [], {}
+        posts, entries, sources, unsafe = [], [], {}, []
         try:
             for path in sorted(docs.rglob("*.md")):
                 text = path.read_text(encoding="utf-8-sig")
@@ -72,9 +72,13 @@ class MemesPlugin(BasePlugin[MemesConfig]):
                 shown = path.relative_to(root).as_posix() if path.is_relative_to(root) else page
                 sources[shown] = page  # errors name the file from the project's root
                 posts.append((shown, text))
-                entry = entry_from_meta(page, get_data(text)[1])
+                meta = get_data(text)[1]
+                unsafe += check_front_matter(shown, meta)
+                entry = entry_from_meta(page, meta)
                 if entry:
                     entries.append(entry)
+            if unsafe:
+                raise MemeErrors(unsafe)
             encoding = Encoding(format=self.config.format, quality=self.config.quality)
             planned = plan_posts(posts, TemplateLibrary(templates), encoding)
             self.positions = build_positions(entries)

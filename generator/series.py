@@ -34,6 +34,28 @@ class Position:
     entries: tuple[Entry, ...]
 
 
+# Front-matter fields that themes print as text (navigation, titles): no markup belongs there,
+# and some themes print them unescaped, so markup in them is refused outright.
+TEXT_FIELDS = ("title", "series")
+
+
+def check_front_matter(source: str, meta: dict) -> list[MemeError]:
+    """Markup where plain text is expected: one error per field, gathered, not raised."""
+    errors = []
+    for name in TEXT_FIELDS:
+        value = meta.get(name)
+        if isinstance(value, str) and any(c in value for c in "<>"):
+            excerpt = value if len(value) <= 60 else value[:57] + "..."
+            errors.append(
+                MemeError(
+                    Location(source, None, name),
+                    f"{name} {excerpt!r} contains '<' or '>'",
+                    "write it as plain text, without HTML",
+                )
+            )
+    return errors
+
+
 def entry_from_meta(source: str, meta: dict) -> Entry | None:
     """The series entry a page's front matter declares, or None if it is not in a series."""
     if "series" not in meta:

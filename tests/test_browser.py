@@ -6,6 +6,7 @@ Screenshots of part 4 (light, dark, phone) land in .artifacts/screenshots for a 
 from __future__ import annotations
 
 import functools
+import json
 import shutil
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import POSTS, ROOT, need
-from helpers import build_site
+from helpers import build_error, build_site
 
 pytestmark = pytest.mark.browser
 
@@ -132,3 +133,75 @@ def test_screenshots_of_part_four(browser, served_site):
             assert problems == [], problems
         finally:
             context.close()
+
+
+HOSTILE = '"><img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script> & \'quotes\''
+
+
+def test_hostile_text_in_every_field_stays_text(browser, project_copy, tmp_path):
+    """Front matter, alt text and caption full of markup: no script runs, and every attribute
+    and text reads back exactly as the author wrote it."""
+    post = project_copy / "docs" / "series" / "part-4-push-or-pull.md"
+    text = post.read_text()
+    title = "Part 4: \"push\" & 'pull'"
+    text = text.replace('title: "Part 4: CI/CD, push or pull?"', f"title: {json.dumps(title)}", 1)
+    description_line = next(line for line in text.splitlines() if line.startswith("description:"))
+    text = text.replace(description_line, f"description: {json.dumps('Desc ' + HOSTILE)}", 1)
+    alt_line = next(line for line in text.splitlines() if line.startswith("alt: Two buttons"))
+    text = text.replace(alt_line, f"alt: {json.dumps('Alt ' + HOSTILE)}", 1)
+    caption_line = "caption: Both buttons work. The question is which one fits."
+    text = text.replace(caption_line, f"caption: {json.dumps('Caption ' + HOSTILE)}", 1)
+    post.write_text(text)
+    site = tmp_path / "site"
+    build_site(project_copy, site, tmp_path / "cache")
+    handler = functools.partial(QuietHandler, directory=str(site))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    dialogs: list[str] = []
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/series/part-4-push-or-pull/"
+        context, page, _ = open_page(browser, url)
+        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+        read = page.evaluate(
+            """() => {
+              const meta = (selector) => document.querySelector(selector)?.content;
+              const figure = document.querySelector('figure.meme');
+              return {
+                pwned: window.__pwned ?? null,
+                injected: document.querySelectorAll('img[src="x"]').length + [
+                  ...document.querySelectorAll('script')
+                ].filter((s) => s.textContent.includes('__pwned')).length,
+                title: document.querySelector('head title').textContent,
+                description: meta('meta[name="description"]'),
+                og_description: meta('meta[property="og:description"]'),
+                og_title: meta('meta[property="og:title"]'),
+                og_alt: meta('meta[property="og:image:alt"]'),
+                twitter_alt: meta('meta[name="twitter:image:alt"]'),
+                alt: figure.querySelector('img').alt,
+                caption: figure.querySelector('figcaption').textContent,
+              };
+            }"""
+        )
+        context.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert read["pwned"] is None and dialogs == [], "a script from the post ran"
+    assert read["injected"] == 0, "markup from the post became elements"
+    assert read["title"] == f"{title} - Tell It With a Meme"
+    assert read["og_title"] == read["title"]
+    assert read["description"] == read["og_description"] == "Desc " + HOSTILE
+    assert read["alt"] == read["og_alt"] == read["twitter_alt"] == "Alt " + HOSTILE
+    assert read["caption"] == "Caption " + HOSTILE
+
+
+def test_markup_in_a_title_is_refused_before_anything_is_written(project_copy, tmp_path, caplog):
+    post = project_copy / "docs" / "series" / "part-4-push-or-pull.md"
+    text = post.read_text().replace(
+        'title: "Part 4: CI/CD, push or pull?"', 'title: "Part 4 <img src=x onerror=alert(1)>"', 1
+    )
+    post.write_text(text)
+    message = build_error(project_copy, tmp_path / "site", tmp_path / "cache", caplog)
+    assert "docs/series/part-4-push-or-pull.md: field 'title'" in message
+    assert "plain text" in message
+    assert not (tmp_path / "site").exists()

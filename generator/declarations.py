@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import Location, MemeError
+from .errors import Location, MemeError, excerpt
 from .yamlfile import parse_mapping
 
 FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})\s*(?P<info>[^`\s]*)[^`]*$")
@@ -107,7 +107,9 @@ def parse_block(block: Block, source: str) -> MemeSpec:
         )
     meme_id = data["id"]
     if not isinstance(meme_id, str) or not ID_PATTERN.fullmatch(meme_id):
-        raise error("id", f"id {meme_id!r} is not a short slug", "use lowercase letters, digits, -")
+        raise error(
+            "id", f"id {excerpt(meme_id)} is not a short slug", "use lowercase letters, digits, -"
+        )
     template = data["template"]
     if not isinstance(template, str) or not template.strip():
         raise error("template", "template must be a template's name")
@@ -134,7 +136,7 @@ def parse_block(block: Block, source: str) -> MemeSpec:
     if width is not None and (
         not isinstance(width, int) or isinstance(width, bool) or not 100 <= width <= 1200
     ):
-        raise error("width", f"width {width!r} is not a number of pixels", "use 100 to 1200")
+        raise error("width", f"width {excerpt(width)} is not a number of pixels", "use 100 to 1200")
     return MemeSpec(
         source=source,
         line=block.start,
@@ -159,7 +161,7 @@ def parse_post(markdown: str, source: str | Path) -> list[MemeSpec]:
         if spec.id in seen:
             raise MemeError(
                 spec.where("id"),
-                f"duplicate meme id {spec.id!r} (first used on line {seen[spec.id]})",
+                f"duplicate meme id {excerpt(spec.id)} (first used on line {seen[spec.id]})",
                 "give each meme in a post its own id",
             )
         seen[spec.id] = spec.line

@@ -6,6 +6,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
+def excerpt(value: object, limit: int = 60) -> str:
+    """A value as an error message shows it: its repr, cut short, so that a huge or hostile
+    value can neither flood the message nor cost time to format."""
+    text = repr(value) if not isinstance(value, (dict, list)) else type(value).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 @dataclass(frozen=True)
 class Location:
     """Where a mistake is: a file, and when known a line and a field."""

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from . import RENDERER_VERSION
 from .declarations import MemeSpec, parse_post
-from .errors import MemeError, MemeErrors
+from .errors import MemeError, MemeErrors, excerpt
 from .fitting import CaptionTooLong, FittedCaption, fit_captions
 from .fonts import font_path
 from .render import Encoding, art_size, draw, encode
@@ -82,7 +82,8 @@ def plan_meme(spec: MemeSpec, library: TemplateLibrary, encoding: Encoding) -> P
     if not NAME_PATTERN.fullmatch(spec.template):
         raise MemeError(
             spec.where("template"),
-            f"meme '{spec.id}': template {spec.template!r} is a path, which may leave the project",
+            f"meme '{spec.id}': template {excerpt(spec.template)} is a path, which may leave"
+            " the project",
             f"name a template instead: {', '.join(library.names())}",
         )
     try:
@@ -90,7 +91,7 @@ def plan_meme(spec: MemeSpec, library: TemplateLibrary, encoding: Encoding) -> P
     except KeyError:
         raise MemeError(
             spec.where("template"),
-            f"meme '{spec.id}': unknown template {spec.template!r}",
+            f"meme '{spec.id}': unknown template {excerpt(spec.template)}",
             f"known templates: {', '.join(library.names()) or 'none (check the templates folder)'}",
         ) from None
     count, needed, total = len(spec.captions), template.required_boxes, len(template.boxes)
@@ -107,7 +108,8 @@ def plan_meme(spec: MemeSpec, library: TemplateLibrary, encoding: Encoding) -> P
     except CaptionTooLong as error:
         raise MemeError(
             spec.where("captions"),
-            f"meme '{spec.id}', caption {error.index + 1} {spec.captions[error.index]!r} {error}",
+            f"meme '{spec.id}', caption {error.index + 1}"
+            f" {excerpt(spec.captions[error.index])} {error}",
             "shorten the caption, or pick a template with a larger box",
         ) from None
     digest = meme_digest(template, spec.captions, encoding)

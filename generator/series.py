@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from .errors import Location, MemeError
+from .errors import Location, MemeError, excerpt
 
 
 @dataclass(frozen=True)
@@ -64,13 +64,13 @@ def entry_from_meta(source: str, meta: dict) -> Entry | None:
     if not isinstance(part, int) or isinstance(part, bool) or part < 1:
         raise MemeError(
             Location(source, None, "part"),
-            f"a post in series {meta['series']!r} needs 'part', a whole number from 1",
+            f"a post in series {excerpt(meta['series'])} needs 'part', a whole number from 1",
             "add e.g. 'part: 2' to the front matter",
         )
     date = meta.get("date")
     if date is not None and not isinstance(date, dt.date):
         raise MemeError(
-            Location(source, None, "date"), f"date {date!r} is not a date", "YYYY-MM-DD"
+            Location(source, None, "date"), f"date {excerpt(date)} is not a date", "YYYY-MM-DD"
         )
     return Entry(
         source=source,
@@ -94,7 +94,7 @@ def build_positions(entries: list[Entry]) -> dict[str, Position]:
         if parts != list(range(1, len(members) + 1)):
             raise MemeError(
                 Location(members[0].source, None, "part"),
-                f"series {name!r} has parts {parts}",
+                f"series {excerpt(name)} has parts {parts}",
                 f"number its posts 1 to {len(members)}, each once",
             )
         ordered = tuple(members)

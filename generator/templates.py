@@ -15,7 +15,7 @@ from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
-from .errors import Location, MemeError
+from .errors import Location, MemeError, excerpt
 from .fonts import FONT_FILES
 from .yamlfile import Located, read_mapping
 
@@ -158,7 +158,9 @@ def _check_box(raw: Any, index: int, where: Location, defaults: dict[str, Any]) 
     ]
     for key, ok, expected in checks:
         if not ok:
-            raise MemeError(where, f"{label} has {key}={values[key]!r}", f"expected {expected}")
+            raise MemeError(
+                where, f"{label} has {key}={excerpt(values[key])}", f"expected {expected}"
+            )
     return TextBox(**values)
 
 
@@ -182,7 +184,7 @@ def load_template(folder: Path) -> Template:
             config,
             path,
             "image",
-            f"the picture {image!r} leaves the template's folder",
+            f"the picture {excerpt(image)} leaves the template's folder",
             f"keep the picture inside {folder}",
         )
     try:
@@ -193,14 +195,18 @@ def load_template(folder: Path) -> Template:
             width, height = picture.size
     except FileNotFoundError:
         raise _field_error(
-            config, path, "image", f"the picture {image!r} does not exist", "check the file name"
+            config,
+            path,
+            "image",
+            f"the picture {excerpt(image)} does not exist",
+            "check the file name",
         ) from None
     except (UnidentifiedImageError, OSError, SyntaxError) as error:
         raise _field_error(
             config,
             path,
             "image",
-            f"{image!r} is not an image Pillow can read ({error})",
+            f"{excerpt(image)} is not an image Pillow can read ({error})",
             "use a PNG, JPEG or WebP",
         ) from None
     defaults = data.get("defaults") or {}

@@ -20,8 +20,24 @@ class Located:
     line: int
 
 
+MAX_BYTES = 16 << 10  # a meme block or template config is a few hundred bytes
+
+
 def parse_mapping(text: str, path: Path | str, first_line: int = 1, what: str = "block") -> Located:
-    """Parse `text` as a YAML mapping; `first_line` is where the text starts in `path`."""
+    """Parse `text` as a YAML mapping; `first_line` is where the text starts in `path`.
+
+    Refused before anything is built from the text: more than MAX_BYTES, and anchors or
+    aliases (an alias bomb expands a few lines into gigabytes). Duplicate keys are refused
+    too (YAML would silently keep the last).
+    """
+    size = len(text.encode("utf-8", "replace"))
+    if size > MAX_BYTES:
+        raise MemeError(
+            Location(path, first_line),
+            f"the {what} is {size} bytes; at most {MAX_BYTES} are read",
+            "keep captions and alt text short; a meme block is a few lines",
+        )
+    _refuse_anchors(text, path, first_line, what)
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
@@ -40,8 +56,31 @@ def parse_mapping(text: str, path: Path | str, first_line: int = 1, what: str = 
             f"the {what} must be a YAML mapping of 'key: value' lines",
             "see the examples in README.md",
         )
-    key_lines = {str(key.value): first_line + key.start_mark.line for key, _ in node.value}
+    key_lines: dict[str, int] = {}
+    for key, _ in node.value:
+        line = first_line + key.start_mark.line
+        if str(key.value) in key_lines:
+            raise MemeError(
+                Location(path, line, str(key.value)),
+                f"'{key.value}' appears twice (first on line {key_lines[str(key.value)]})",
+                "keep one of them",
+            )
+        key_lines[str(key.value)] = line
     return Located(data={str(k): v for k, v in data.items()}, key_lines=key_lines, line=first_line)
+
+
+def _refuse_anchors(text: str, path: Path | str, first_line: int, what: str) -> None:
+    """Scan (without composing anything) for anchors and aliases; the first is an error."""
+    try:
+        for token in yaml.scan(text, Loader=yaml.SafeLoader):
+            if isinstance(token, (yaml.AnchorToken, yaml.AliasToken)):
+                raise MemeError(
+                    Location(path, first_line + token.start_mark.line),
+                    f"the {what} uses a YAML anchor or alias ('&' or '*')",
+                    "write each value out in full; quote text that starts with '&' or '*'",
+                )
+    except yaml.MarkedYAMLError:
+        return  # malformed YAML: the parser below says where, in its own words
 
 
 def read_mapping(path: Path, what: str) -> Located:

@@ -74,3 +74,45 @@ def test_unclosed_block():
     with pytest.raises(MemeError, match="never closed") as caught:
         parse_post("text\n```meme\nid: x\n", "docs/post.md")
     assert str(caught.value).startswith("docs/post.md:2")
+
+
+BOMB = "\n".join(
+    ["id: bomb", "template: prefer", "a: &a [x, x, x, x, x, x, x, x, x]"]
+    + [
+        f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]"
+        for i in range(8)
+    ]
+    + ["captions: *i", "alt: boom"]
+)
+
+
+def post_with(body: str) -> str:
+    return f"# Post\n\n```meme\n{body}\n```\n"
+
+
+def test_an_alias_bomb_is_refused_at_once_without_expanding_it():
+    with pytest.raises(MemeError) as caught:
+        parse_post(post_with(BOMB), "docs/post.md")
+    assert "anchor or alias" in caught.value.problem and caught.value.where.line == 6
+    assert len(str(caught.value)) < 300
+
+
+def test_an_oversized_block_is_refused():
+    body = "id: big\ntemplate: prefer\ncaptions: [a, b]\nalt: " + "x" * 20000
+    with pytest.raises(MemeError, match="at most 16384 are read"):
+        parse_post(post_with(body), "docs/post.md")
+
+
+def test_a_duplicate_key_is_refused_with_both_lines():
+    body = "id: one\ntemplate: prefer\ncaptions: [a, b]\nalt: first\nalt: second"
+    with pytest.raises(MemeError) as caught:
+        parse_post(post_with(body), "docs/post.md")
+    assert caught.value.where.line == 8 and caught.value.where.field == "alt"
+    assert "first on line 7" in caught.value.problem
+
+
+def test_error_messages_quote_only_an_excerpt_of_a_value():
+    body = f"id: {'a' * 5000}\ntemplate: prefer\ncaptions: [a, b]\nalt: x"
+    with pytest.raises(MemeError) as caught:
+        parse_post(post_with(body), "docs/post.md")
+    assert "..." in str(caught.value) and len(str(caught.value)) < 300

@@ -37,6 +37,7 @@ from typing import IO
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from .errors import LabError
+from .githook import ON_PUSH, SUBSCRIBERS
 from .naming import ENV_PREFIX, check_name
 from .paths import cache_root, state_dir, write_atomic
 from .processes import listening
@@ -397,9 +398,6 @@ HOOK = """#!/bin/sh
 # post-receive: tell whoever subscribed which refs moved (written by demo.gitserver).
 exec "{python}" -m demo.githook
 """
-# Per repository, beside its hooks: URLs to notify (one a line), and a command to start.
-SUBSCRIBERS = "tellit-subscribers"
-ON_PUSH = "tellit-on-push.json"
 
 
 class GitServer:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .declarations import MemeSpec
 from .errors import MemeError, MemeErrors
-from .pipeline import plan_meme, render_bytes, write_atomically
+from .pipeline import plan_meme, render_bytes, writable_target, write_atomically
 from .render import Encoding
 from .templates import TemplateLibrary
 
@@ -33,6 +33,9 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     library = TemplateLibrary(args.templates)
+    if args.command == "meme" and (problem := writable_target(args.output)):
+        print(f"error: -o {args.output}: {problem}; name a file to write", file=sys.stderr)
+        return 2
     try:
         if args.command == "templates":
             for name in library.names():
@@ -55,6 +58,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except (MemeError, MemeErrors) as error:
         print(f"error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:  # a folder that cannot be made, a disk that is full
+        print(f"error: cannot write {args.output}: {error.strerror or error}", file=sys.stderr)
         return 2
 
 

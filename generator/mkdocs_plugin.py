@@ -31,12 +31,57 @@ from .templates import TemplateLibrary
 log = logging.getLogger("mkdocs.plugins.memes")
 
 
+class InsideProject(opt.Type):
+    """A folder option that must stay inside the project (the folder of mkdocs.yml)."""
+
+    def __init__(self, default: str) -> None:
+        super().__init__(str, default=default)
+
+    def post_validation(self, config, key_name: str) -> None:
+        root = Path(config.config_file_path or ".").resolve().parent
+        folder = (root / config[key_name]).resolve()
+        if not folder.is_relative_to(root) or folder == root:
+            raise opt.ValidationError(
+                f"'{config[key_name]}' leaves the project; keep it in a folder inside"
+                f" {root.name}/"
+            )
+
+
+class InsideSite(opt.Type):
+    """A relative folder inside the built site."""
+
+    def __init__(self, default: str) -> None:
+        super().__init__(str, default=default)
+
+    def run_validation(self, value):
+        value = super().run_validation(value)
+        parts = Path(value).parts
+        if Path(value).is_absolute() or ".." in parts or not parts:
+            raise opt.ValidationError(
+                f"'{value}' must be a folder inside the site, such as assets/memes"
+            )
+        return value
+
+
+class Quality(opt.Type):
+    def __init__(self) -> None:
+        super().__init__(int, default=80)
+
+    def run_validation(self, value):
+        value = super().run_validation(value)
+        if not 1 <= value <= 100:
+            raise opt.ValidationError(f"{value} must be from 1 to 100 (80 is the default)")
+        return value
+
+
 class MemesConfig(Config):
-    templates_dir = opt.Type(str, default="img/templates")
-    cache_dir = opt.Type(str, default=".cache/memes")
-    output_dir = opt.Type(str, default="assets/memes")
+    """Checked when the configuration loads, before MkDocs empties site/."""
+
+    templates_dir = InsideProject(default="img/templates")
+    cache_dir = InsideProject(default=".cache/memes")
+    output_dir = InsideSite(default="assets/memes")
     format = opt.Choice(("webp", "jpeg"), default="webp")
-    quality = opt.Type(int, default=80)
+    quality = Quality()
 
 
 class MemesPlugin(BasePlugin[MemesConfig]):
@@ -51,13 +96,9 @@ class MemesPlugin(BasePlugin[MemesConfig]):
         """Defined so that MkDocs keeps this object (and its caches) across serve rebuilds."""
 
     def _paths(self, config) -> tuple[Path, Path, Path]:
+        """The project, templates and cache folders (checked when the config loaded)."""
         root = Path(config.config_file_path).resolve().parent
         templates = (root / self.config.templates_dir).resolve()
-        if not templates.is_relative_to(root):
-            raise PluginError(
-                f"{config.config_file_path}: plugins.memes.templates_dir"
-                f" '{self.config.templates_dir}' leaves the project; keep it inside {root.name}/"
-            )
         return root, templates, (root / self.config.cache_dir).resolve()
 
     def on_pre_build(self, *, config) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import tempfile
 import time
 from collections.abc import Callable, Iterable
@@ -139,8 +140,28 @@ def plan_posts(
     return planned
 
 
+class NotAFile(ValueError):
+    """The target of a write exists and is not a regular file (a folder, a device, a pipe)."""
+
+
+def writable_target(path: Path) -> str | None:
+    """Why `path` must not be written over, or None: only a regular file (or nothing) may be
+    replaced. A rename over a device node or a folder's place would succeed, silently."""
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return None
+    if stat.S_ISREG(mode) or (stat.S_ISLNK(mode) and path.is_file()):
+        return None
+    kind = "a folder" if stat.S_ISDIR(mode) else "a special file (device, pipe or socket)"
+    return f"{path} is {kind}, not a file"
+
+
 def write_atomically(path: Path, data: bytes) -> None:
     """Write through a temporary file and rename, so a reader never sees half a file."""
+    problem = writable_target(path)
+    if problem:
+        raise NotAFile(problem)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:

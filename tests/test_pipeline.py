@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from conftest import ROOT, TEMPLATES
@@ -128,3 +130,19 @@ def test_command_line_renders_one_meme(tmp_path):
     )
     assert bad.returncode == 2 and "unknown template 'nope'" in bad.stderr
     assert not (tmp_path / "x.webp").exists()
+
+
+@pytest.mark.parametrize("target", ["folder", "/dev/null"])
+def test_command_line_writes_only_regular_files(tmp_path, target):
+    output = tmp_path if target == "folder" else Path(target)
+    before = os.lstat(output)
+    result = subprocess.run(
+        [sys.executable, "-m", "generator", "meme", "classic", "top", "bottom", "-o", str(output)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"error: -o {output}: {output} is a ")
+    after = os.lstat(output)
+    assert (after.st_mode, after.st_ino) == (before.st_mode, before.st_ino), "it was replaced"

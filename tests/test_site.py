@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -211,3 +213,36 @@ def test_template_picture_that_is_not_an_image(project_copy, tmp_path, caplog):
     assert text.startswith("img/templates/classic/template.yml:3: field 'image'"), text
     assert "not an image Pillow can read" in text and text.count("\n") == 0
     assert not (tmp_path / "site").exists()
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("cache_dir", "../outside", "'../outside' leaves the project"),
+        ("cache_dir", "/tmp/memes", "'/tmp/memes' leaves the project"),
+        ("templates_dir", "..", "'..' leaves the project"),
+        ("output_dir", "../../escape", "'../../escape' must be a folder inside the site"),
+        ("output_dir", "/etc", "'/etc' must be a folder inside the site"),
+        ("quality", "0", "0 must be from 1 to 100"),
+    ],
+)
+def test_plugin_options_are_checked_before_the_site_is_emptied(
+    project_copy, option, value, message
+):
+    config = project_copy / "mkdocs.yml"
+    text = config.read_text()
+    assert "  - memes" in text or "- memes:" in text
+    text = text.replace("  - memes", f"  - memes:\n      {option}: {value}", 1)
+    config.write_text(text)
+    site = project_copy / "site"
+    site.mkdir()
+    (site / "keep.txt").write_text("from an earlier build")
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict"],
+        cwd=project_copy,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0
+    assert message in result.stderr + result.stdout, result.stderr[-2000:]
+    assert (site / "keep.txt").read_text() == "from an earlier build", "site/ was emptied"

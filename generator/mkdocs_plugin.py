@@ -42,8 +42,7 @@ class InsideProject(opt.Type):
         folder = (root / config[key_name]).resolve()
         if not folder.is_relative_to(root) or folder == root:
             raise opt.ValidationError(
-                f"'{config[key_name]}' leaves the project; keep it in a folder inside"
-                f" {root.name}/"
+                f"'{config[key_name]}' leaves the project; keep it in a folder inside {root.name}/"
             )
 
 
@@ -134,6 +133,10 @@ class MemesPlugin(BasePlugin[MemesConfig]):
         memes = [meme for memes in self.planned.values() for meme in memes]
         cache = MemeCache(cache_dir)
         report = self.last_report = cache.ensure(memes, progress=log.info)
+        for name in report.damaged:
+            log.info(  # repaired, so not a warning (that fails a strict build)
+                f"memes: {name} in the cache was damaged (its digest did not match); rendered again"
+            )
         log.info(
             f"memes: {len(report.rendered)} rendered, {len(report.reused)} from the cache"
             f" ({report.seconds:.2f} s)"

@@ -49,6 +49,7 @@ class PlannedMeme:
 class RenderReport:
     rendered: list[str] = field(default_factory=list)
     reused: list[str] = field(default_factory=list)
+    damaged: list[str] = field(default_factory=list)  # found in the cache, failed the check
     seconds: float = 0.0
     render_seconds: dict[str, float] = field(default_factory=dict)
 
@@ -180,13 +181,32 @@ def render_bytes(meme: PlannedMeme) -> bytes:
 
 
 class MemeCache:
-    """Rendered memes on disk, named by hash: a file that exists is up to date by construction."""
+    """Rendered memes on disk, named by the hash of their inputs, each with the SHA-256 of
+    its bytes beside it: a name says the file is up to date, the digest that it is whole."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
     def path(self, meme: PlannedMeme) -> Path:
         return self.folder / meme.file_name
+
+    def digest_path(self, meme: PlannedMeme) -> Path:
+        return self.folder / f"{meme.file_name}.sha256"
+
+    def intact(self, meme: PlannedMeme) -> bool:
+        """Whether the cached file is there and has exactly the bytes that were written."""
+        path = self.path(meme)
+        try:
+            expected = self.digest_path(meme).read_text().strip()
+            status = path.stat()
+        except (FileNotFoundError, NotADirectoryError, UnicodeDecodeError):
+            return False
+        return _file_sha256(path, status.st_mtime_ns, status.st_size) == expected
+
+    def _write(self, meme: PlannedMeme, data: bytes) -> None:
+        write_atomically(self.path(meme), data)
+        digest = hashlib.sha256(data).hexdigest()
+        write_atomically(self.digest_path(meme), f"{digest}\n".encode())
 
     def ensure(
         self,
@@ -199,16 +219,23 @@ class MemeCache:
         report = RenderReport()
         missing: dict[str, PlannedMeme] = {}
         for meme in memes:
-            if self.path(meme).is_file():
+            if self.intact(meme):
                 report.reused.append(meme.file_name)
             else:
+                # A file without its digest comes from before digests were kept: not damage.
+                known = self.path(meme).exists() and self.digest_path(meme).exists()
+                if known and meme.file_name not in report.damaged:
+                    report.damaged.append(meme.file_name)
                 missing.setdefault(meme.file_name, meme)
         if missing and progress:
-            progress(f"rendering {len(missing)} meme(s), {len(report.reused)} from the cache")
+            damaged = f", {len(report.damaged)} damaged in the cache" if report.damaged else ""
+            progress(
+                f"rendering {len(missing)} meme(s){damaged}, {len(report.reused)} from the cache"
+            )
 
         def render_one(meme: PlannedMeme) -> tuple[str, float]:
             begun = time.perf_counter()
-            write_atomically(self.path(meme), render_bytes(meme))
+            self._write(meme, render_bytes(meme))
             return meme.file_name, time.perf_counter() - begun
 
         workers = workers or min(len(missing), os.cpu_count() or 1) or 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import pytest
 import yaml
 from conftest import POSTS, ROOT
 from helpers import build_error, build_site
+from PIL import Image
 
 SITE_URL = yaml.safe_load(
     re.sub(r"!ENV \[SITE_URL, (\"[^\"]+\")\]", r"\1", (ROOT / "mkdocs.yml").read_text())
@@ -246,3 +248,21 @@ def test_plugin_options_are_checked_before_the_site_is_emptied(
     assert result.returncode != 0
     assert message in result.stderr + result.stdout, result.stderr[-2000:]
     assert (site / "keep.txt").read_text() == "from an earlier build", "site/ was emptied"
+
+
+def test_a_damaged_cached_meme_is_rendered_again(built, tmp_path, caplog):
+    _, cache, _ = built
+    reused = build_site(ROOT, tmp_path / "first", cache).last_report.reused
+    damaged = cache / reused[0]
+    good = damaged.read_bytes()
+    damaged.write_bytes(good[:10])  # cut short, as a full disk or a killed copy would
+    with caplog.at_level(logging.INFO, logger="mkdocs"):
+        plugin = build_site(ROOT, tmp_path / "site", cache)
+    assert plugin.last_report.damaged == [reused[0]]
+    assert plugin.last_report.rendered == [reused[0]]
+    assert damaged.read_bytes() == good, "rendered again, byte for byte"
+    assert any("damaged" in r.getMessage() and reused[0] in r.getMessage() for r in caplog.records)
+    published = next((tmp_path / "site").rglob(reused[0]))
+    assert published.read_bytes() == good
+    with Image.open(published) as image:
+        image.load()

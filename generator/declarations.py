@@ -106,6 +106,12 @@ def parse_block(block: Block, source: str) -> MemeSpec:
             fix if missing[0] == "alt" else f"a meme needs {', '.join(REQUIRED)}",
         )
     meme_id = data["id"]
+    if not isinstance(meme_id, str) and ID_PATTERN.fullmatch(str(meme_id)):
+        raise error(
+            "id",
+            f"id {excerpt(meme_id)} was read as {_kind(meme_id)}, not as text",
+            f'quote it: id: "{meme_id}"',
+        )
     if not isinstance(meme_id, str) or not ID_PATTERN.fullmatch(meme_id):
         raise error(
             "id", f"id {excerpt(meme_id)} is not a short slug", "use lowercase letters, digits, -"
@@ -175,3 +181,12 @@ def replace_blocks(markdown: str, source: str, html_for: Callable[[MemeSpec], st
     for spec in reversed(parse_post(markdown, source)):
         lines[spec.line - 1 : spec.end_line] = ["", html_for(spec), ""]
     return "\n".join(lines) + "\n"
+
+
+def _kind(value: object) -> str:
+    """What YAML made of an unquoted value, in an author's words."""
+    if isinstance(value, bool):
+        return "yes/no"
+    if isinstance(value, int | float):
+        return "a number"
+    return f"a {type(value).__name__}"

@@ -25,7 +25,7 @@ from .errors import MemeError, MemeErrors, excerpt
 from .fitting import CaptionTooLong, FittedCaption, fit_captions
 from .fonts import font_path
 from .render import Encoding, art_size, draw, encode
-from .templates import NAME_PATTERN, Template, TemplateLibrary
+from .templates import Template, TemplateLibrary
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,7 @@ def meme_digest(template: Template, captions: tuple[str, ...], encoding: Encodin
 
 def plan_meme(spec: MemeSpec, library: TemplateLibrary, encoding: Encoding) -> PlannedMeme:
     """Look up the template and fit every caption; MemeError names the post, meme and field."""
-    if not NAME_PATTERN.fullmatch(spec.template):
+    if any(mark in spec.template for mark in ("/", "\\", "..")):
         raise MemeError(
             spec.where("template"),
             f"meme '{spec.id}': template {excerpt(spec.template)} is a path, which may leave"
@@ -91,10 +91,14 @@ def plan_meme(spec: MemeSpec, library: TemplateLibrary, encoding: Encoding) -> P
     try:
         template = library.get(spec.template)
     except KeyError:
+        names = library.names()
+        alike = [n for n in names if n == spec.template.lower().replace("_", "-").strip()]
         raise MemeError(
             spec.where("template"),
             f"meme '{spec.id}': unknown template {excerpt(spec.template)}",
-            f"known templates: {', '.join(library.names()) or 'none (check the templates folder)'}",
+            f"did you mean '{alike[0]}'? Template names are lowercase"
+            if alike
+            else f"known templates: {', '.join(names) or 'none (check the templates folder)'}",
         ) from None
     count, needed, total = len(spec.captions), template.required_boxes, len(template.boxes)
     if not needed <= count <= total:

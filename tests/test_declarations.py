@@ -116,3 +116,11 @@ def test_error_messages_quote_only_an_excerpt_of_a_value():
     with pytest.raises(MemeError) as caught:
         parse_post(post_with(body), "docs/post.md")
     assert "..." in str(caught.value) and len(str(caught.value)) < 300
+
+
+def test_a_number_for_an_id_says_to_quote_it():
+    body = "id: 123\ntemplate: prefer\ncaptions: [a, b]\nalt: a b c"
+    with pytest.raises(MemeError) as caught:
+        parse_post(post_with(body), "docs/post.md")
+    assert "was read as a number, not as text" in caught.value.problem
+    assert caught.value.fix == 'quote it: id: "123"'

@@ -146,3 +146,13 @@ def test_command_line_writes_only_regular_files(tmp_path, target):
     assert result.stderr.startswith(f"error: -o {output}: {output} is a ")
     after = os.lstat(output)
     assert (after.st_mode, after.st_ino) == (before.st_mode, before.st_ino), "it was replaced"
+
+
+def test_a_capitalised_template_gets_the_right_advice():
+    library = TemplateLibrary(TEMPLATES)
+    spec = MemeSpec("docs/p.md", 3, 9, "x", "Classic", ("top", "bottom"), "a b c")
+    with pytest.raises(MemeError) as caught:
+        plan_meme(spec, library, Encoding())
+    assert "unknown template 'Classic'" in caught.value.problem
+    assert caught.value.fix == "did you mean 'classic'? Template names are lowercase"
+    assert "path" not in str(caught.value)

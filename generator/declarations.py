@@ -122,6 +122,17 @@ def parse_block(block: Block, source: str) -> MemeSpec:
     captions = data["captions"]
     if isinstance(captions, str):
         captions = [captions]
+    for index, item in enumerate(captions if isinstance(captions, list) else []):
+        if isinstance(item, dict) and len(item) == 1:  # "- Push: it deploys" is YAML key: value
+            ((key, value),) = item.items()
+            item_lines = located.item_lines.get("captions", [])
+            line = item_lines[index] if index < len(item_lines) else lines.get("captions")
+            raise MemeError(
+                Location(source, line, "captions"),
+                f"caption {index + 1} {excerpt(f'{key}: {value}')} has ': ' in it, which YAML"
+                " reads as 'key: value'",
+                f'put it in quotes: - "{key}: {value}"'[:120],
+            )
     if (
         not isinstance(captions, list)
         or not captions

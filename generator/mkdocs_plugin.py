@@ -120,7 +120,11 @@ class MemesPlugin(BasePlugin[MemesConfig]):
             if unsafe:
                 raise MemeErrors(unsafe)
             encoding = Encoding(format=self.config.format, quality=self.config.quality)
-            planned = plan_posts(posts, TemplateLibrary(templates), encoding)
+            library = TemplateLibrary(templates)
+            broken = library.problems()
+            if broken:
+                raise MemeErrors(broken)
+            planned = plan_posts(posts, library, encoding)
             self.positions = build_positions(entries)
         except (MemeError, MemeErrors) as error:
             # Name files from the project's root, as authors see them.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import warnings
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -189,10 +190,14 @@ def load_template(folder: Path) -> Template:
         )
     try:
         art_bytes = image_path.read_bytes()
-        with Image.open(image_path) as picture:
-            picture.verify()
-        with Image.open(image_path) as picture:
-            width, height = picture.size
+        with warnings.catch_warnings():
+            # A picture big enough to warn is a decompression bomb to us: refuse it.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(image_path) as picture:
+                picture.verify()
+            with Image.open(image_path) as picture:
+                picture.load()  # decode it all now: a truncated file fails here, not mid-build
+                width, height = picture.size
     except FileNotFoundError:
         raise _field_error(
             config,
@@ -201,7 +206,13 @@ def load_template(folder: Path) -> Template:
             f"the picture {excerpt(image)} does not exist",
             "check the file name",
         ) from None
-    except (UnidentifiedImageError, OSError, SyntaxError) as error:
+    except (
+        UnidentifiedImageError,
+        OSError,
+        SyntaxError,
+        Image.DecompressionBombError,
+        Image.DecompressionBombWarning,
+    ) as error:
         raise _field_error(
             config,
             path,
@@ -218,7 +229,12 @@ def load_template(folder: Path) -> Template:
     if not isinstance(raw_boxes, list) or not raw_boxes:
         raise _field_error(config, path, "boxes", "needs a list of text 'boxes'", "")
     where = Location(path, config.key_lines.get("boxes"), "boxes")
-    boxes = tuple(_check_box(raw, i, where, defaults) for i, raw in enumerate(raw_boxes))
+    lines = config.item_lines.get("boxes", [])
+
+    def box_where(index: int) -> Location:  # each box's own line, where YAML gave one
+        return Location(path, lines[index], "boxes") if index < len(lines) else where
+
+    boxes = tuple(_check_box(raw, i, box_where(i), defaults) for i, raw in enumerate(raw_boxes))
     names = [box.name for box in boxes]
     if len(set(names)) != len(names):
         raise MemeError(where, f"box names repeat: {names}", "give each box its own name")
@@ -254,6 +270,17 @@ class TemplateLibrary:
             (p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(folder.iterdir())
         )
         return _load_cached(folder, signature)
+
+    def problems(self) -> list[MemeError]:
+        """What is wrong with every template, used or not: a broken one fails the build even
+        before a post asks for it (gathered, so an author sees them all at once)."""
+        found = []
+        for name in self.names():
+            try:
+                self.get(name)
+            except MemeError as error:
+                found.append(error)
+        return found
 
 
 @lru_cache(maxsize=64)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,8 @@ class Located:
     data: dict[str, Any]
     key_lines: dict[str, int]
     line: int
+    # For a key whose value is a list: the line of each of its items.
+    item_lines: dict[str, list[int]] = field(default_factory=dict)
 
 
 MAX_BYTES = 16 << 10  # a meme block or template config is a few hundred bytes
@@ -44,9 +46,16 @@ def parse_mapping(text: str, path: Path | str, first_line: int = 1, what: str = 
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = first_line + mark.line if mark else first_line
+        problem = str(error.problem or error)
+        if "mapping values are not allowed" in problem:
+            raise MemeError(
+                Location(path, line),
+                f"the {what} has a value with ': ' in it, which YAML reads as a new key",
+                'put that value in quotes, e.g. - "Push: the pipeline deploys"',
+            ) from None
         raise MemeError(
             Location(path, line),
-            f"the {what} is not valid YAML: {error.problem or error}",
+            f"the {what} is not valid YAML: {problem}",
             "write one 'key: value' per line; quote captions that contain ': ' or start with a"
             " special character",
         ) from None
@@ -57,7 +66,10 @@ def parse_mapping(text: str, path: Path | str, first_line: int = 1, what: str = 
             "see the examples in README.md",
         )
     key_lines: dict[str, int] = {}
-    for key, _ in node.value:
+    item_lines: dict[str, list[int]] = {}
+    for key, value in node.value:
+        if isinstance(value, yaml.SequenceNode):
+            item_lines[str(key.value)] = [first_line + i.start_mark.line for i in value.value]
         line = first_line + key.start_mark.line
         if str(key.value) in key_lines:
             raise MemeError(
@@ -66,7 +78,12 @@ def parse_mapping(text: str, path: Path | str, first_line: int = 1, what: str = 
                 "keep one of them",
             )
         key_lines[str(key.value)] = line
-    return Located(data={str(k): v for k, v in data.items()}, key_lines=key_lines, line=first_line)
+    return Located(
+        data={str(k): v for k, v in data.items()},
+        key_lines=key_lines,
+        line=first_line,
+        item_lines=item_lines,
+    )
 
 
 def _refuse_anchors(text: str, path: Path | str, first_line: int, what: str) -> None:

@@ -124,3 +124,11 @@ def test_a_number_for_an_id_says_to_quote_it():
         parse_post(post_with(body), "docs/post.md")
     assert "was read as a number, not as text" in caught.value.problem
     assert caught.value.fix == 'quote it: id: "123"'
+
+
+def test_an_unquoted_caption_with_a_colon_says_to_quote_it():
+    body = "id: c\ntemplate: prefer\ncaptions:\n  - Push: the pipeline deploys\n  - b\nalt: a b c"
+    with pytest.raises(MemeError) as caught:
+        parse_post(post_with(body), "docs/post.md")
+    assert "': '" in caught.value.problem and caught.value.fix.startswith('put it in quotes')
+    assert caught.value.where.line == 7

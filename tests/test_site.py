@@ -266,3 +266,12 @@ def test_a_damaged_cached_meme_is_rendered_again(built, tmp_path, caplog):
     assert published.read_bytes() == good
     with Image.open(published) as image:
         image.load()
+
+
+def test_a_broken_template_no_post_uses_still_fails_the_build(project_copy, tmp_path, caplog):
+    unused = project_copy / "img" / "templates" / "unused"
+    unused.mkdir()
+    (unused / "template.yml").write_text("image: art.png\nboxes: []\n")
+    message = build_error(project_copy, tmp_path / "site", tmp_path / "cache", caplog)
+    assert message.startswith("img/templates/unused/template.yml:"), message
+    assert not (tmp_path / "site").exists()

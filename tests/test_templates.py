@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import TEMPLATES
+from PIL import Image
 
 from generator.errors import MemeError
 from generator.templates import TemplateLibrary, load_template
@@ -44,7 +45,12 @@ BOX = "{name: a, x: 0.1, y: 0.1, w: 0.5, h: 0.5}"
         (
             "image: art.png\nboxes:\n  - {name: a, x: 0.7, y: 0.1, w: 0.5, h: 0.2}\n",
             "lies outside its image",
-            2,
+            3,  # the box's own line, not the line of 'boxes:'
+        ),
+        (
+            f"image: art.png\nboxes:\n  - {BOX}\n  - {{name: b, x: 0.7, y: 0.1, w: 0.5, h: 0.2}}\n",
+            "box 'b' lies outside its image",
+            4,
         ),
         (f"image: ../../secret.png\nboxes:\n  - {BOX}\n", "leaves the template's folder", 1),
         (f"image: missing.png\nboxes:\n  - {BOX}\n", "does not exist", 1),
@@ -52,12 +58,12 @@ BOX = "{name: a, x: 0.1, y: 0.1, w: 0.5, h: 0.5}"
         (
             "image: art.png\nboxes:\n  - {name: a, x: 0.1, y: 0.1, w: 0.5, h: 0.5, color: red}\n",
             "expected a colour",
-            2,
+            3,
         ),
         (
             "image: art.png\nboxes:\n  - {name: a, x: 0.1, y: 0.1, w: 0.5, h: 0.5, font: comic}\n",
             "font",
-            2,
+            3,
         ),
         ("image: art.png\nboxes: [\n", "not valid YAML", 3),
         ("image: art.png\n", "needs a list of text 'boxes'", 1),
@@ -76,3 +82,16 @@ def test_picture_that_is_not_an_image(make_template):
     with pytest.raises(MemeError, match="not an image Pillow can read") as caught:
         load_template(folder)
     assert "field 'image'" in str(caught.value)
+
+
+def test_art_that_is_truncated_or_a_decompression_bomb_is_a_clear_error(make_template):
+    folder = make_template("cut", [], config=f"image: art.png\nboxes:\n  - {BOX}\n")
+    whole = (folder / "art.png").read_bytes()
+    (folder / "art.png").write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(MemeError, match="not an image Pillow can read"):
+        load_template(folder)
+    bomb = make_template("bomb", [], config=f"image: art.png\nboxes:\n  - {BOX}\n")
+    Image.new("1", (20000, 20000)).save(bomb / "art.png")  # 400 megapixels, a few KB on disk
+    with pytest.raises(MemeError, match="not an image Pillow can read") as caught:
+        load_template(bomb)
+    assert "decompression bomb" in str(caught.value).lower()

@@ -130,5 +130,5 @@ def test_an_unquoted_caption_with_a_colon_says_to_quote_it():
     body = "id: c\ntemplate: prefer\ncaptions:\n  - Push: the pipeline deploys\n  - b\nalt: a b c"
     with pytest.raises(MemeError) as caught:
         parse_post(post_with(body), "docs/post.md")
-    assert "': '" in caught.value.problem and caught.value.fix.startswith('put it in quotes')
+    assert "': '" in caught.value.problem and caught.value.fix.startswith("put it in quotes")
     assert caught.value.where.line == 7

@@ -13,6 +13,16 @@ from .render import Encoding
 from .templates import TemplateLibrary
 
 
+def _quality(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a quality from 1 to 100")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m generator", description=__doc__)
     parser.add_argument(
@@ -26,7 +36,7 @@ def _parser() -> argparse.ArgumentParser:
     meme.add_argument("-o", "--output", type=Path, required=True, help="file to write")
     meme.add_argument("--alt", default="A meme rendered from the shell.", help="alt text")
     meme.add_argument("--format", choices=("webp", "jpeg"), default="webp")
-    meme.add_argument("--quality", type=int, default=80)
+    meme.add_argument("--quality", type=_quality, default=80, help="1 to 100 (default: 80)")
     return parser
 
 

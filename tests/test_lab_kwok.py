@@ -4,6 +4,7 @@ broken cluster, and a delete that returns only once every process and port is go
 from __future__ import annotations
 
 import json
+import time
 from urllib.parse import urlsplit
 
 import pytest
@@ -166,6 +167,11 @@ def test_the_agent_credential_cannot_start_a_privileged_pod(kwok, lab_state):
 
     # The Deployment object itself is accepted with a warning; every pod it asks for is refused.
     agent.kubectl("apply", "-n", "team-a", "-f", "-", input=HOSTILE)
+    # kubectl wait fails at once while nothing matches: first let the ReplicaSet appear.
+    deadline = time.monotonic() + 60
+    while not cluster.kubectl("get", "rs", "-n", "team-a", "-l", "app=takeover", "-o", "name"):
+        assert time.monotonic() < deadline, "the Deployment made no ReplicaSet"
+        time.sleep(0.1)
     cluster.kubectl(
         "wait",
         "-n",

@@ -258,6 +258,15 @@ class KwokProvider:
     def _ensure_nodes(self, cluster: Cluster) -> None:
         """Add simulated nodes so that pods schedule, and wait until they are Ready."""
         self._kwokctl("scale", "node", "--replicas", str(self.nodes), name=cluster.name)
+        # kubectl wait fails at once while nothing matches: first let the nodes appear.
+        deadline = time.monotonic() + 60
+        while len(cluster.kubectl("get", "nodes", "-o", "name").split()) < self.nodes:
+            if time.monotonic() > deadline:
+                raise ClusterError(
+                    f"kwok cluster {cluster.name} made no nodes in 60 s",
+                    "`python -m demo down`, then `python -m demo up` again",
+                )
+            time.sleep(0.1)
         cluster.kubectl(
             "wait", "--for=condition=Ready", "node", "--all", "--timeout=120s", timeout=150
         )

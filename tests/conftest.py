@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -12,15 +11,6 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "img" / "templates"
 POSTS = sorted((ROOT / "docs" / "series").glob("part-*.md"))
-
-
-def need(available: bool, what: str) -> None:
-    """Skip when a part is missing on a reader's machine; under CI=true, fail instead."""
-    if available:
-        return
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"CI must provide {what}, but it is missing")
-    pytest.skip(f"needs {what}")
 
 
 @pytest.fixture

@@ -1,8 +1,15 @@
-"""Building the site from tests through MkDocs' own API, with a cache and output of our own."""
+"""What tests share: parts they need, servers on loopback, and building the site through
+MkDocs' own API with a cache and output of their own."""
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
+import os
+import threading
+from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -28,3 +35,36 @@ def build_error(project: Path, site_dir: Path, cache_dir: Path, caplog) -> str:
     with caplog.at_level(logging.ERROR, logger="mkdocs"), pytest.raises(Abort):
         build_site(project, site_dir, cache_dir)
     return "\n".join(r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR)
+
+
+def need(available: bool, what: str) -> None:
+    """Skip when a part is missing on a reader's machine; under CI=true, fail instead."""
+    if available:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI must provide {what}, but it is missing")
+    pytest.skip(f"needs {what}")
+
+
+@contextlib.contextmanager
+def loopback_server(handler) -> Iterator[str]:
+    """A threaded HTTP server on 127.0.0.1 for the `with` block; its base URL. It stops by
+    itself when the block ends, whatever happens in it."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class QuietFiles(SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):  # keep test output readable
+        pass
+
+
+def serve_folder(folder: Path):
+    """`loopback_server` serving the files of `folder`."""
+    return loopback_server(functools.partial(QuietFiles, directory=str(folder)))

@@ -8,7 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import ROOT, need
+from conftest import ROOT
+from helpers import need
 
 # git as a test drives it: no prompts, no system config, a fixed author.
 GIT_ENV = {

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 import yaml
-from conftest import need
+from helpers import need
 from lab_support import GIT_ENV
 from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import ConfigMap, Event

@@ -5,16 +5,13 @@ Screenshots of part 4 (light, dark, phone) land in .artifacts/screenshots for a 
 
 from __future__ import annotations
 
-import functools
 import json
 import shutil
-import threading
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from conftest import POSTS, ROOT, need
-from helpers import build_error, build_site
+from conftest import POSTS, ROOT
+from helpers import build_error, build_site, need, serve_folder
 
 pytestmark = pytest.mark.browser
 
@@ -45,23 +42,13 @@ async () => {
 """
 
 
-class QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):  # keep test output readable
-        pass
-
-
 @pytest.fixture(scope="module")
 def served_site(tmp_path_factory):
     """The real site, built and served on 127.0.0.1 for as long as the tests need it."""
     root = tmp_path_factory.mktemp("browser")
     build_site(ROOT, root / "site", root / "cache")
-    handler = functools.partial(QuietHandler, directory=str(root / "site"))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
+    with serve_folder(root / "site") as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
@@ -154,12 +141,9 @@ def test_hostile_text_in_every_field_stays_text(browser, project_copy, tmp_path)
     post.write_text(text)
     site = tmp_path / "site"
     build_site(project_copy, site, tmp_path / "cache")
-    handler = functools.partial(QuietHandler, directory=str(site))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     dialogs: list[str] = []
-    try:
-        url = f"http://127.0.0.1:{server.server_port}/series/part-4-push-or-pull/"
+    with serve_folder(site) as base:
+        url = f"{base}/series/part-4-push-or-pull/"
         context, page, _ = open_page(browser, url)
         page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
         read = page.evaluate(
@@ -183,9 +167,6 @@ def test_hostile_text_in_every_field_stays_text(browser, project_copy, tmp_path)
             }"""
         )
         context.close()
-    finally:
-        server.shutdown()
-        server.server_close()
     assert read["pwned"] is None and dialogs == [], "a script from the post ran"
     assert read["injected"] == 0, "markup from the post became elements"
     assert read["title"] == f"{title} - Tell It With a Meme"

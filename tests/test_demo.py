@@ -6,7 +6,8 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT, need
+from conftest import ROOT
+from helpers import need
 from lab_support import demo, demo_env, need_docker, need_registry
 
 from demo import provision

@@ -13,7 +13,7 @@ import signal
 import time
 
 import pytest
-from conftest import need
+from helpers import need
 from lab_support import need_docker, need_registry
 from lightkube.resources.core_v1 import ConfigMap
 

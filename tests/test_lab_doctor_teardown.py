@@ -15,7 +15,8 @@ from pathlib import Path
 
 import psutil
 import pytest
-from conftest import ROOT, need
+from conftest import ROOT
+from helpers import need
 from lab_support import demo, need_docker, need_registry
 
 from demo import doctor, provision

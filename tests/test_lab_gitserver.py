@@ -8,13 +8,13 @@ import contextlib
 import json
 import socket
 import subprocess
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 import requests
+from helpers import loopback_server
 from lab_support import GIT_ENV, need_git
 
 from demo.gitserver import GitServer, classify, summarise
@@ -41,11 +41,8 @@ def receiver():
         def log_message(self, *args):
             pass
 
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}/hook", received
-    server.shutdown()
-    server.server_close()
+    with loopback_server(Handler) as base:
+        yield f"{base}/hook", received
 
 
 def test_git_over_smart_http(lab_state, tmp_path, receiver):

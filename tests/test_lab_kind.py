@@ -7,12 +7,10 @@ cannot be pulled on our machines, so CI deselects them.
 from __future__ import annotations
 
 import hashlib
-import threading
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import yaml
+from helpers import serve_folder
 
 from demo import kindnet, versions
 from demo.clusters import provider
@@ -131,13 +129,8 @@ def release_server(tmp_path):
     """A real HTTP server on loopback standing in for a release page."""
     folder = tmp_path / "release"
     folder.mkdir()
-    handler = partial(SimpleHTTPRequestHandler, directory=str(folder))
-    handler.log_message = lambda *args: None
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield folder, f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
+    with serve_folder(folder) as base:
+        yield folder, base
 
 
 def test_fetch_verifies_the_checksum(release_server, tmp_path):

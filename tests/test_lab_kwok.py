@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml
-from conftest import need
+from helpers import need
 
 from demo import provision
 from demo.clusters import ClusterError, create_all, provider

@@ -6,7 +6,7 @@ import socket
 import subprocess
 
 import pytest
-from conftest import need
+from helpers import need
 from lab_support import need_docker, need_registry
 
 from demo.errors import LabError

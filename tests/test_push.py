@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 import yaml
-from conftest import need
+from helpers import need
 from lab_support import need_docker, need_registry
 from lightkube.resources.apps_v1 import Deployment
 

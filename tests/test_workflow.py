@@ -8,7 +8,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, need
+from conftest import ROOT
+from helpers import need
 
 pytestmark = pytest.mark.provisioned
 

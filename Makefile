@@ -65,8 +65,16 @@ lint: $(DEV_STAMP)
 # `make test` sets up everything the tests use (Debian packages, dockerd, Chromium, the lab's
 # tools, actionlint) and then runs them all: nothing is skipped on a machine it could set up.
 # Tests of kind itself need its node image (and download kind): `make test-kind` runs them.
+AXE_STAMP := node_modules/.installed
+
+# axe-core for the browser's accessibility check, pinned by package-lock.json.
+$(AXE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	@touch $@
+
 test: $(DEV_STAMP)
 	sh demo/host.sh --browser
+	$(MAKE) --no-print-directory $(AXE_STAMP)
 	$(BIN)/python -m demo provision
 	$(MAKE) --no-print-directory tools
 	$(BIN)/ruff check .
@@ -114,4 +122,4 @@ bench: $(LAB_STAMP)
 	$(BIN)/python -m benchmarks.delivery
 
 clean:
-	rm -rf site .cache .artifacts $(VENV) *.egg-info
+	rm -rf site .cache .artifacts $(VENV) *.egg-info node_modules

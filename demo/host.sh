@@ -14,6 +14,7 @@ command -v docker-registry >/dev/null || need="$need docker-registry"
 command -v git >/dev/null || need="$need git"
 [ -x /bin/busybox ] || [ -x /usr/bin/busybox ] || need="$need busybox-static"
 [ "$browser" = no ] || [ -x /usr/bin/chromium ] || need="$need chromium"
+[ "$browser" = no ] || command -v npm >/dev/null || need="$need npm"
 need=$(printf '%s\n' $need | sort -u | tr '\n' ' ' | sed 's/ *$//')
 
 if [ "$(id -u)" = 0 ]; then

@@ -186,3 +186,44 @@ def test_markup_in_a_title_is_refused_before_anything_is_written(project_copy, t
     assert "docs/series/part-4-push-or-pull.md: field 'title'" in message
     assert "plain text" in message
     assert not (tmp_path / "site").exists()
+
+
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+# What this project adds to Material's pages: memes, the series blocks, its own pages' text.
+OURS = (".series-banner", ".series-pager", "figure.meme")
+RUN_AXE = """async () => {
+  const results = await axe.run(document, {
+    runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']},
+  });
+  return results.violations.map((v) => ({
+    id: v.id, impact: v.impact,
+    targets: v.nodes.map((n) => n.target.join(' ')),
+  }));
+}"""
+
+
+def site_pages() -> list[str]:
+    pages = ["", "series/", "lab/", "tags/"]
+    return pages + [f"series/{post.stem}/" for post in POSTS]
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_no_serious_accessibility_violations_in_what_the_project_adds(
+    browser, served_site, scheme
+):
+    """axe-core (WCAG 2.1 A and AA), from its npm package, over every page in both schemes."""
+    need(AXE.is_file(), "axe-core from npm (make test runs `npm ci` for it)")
+    found = []
+    for path in site_pages():
+        context, page, _ = open_page(browser, f"{served_site}/{path}", color_scheme=scheme)
+        try:
+            page.add_script_tag(path=str(AXE))
+            for violation in page.evaluate(RUN_AXE):
+                if violation["impact"] not in ("serious", "critical"):
+                    continue
+                ours = [t for t in violation["targets"] if any(mark in t for mark in OURS)]
+                if ours or violation["id"] == "aria-dialog-name":
+                    found.append((path or "/", violation["id"], ours[:3]))
+        finally:
+            context.close()
+    assert found == [], found

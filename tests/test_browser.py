@@ -209,9 +209,7 @@ def site_pages() -> list[str]:
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_no_serious_accessibility_violations_in_what_the_project_adds(
-    browser, served_site, scheme
-):
+def test_no_serious_accessibility_violations_in_what_the_project_adds(browser, served_site, scheme):
     """axe-core (WCAG 2.1 A and AA), from its npm package, over every page in both schemes,
     on what the project adds: any serious or critical violation fails."""
     need(AXE.is_file(), "axe-core from npm (make test runs `npm ci` for it)")

@@ -92,10 +92,10 @@ def test_every_mistake_is_gathered():
     assert "one.md:3" in str(caught.value) and "two.md:4" in str(caught.value)
 
 
-def test_the_engine_imports_nothing_of_mkdocs():
+def test_the_engine_imports_nothing_of_mkdocs_or_jinja2():
     code = (
-        "import sys, generator.pipeline, generator.figure, generator.series, generator.__main__;"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'mkdocs'))"
+        "import sys, generator.pipeline, generator.templates, generator.__main__;"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('mkdocs', 'jinja2')))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -6,13 +6,13 @@ from functools import lru_cache
 
 import jinja2
 
-from .pipeline import PlannedMeme
+from ..pipeline import PlannedMeme
 
 
 @lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
     return jinja2.Environment(
-        loader=jinja2.PackageLoader("generator", "html"),
+        loader=jinja2.PackageLoader("generator.site", "html"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=False,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from .errors import Location, MemeError, excerpt
+from ..errors import Location, MemeError, excerpt
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The thin MkDocs adapter: plan memes before the build, add their files, swap declarations.
 
-All the work is in the plain library (`generator.pipeline`, `generator.series`); this file only
+All the work is in the plain library (`generator.pipeline`) and `generator.site.series`; this file only
 maps MkDocs events onto it, so that the site could move to another generator.
 """
 
@@ -19,14 +19,14 @@ from mkdocs.structure.files import File, Files
 from mkdocs.utils import get_relative_url
 from mkdocs.utils.meta import get_data
 
-from .declarations import replace_blocks
-from .errors import MemeError, MemeErrors
+from ..declarations import replace_blocks
+from ..errors import MemeError, MemeErrors
 from .figure import figure_html
-from .fonts import licence_path
-from .pipeline import MemeCache, PlannedMeme, RenderReport, plan_posts
-from .render import Encoding
+from ..fonts import licence_path
+from ..pipeline import MemeCache, PlannedMeme, RenderReport, plan_posts
+from ..render import Encoding
 from .series import Position, build_positions, check_front_matter, entry_from_meta
-from .templates import TemplateLibrary
+from ..templates import TemplateLibrary
 
 log = logging.getLogger("mkdocs.plugins.memes")
 

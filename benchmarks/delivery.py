@@ -21,9 +21,10 @@ import psutil
 from lightkube.resources.apps_v1 import Deployment
 
 from benchmarks.report import publish
-from demo.delivery import CONFIG_REPO, NAMESPACE, Delivery
+from demo.delivery import CONFIG_REPO, NAMESPACE, Delivery, webhook_url
 from demo.kubeapi import client
 from demo.pipeline import wait_rollout
+from demo.run import git_env
 from demo.services import Service
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,13 +51,7 @@ def all_running(apis: list, image: str) -> None:
 def commit_config(lab: Delivery, work: Path, images: list[str]) -> str:
     """A commit to the config repository that only swaps the image for the other one (what
     the agents see); the image it now names."""
-    env = {
-        **os.environ,
-        "GIT_AUTHOR_NAME": "b",
-        "GIT_AUTHOR_EMAIL": "b@x.invalid",
-        "GIT_COMMITTER_NAME": "b",
-        "GIT_COMMITTER_EMAIL": "b@x.invalid",
-    }
+    env = git_env("bench", "bench@tellit.invalid")
     if not work.exists():
         subprocess.run(["git", "clone", "-q", lab.url(CONFIG_REPO), str(work)], check=True, env=env)
     subprocess.run(["git", "-C", str(work), "pull", "-q", "--rebase"], check=True, env=env)
@@ -166,7 +161,7 @@ def measure(root: Path) -> int:
         step(f"pull lead time, polling every {interval} s, no webhook ({RUNS} commits)")
         lab.start_agents(interval=interval)
         for info in lab.agents():
-            lab.git.unsubscribe(CONFIG_REPO, f"http://127.0.0.1:{info.webhook_port}/")
+            lab.git.unsubscribe(CONFIG_REPO, webhook_url(info.webhook_port))
         results[interval] = pull_lead_times(lab, images, work, RUNS)
         lab.stop_agents()
     step(f"pull lead time woken by the webhook ({RUNS} commits, polling every 60 s)")

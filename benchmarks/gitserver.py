@@ -21,6 +21,7 @@ import requests
 
 from benchmarks.report import publish
 from demo.gitserver import GitServer
+from demo.run import git_env
 
 ROOT = Path(__file__).resolve().parent.parent
 POLLS = int(os.environ.get("BENCH_GIT_POLLS", "300"))
@@ -45,21 +46,14 @@ def timed(call, count: int) -> list[float]:
 def seed(server: GitServer, work: Path) -> str:
     """Push one commit, as the pipeline would; the repository's URL."""
     server.create_repo("config")
-    env = {
-        **os.environ,
-        "GIT_AUTHOR_NAME": "b",
-        "GIT_AUTHOR_EMAIL": "b@example.org",
-        "GIT_COMMITTER_NAME": "b",
-        "GIT_COMMITTER_EMAIL": "b@example.org",
-    }
+    env = git_env("bench", "bench@tellit.invalid")
     subprocess.run(["git", "init", "-q", "-b", "main", str(work)], check=True, env=env)
     (work / "app.yaml").write_text("replicas: 1\n")
     subprocess.run(["git", "-C", str(work), "add", "."], check=True, env=env)
     subprocess.run(["git", "-C", str(work), "commit", "-qm", "one"], check=True, env=env)
-    url = server.url("config")
-    pushed = url.replace("http://", f"http://pipeline:{server.token()}@")
+    pushed = server.push_url("config")
     subprocess.run(["git", "-C", str(work), "push", "-q", pushed, "main"], check=True, env=env)
-    return url
+    return server.url("config")
 
 
 def main() -> int:

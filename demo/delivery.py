@@ -37,20 +37,13 @@ from .pipeline import APP, Pipeline, RunRecord, Target
 from .pipeline import FIELD_MANAGER as PIPELINE_MANAGER
 from .processes import free_port, listening
 from .registry import Registry
-from .run import run
+from .run import git_env, run
 from .services import Service
 
 NAMESPACE = "shop"
 APP_REPO = "app"
 CONFIG_REPO = "config"
 TOKEN_LIFETIME = "24h"
-GIT_IDENTITY = {
-    "GIT_AUTHOR_NAME": "lab reader",
-    "GIT_AUTHOR_EMAIL": "reader@tellit.invalid",
-    "GIT_COMMITTER_NAME": "lab reader",
-    "GIT_COMMITTER_EMAIL": "reader@tellit.invalid",
-    "GIT_TERMINAL_PROMPT": "0",
-}
 
 
 @dataclass(frozen=True)
@@ -102,8 +95,7 @@ class Delivery:
 
     # Git.
     def url(self, repo: str, token: bool = False) -> str:
-        url = self.git.url(repo)
-        return url.replace("http://", f"http://pipeline:{self.git.token()}@") if token else url
+        return self.git.push_url(repo) if token else self.git.url(repo)
 
     def head(self, repo: str) -> str:
         output = run(["git", "ls-remote", self.url(repo), "refs/heads/main"])
@@ -112,7 +104,7 @@ class Delivery:
     def commit_app(self, message: str, change: Callable[[Path], None] | None = None) -> str:
         """Commit the app (as demo/app has it, then `change`) to the app repository; the hook
         starts the pipeline once it is set up. The new commit."""
-        env = {**GIT_IDENTITY, "PATH": "/usr/bin:/bin"}
+        env = git_env("lab reader", "reader@tellit.invalid")
         with tempfile.TemporaryDirectory(prefix="tellit-app-") as work:
             folder = Path(work)
             if self.head(APP_REPO):
@@ -161,7 +153,7 @@ class Delivery:
         """One agent per cluster, as a host process holding only that cluster's token."""
         secret = self.git.signing_secret()
         for cluster in self.clusters:
-            service = Service.named(f"agent-{cluster.name}", self.root / "services")
+            service = self._agent_service(cluster)
             if service.pid():
                 continue
             view = self.credential(cluster, "agent")
@@ -192,26 +184,27 @@ class Delivery:
             ]
             env = {**os.environ, "TELLIT_WEBHOOK_SECRET": secret}
             service.start(argv, ready=lambda p=ports: listening(p["metrics"]), env=env)
-            self.git.subscribe(CONFIG_REPO, f"http://127.0.0.1:{ports['webhook']}/")
+            self.git.subscribe(CONFIG_REPO, webhook_url(ports["webhook"]))
         self.set_mode("pull")
 
     def stop_agents(self) -> None:
         for cluster in self.clusters:
-            service = Service.named(f"agent-{cluster.name}", self.root / "services")
+            service = self._agent_service(cluster)
             ports = self._ports(service)
             if ports.get("webhook"):
-                self.git.unsubscribe(CONFIG_REPO, f"http://127.0.0.1:{ports['webhook']}/")
+                self.git.unsubscribe(CONFIG_REPO, webhook_url(ports["webhook"]))
             service.stop()
         self.set_mode("push")
 
     def agents(self) -> list[AgentInfo]:
         found = []
         for cluster in self.clusters:
-            service = Service.named(f"agent-{cluster.name}", self.root / "services")
+            service = self._agent_service(cluster)
             ports = self._ports(service)
             try:
-                api = client(cluster, "tellit-status-reader", namespace=NAMESPACE)
-                data = api.get(ConfigMap, STATUS_NAME, namespace=NAMESPACE).data or {}
+                data = (
+                    self.reader(cluster).get(ConfigMap, STATUS_NAME, namespace=NAMESPACE).data or {}
+                )
             except (ApiError, LabError, OSError, httpx2.TransportError):
                 data = {}  # a cluster that is down shows as no status
             found.append(
@@ -228,9 +221,8 @@ class Delivery:
     def running_image(self, cluster: Cluster) -> tuple[str, frozenset[str]]:
         """The app's image in `cluster`, and which models manage it ({"push", "pull"}): whose
         server-side apply owns its fields. Both do after the same content came both ways."""
-        api = client(cluster, "tellit-status-reader", namespace=NAMESPACE)
         try:
-            live = api.get(Deployment, "app", namespace=NAMESPACE)
+            live = self.reader(cluster).get(Deployment, "app", namespace=NAMESPACE)
         except ApiError as error:
             if error.status.code == 404:
                 return "", frozenset()
@@ -245,6 +237,19 @@ class Delivery:
         return image, frozenset(owners)
 
     @staticmethod
+    def reader(cluster: Cluster):
+        """A client of `cluster`'s admin view, for reading what runs and what agents report."""
+        return client(cluster, "tellit-status-reader", namespace=NAMESPACE)
+
+    def _agent_service(self, cluster: Cluster) -> Service:
+        return Service.named(f"agent-{cluster.name}", self.root / "services")
+
+    @staticmethod
     def _ports(service: Service) -> dict:
         path = service.root / "ports.json"
         return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def webhook_url(port: int) -> str:
+    """Where an agent listens for the config repository's hook."""
+    return f"http://127.0.0.1:{port}/"

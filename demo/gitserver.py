@@ -431,6 +431,10 @@ class GitServer:
     def url(self, repo: str) -> str:
         return f"http://127.0.0.1:{self.port}/{repo}.git"
 
+    def push_url(self, repo: str, user: str = "pipeline") -> str:
+        """The repository's URL with `user`'s token in it, for git push."""
+        return self.url(repo).replace("http://", f"http://{user}:{self.token(user)}@", 1)
+
     def token(self, user: str = "pipeline") -> str:
         """The push token of `user`, made on first use; stored 0600 in the lab's state only."""
         tokens = json.loads(self.tokens_file.read_text()) if self.tokens_file.is_file() else {}

@@ -18,6 +18,7 @@ from .run import run
 NETWORK = "kind"
 REGISTRY_NAME = f"{PREFIX}registry"
 REGISTRY_PORT = 5001  # on the reader's loopback
+REGISTRY_ADDRESS = f"localhost:{REGISTRY_PORT}"  # where the host pushes, and nodes pull from
 REGISTRY_IMAGE = "registry:3"
 GIT_NAME = f"{PREFIX}git"
 GIT_IMAGE = "tellit-gitserver:dev"
@@ -136,4 +137,4 @@ def start_registry(clusters: Iterable, apply: Callable[[object, str], None]) -> 
         run(["docker", "network", "connect", NETWORK, REGISTRY_NAME])
     for cluster in clusters:
         apply(cluster, registry_configmap())
-    return f"localhost:{REGISTRY_PORT}"
+    return REGISTRY_ADDRESS

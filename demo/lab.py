@@ -65,6 +65,5 @@ def running_registry(owner: Provider, root: Path) -> Registry | None:
     if owner.network == kindnet.NETWORK:
         if not kindnet.registry_running():
             return None
-        address = f"localhost:{kindnet.REGISTRY_PORT}"
-        return Registry(address, record=root / "registry" / "pushed.jsonl")
+        return Registry(kindnet.REGISTRY_ADDRESS, record=root / "registry" / "pushed.jsonl")
     return LocalRegistry(root / "registry").running()

@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
-import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -38,7 +36,7 @@ from .images import build_app
 from .kubeapi import KubeError, apply_all, client, describe, typed
 from .paths import write_atomic
 from .registry import Registry
-from .run import run
+from .run import CommandError, git_env, run
 
 APP = Path(__file__).resolve().parent / "app"
 FIELD_MANAGER = "tellit-pipeline"
@@ -196,23 +194,11 @@ class Pipeline:
     def _commit(self, manifests: list[dict], record: RunRecord) -> str:
         """Write the pinned manifests to the config repository (its deploy/ folder) and push."""
         with tempfile.TemporaryDirectory(prefix="tellit-config-") as work:
-            env = {
-                **os.environ,
-                "GIT_TERMINAL_PROMPT": "0",
-                "GIT_AUTHOR_NAME": "tellit pipeline",
-                "GIT_AUTHOR_EMAIL": "pipeline@tellit.invalid",
-                "GIT_COMMITTER_NAME": "tellit pipeline",
-                "GIT_COMMITTER_EMAIL": "pipeline@tellit.invalid",
-            }
+            env = git_env("tellit pipeline", "pipeline@tellit.invalid")
             folder = Path(work)
-            if (
-                subprocess.run(
-                    ["git", "clone", "-q", "--depth", "1", self.config_url, str(folder)],
-                    capture_output=True,
-                    env=env,
-                ).returncode
-                != 0
-            ):  # an empty repository cannot be cloned shallow: start one
+            try:
+                run(["git", "clone", "-q", "--depth", "1", self.config_url, folder], env=env)
+            except CommandError:  # an empty repository cannot be cloned shallow: start one
                 run(["git", "init", "-q", "-b", "main", folder], env=env)
             deploy = folder / "deploy"
             deploy.mkdir(exist_ok=True)

@@ -97,7 +97,7 @@ def end_recorded_group(path: Path) -> bool:
     leader_is_ours = any(
         p.pid == pid and abs(p.create_time() - float(started)) < 0.01 for p in members
     )
-    ended = bool(members) and (leader_is_ours or not _exists(pid))
+    ended = bool(members) and (leader_is_ours or not psutil.pid_exists(pid))
     if ended:
         end_group(pid)
     path.unlink(missing_ok=True)
@@ -126,5 +126,13 @@ def end_group(pgid: int, grace: float = 5) -> None:
         psutil.wait_procs(alive, timeout=grace)
 
 
-def _exists(pid: int) -> bool:
-    return psutil.pid_exists(pid)
+def git_env(name: str, email: str) -> dict[str, str]:
+    """The environment for git commands that commit as `name`: never a password prompt."""
+    return {
+        **os.environ,
+        "GIT_TERMINAL_PROMPT": "0",
+        "GIT_AUTHOR_NAME": name,
+        "GIT_AUTHOR_EMAIL": email,
+        "GIT_COMMITTER_NAME": name,
+        "GIT_COMMITTER_EMAIL": email,
+    }

@@ -194,8 +194,7 @@ def _touch(folder: Path) -> None:
 
 def _replicas(delivery: Delivery, name: str) -> int | None:
     cluster = next(c for c in delivery.clusters if c.name == name)
-    api = client(cluster, "tellit-status-reader", namespace=NAMESPACE)
-    return api.get(Deployment, "app", namespace=NAMESPACE).spec.replicas
+    return delivery.reader(cluster).get(Deployment, "app", namespace=NAMESPACE).spec.replicas
 
 
 def _digest(delivery: Delivery, tag: str) -> str | None:

@@ -70,7 +70,7 @@ class Repo:
 
     def __init__(self, server: GitServer, folder: Path):
         self.folder = folder
-        self.url = server.url("config").replace("http://", f"http://pipeline:{server.token()}@")
+        self.url = server.push_url("config")
         self.git("init", "-q", "-b", "main", str(folder), cwd=None)
 
     def git(self, *args: str, cwd: Path | str | None = "here") -> str:

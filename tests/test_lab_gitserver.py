@@ -65,7 +65,7 @@ def test_git_over_smart_http(lab_state, tmp_path, receiver):
     assert anonymous.returncode != 0, "an anonymous push must be refused"
     wrong = git("push", url.replace("http://", "http://pipeline:wrong@"), "main", cwd=work)
     assert wrong.returncode != 0, "a wrong token must be refused"
-    pushed = git("push", url.replace("http://", f"http://pipeline:{token}@"), "main", cwd=work)
+    pushed = git("push", server.push_url("manifests"), "main", cwd=work)
     assert pushed.returncode == 0, pushed.stderr
 
     deadline = time.monotonic() + 10

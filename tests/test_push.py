@@ -56,7 +56,7 @@ def test_push_to_three_clusters_a_failure_and_convergence(lab_state, tmp_path):
     git = GitServer()
     git.start()
     git.create_repo("config")
-    config_url = git.url("config").replace("http://", f"http://pipeline:{git.token()}@")
+    config_url = git.push_url("config")
     messages: list[str] = []
     pipeline = Pipeline(registry, config_url, targets, lab_state / "runs", log=messages.append)
 

@@ -15,14 +15,17 @@ width: 560
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import Location, MemeError, excerpt
 from .yamlfile import parse_mapping
 
-FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})\s*(?P<info>[^`\s]*)[^`]*$")
+# A fence may sit inside containers: indented under a list item, an admonition or a content
+# tab, or behind blockquote markers. `prefix` is that container part, `fence` the fence itself.
+FENCE = re.compile(
+    r"^(?P<prefix>(?:[ \t]*>)*[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^`\s]*)[^`]*$"
+)
 ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 REQUIRED = ("id", "template", "captions", "alt")
 OPTIONAL = ("caption", "width")
@@ -58,7 +61,13 @@ class Block:
 
 
 def find_blocks(markdown: str, source: str) -> list[Block]:
-    """Every top-level fenced block whose info string is `meme`; other code blocks are skipped."""
+    """Every fenced block whose info string is `meme`, however deeply Markdown nests it.
+
+    Found as pymdownx.superfences finds them (which then hands each to the `meme` fence): a
+    fence closes on the same fence character, at least as long, under the same container
+    prefix; the body loses that prefix. Other code blocks are skipped with their contents, so
+    a meme shown as an example inside one is left alone.
+    """
     blocks: list[Block] = []
     lines = markdown.splitlines()
     index = 0
@@ -67,19 +76,33 @@ def find_blocks(markdown: str, source: str) -> list[Block]:
         if not match:
             index += 1
             continue
-        fence = match["fence"]
-        closing = re.compile(rf"^ {{0,3}}{fence[0]}{{{len(fence)},}}\s*$")
+        prefix, fence = match["prefix"], match["fence"]
+        closing = re.compile(rf"^[ \t>]*{fence[0]}{{{len(fence)},}}[ \t]*$")
         end = next((j for j in range(index + 1, len(lines)) if closing.match(lines[j])), None)
         if match["info"] == "meme":
             if end is None:
                 raise MemeError(
                     Location(source, index + 1),
                     "this meme block is never closed",
-                    f"end it with a line of {fence}",
+                    f"end it with a line of {fence}, indented as the opening one",
                 )
-            blocks.append(Block(index + 1, end + 1, "\n".join(lines[index + 1 : end])))
+            body = [_without_prefix(line, prefix) for line in lines[index + 1 : end]]
+            blocks.append(Block(index + 1, end + 1, "\n".join(body)))
         index = (end if end is not None else len(lines)) + 1
     return blocks
+
+
+def _without_prefix(line: str, prefix: str) -> str:
+    """A body line without its container's indentation and quote markers (as far as present)."""
+    position = 0
+    for mark in prefix:
+        if position < len(line) and line[position] == mark:
+            position += 1
+        elif mark == ">" and line[position:].lstrip(" \t").startswith(">"):
+            position = line.index(">", position) + 1
+        else:
+            break
+    return line[position:]
 
 
 def parse_block(block: Block, source: str) -> MemeSpec:
@@ -184,14 +207,6 @@ def parse_post(markdown: str, source: str | Path) -> list[MemeSpec]:
         seen[spec.id] = spec.line
         specs.append(spec)
     return specs
-
-
-def replace_blocks(markdown: str, source: str, html_for: Callable[[MemeSpec], str]) -> str:
-    """The post with every meme block swapped for the HTML that `html_for` gives its spec."""
-    lines = markdown.splitlines()
-    for spec in reversed(parse_post(markdown, source)):
-        lines[spec.line - 1 : spec.end_line] = ["", html_for(spec), ""]
-    return "\n".join(lines) + "\n"
 
 
 def _kind(value: object) -> str:

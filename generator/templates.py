@@ -7,6 +7,7 @@ given as fractions of the picture so that the art can be redrawn at another size
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -165,10 +166,12 @@ def _check_box(raw: Any, index: int, where: Location, defaults: dict[str, Any]) 
     return TextBox(**values)
 
 
-def load_template(folder: Path) -> Template:
-    """Load and validate `folder/template.yml` and its picture."""
-    path = folder / "template.yml"
-    config = read_mapping(path, "template config")
+def load_template(folder: Path, shown: Path | None = None) -> Template:
+    """Load and validate `folder/template.yml` and its picture; errors name the folder as
+    `shown` (as authors see it, from the project's root) when given."""
+    shown = shown or folder
+    path = shown / "template.yml"  # in messages; files are read from `folder`
+    config = read_mapping(folder / "template.yml", "template config", shown=path)
     data = config.data
     unknown = set(data) - TEMPLATE_KEYS
     if unknown:
@@ -186,16 +189,17 @@ def load_template(folder: Path) -> Template:
             path,
             "image",
             f"the picture {excerpt(image)} leaves the template's folder",
-            f"keep the picture inside {folder}",
+            f"keep the picture inside {shown}",
         )
     try:
         art_bytes = image_path.read_bytes()
         with warnings.catch_warnings():
             # A picture big enough to warn is a decompression bomb to us: refuse it.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(image_path) as picture:
+            # Decoded from bytes, so Pillow's messages carry no path of this machine.
+            with Image.open(io.BytesIO(art_bytes)) as picture:
                 picture.verify()
-            with Image.open(image_path) as picture:
+            with Image.open(io.BytesIO(art_bytes)) as picture:
                 picture.load()  # decode it all now: a truncated file fails here, not mid-build
                 width, height = picture.size
     except FileNotFoundError:
@@ -253,8 +257,9 @@ def load_template(folder: Path) -> Template:
 class TemplateLibrary:
     """All templates under one folder, loaded on first use."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, shown: Path | None = None) -> None:
         self.root = root
+        self.shown = shown or root  # the folder as errors name it
 
     def names(self) -> list[str]:
         if not self.root.is_dir():
@@ -269,7 +274,7 @@ class TemplateLibrary:
         signature = tuple(
             (p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(folder.iterdir())
         )
-        return _load_cached(folder, signature)
+        return _load_cached(folder, self.shown / name, signature)
 
     def problems(self) -> list[MemeError]:
         """What is wrong with every template, used or not: a broken one fails the build even
@@ -284,6 +289,8 @@ class TemplateLibrary:
 
 
 @lru_cache(maxsize=64)
-def _load_cached(folder: Path, signature: tuple[tuple[str, int, int], ...]) -> Template:
+def _load_cached(
+    folder: Path, shown: Path, signature: tuple[tuple[str, int, int], ...]
+) -> Template:
     # Keyed by the folder's file times and sizes, so that `mkdocs serve` sees template edits.
-    return load_template(folder)
+    return load_template(folder, shown)

@@ -100,9 +100,12 @@ def _refuse_anchors(text: str, path: Path | str, first_line: int, what: str) -> 
         return  # malformed YAML: the parser below says where, in its own words
 
 
-def read_mapping(path: Path, what: str) -> Located:
+def read_mapping(path: Path, what: str, shown: Path | None = None) -> Located:
+    """The mapping in `path`; errors name it `shown` (the path as its author sees it)."""
+    shown = shown or path
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
-        raise MemeError(Location(path), f"cannot read the {what}: {error}") from None
-    return parse_mapping(text, path, what=what)
+        problem = error.strerror if isinstance(error, OSError) else str(error)
+        raise MemeError(Location(shown), f"cannot read the {what}: {problem}") from None
+    return parse_mapping(text, shown, what=what)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from generator.declarations import parse_post, replace_blocks
+from generator.declarations import parse_post
 from generator.errors import MemeError
 
 GOOD = """# A post
@@ -35,10 +35,15 @@ def test_a_declaration_is_parsed_with_its_lines():
     assert spec.field_lines["alt"] == 11
 
 
-def test_replace_blocks_swaps_only_memes():
-    out = replace_blocks(GOOD, "docs/post.md", lambda spec: f"<figure>{spec.id}</figure>")
-    assert "<figure>first</figure>" in out
-    assert "```meme" not in out and 'print("not a meme")' in out
+def test_blocks_are_found_where_markdown_nests_them():
+    nested = "- item\n\n" + "\n".join("    " + line for line in GOOD.splitlines()[4:14])
+    quoted = "\n".join("> " + line for line in GOOD.splitlines()[4:14])
+    example = "````markdown\n" + "\n".join(GOOD.splitlines()[4:14]) + "\n````\n"
+    [in_list] = parse_post(nested, "docs/post.md")
+    [in_quote] = parse_post(quoted, "docs/post.md")
+    assert parse_post(example, "docs/post.md") == []
+    assert in_list.captions == in_quote.captions == ("One", "Two")
+    assert (in_list.line, in_list.field_lines["alt"]) == (3, 9)
 
 
 def bad(body: str) -> str:

@@ -10,14 +10,13 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-import yaml
 from conftest import POSTS, ROOT
 from helpers import build_error, build_site
 from PIL import Image
 
-SITE_URL = yaml.safe_load(
-    re.sub(r"!ENV \[SITE_URL, (\"[^\"]+\")\]", r"\1", (ROOT / "mkdocs.yml").read_text())
-)["site_url"]
+SITE_URL = re.search(
+    r"^site_url: !ENV \[SITE_URL, \"([^\"]+)\"\]", (ROOT / "mkdocs.yml").read_text(), re.M
+)[1]
 
 
 class Page(HTMLParser):

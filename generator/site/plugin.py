@@ -7,7 +7,6 @@ maps MkDocs events onto it, so that the site could move to another generator.
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 from urllib.parse import urljoin
 
@@ -15,18 +14,15 @@ from mkdocs.config import config_options as opt
 from mkdocs.config.base import Config
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin
-from mkdocs.structure.files import File, Files
-from mkdocs.utils import get_relative_url
-from mkdocs.utils.meta import get_data
+from mkdocs.structure.files import File, Files, InclusionLevel, get_files
 
-from ..declarations import replace_blocks
 from ..errors import MemeError, MemeErrors
-from .figure import figure_html
 from ..fonts import licence_path
-from ..pipeline import MemeCache, PlannedMeme, RenderReport, plan_posts
+from ..pipeline import MemeCache, PlannedMeme, RenderReport
 from ..render import Encoding
-from .series import Position, build_positions, check_front_matter, entry_from_meta
-from ..templates import TemplateLibrary
+from .fence import FENCE_FORMAT, Placements, activate, set_page
+from .planning import SitePlan, image_uri, placements, plan_site
+from .series import Position, build_positions
 
 log = logging.getLogger("mkdocs.plugins.memes")
 
@@ -88,11 +84,27 @@ class MemesPlugin(BasePlugin[MemesConfig]):
         self.planned: dict[str, list[PlannedMeme]] = {}
         self.positions: dict[str, Position] = {}
         self.last_report = RenderReport()
-        self.image_urls: dict[str, str] = {}
+        self.placements = Placements({})
         self.default_card: tuple[str, str] | None = None
+        self.serving = False
 
     def on_startup(self, *, command: str, dirty: bool) -> None:
         """Defined so that MkDocs keeps this object (and its caches) across serve rebuilds."""
+        self.serving = command == "serve"
+
+    def on_config(self, config):
+        """Memes are printed by superfences' `meme` fence, wherever Markdown nests them."""
+        fences = config.mdx_configs.get("pymdownx.superfences", {}).get("custom_fences", [])
+        formats = [f.get("format") for f in fences if f.get("name") == "meme"]
+        if "pymdownx.superfences" not in config.markdown_extensions or not any(
+            callable(f) and f"{f.__module__}.{f.__name__}" == FENCE_FORMAT for f in formats
+        ):
+            raise PluginError(
+                f"{Path(config.config_file_path).name}: the memes plugin needs the `meme` fence"
+                " of pymdownx.superfences (add under markdown_extensions: - pymdownx.superfences:"
+                f" custom_fences: [{{name: meme, class: meme, format: !!python/name:{FENCE_FORMAT}}}])"
+            )
+        return config
 
     def _paths(self, config) -> tuple[Path, Path, Path]:
         """The project, templates and cache folders (checked when the config loaded)."""
@@ -101,36 +113,20 @@ class MemesPlugin(BasePlugin[MemesConfig]):
         return root, templates, (root / self.config.cache_dir).resolve()
 
     def on_pre_build(self, *, config) -> None:
-        """Plan every meme before MkDocs cleans or writes anything, so mistakes leave no trace."""
+        """Plan every meme before MkDocs cleans or writes anything, so mistakes leave no trace.
+
+        The pages are the ones MkDocs will build: its own file list, with `exclude_docs`
+        applied, and drafts only when serving (as MkDocs does)."""
         root, templates, _ = self._paths(config)
-        docs = Path(config.docs_dir)
-        posts, entries, sources, unsafe = [], [], {}, []
+        included = InclusionLevel.is_in_serve if self.serving else InclusionLevel.is_included
+        pages = [f.src_uri for f in get_files(config).documentation_pages(inclusion=included)]
+        encoding = Encoding(format=self.config.format, quality=self.config.quality)
         try:
-            for path in sorted(docs.rglob("*.md")):
-                text = path.read_text(encoding="utf-8-sig")
-                page = path.relative_to(docs).as_posix()
-                shown = path.relative_to(root).as_posix() if path.is_relative_to(root) else page
-                sources[shown] = page  # errors name the file from the project's root
-                posts.append((shown, text))
-                meta = get_data(text)[1]
-                unsafe += check_front_matter(shown, meta)
-                entry = entry_from_meta(page, meta)
-                if entry:
-                    entries.append(entry)
-            if unsafe:
-                raise MemeErrors(unsafe)
-            encoding = Encoding(format=self.config.format, quality=self.config.quality)
-            library = TemplateLibrary(templates)
-            broken = library.problems()
-            if broken:
-                raise MemeErrors(broken)
-            planned = plan_posts(posts, library, encoding)
-            self.positions = build_positions(entries)
+            plan = plan_site(root, Path(config.docs_dir), pages, templates, encoding)
         except (MemeError, MemeErrors) as error:
-            # Name files from the project's root, as authors see them.
-            raise PluginError(str(error).replace(f"{root}{os.sep}", "")) from None
-        # Keyed by the page's path under docs/, as MkDocs names its files.
-        self.planned = {sources[shown]: memes for shown, memes in planned.items()}
+            raise PluginError(str(error)) from None
+        self.planned = plan.planned
+        self.positions = build_positions(plan.entries)
 
     def on_files(self, files: Files, *, config) -> Files:
         _, _, cache_dir = self._paths(config)
@@ -145,44 +141,48 @@ class MemesPlugin(BasePlugin[MemesConfig]):
             f"memes: {len(report.rendered)} rendered, {len(report.reused)} from the cache"
             f" ({report.seconds:.2f} s)"
         )
-        self.image_urls = {}
         self.default_card = None
         for page, page_memes in self.planned.items():
-            folder = f"{self.config.output_dir}/{Path(page).with_suffix('').as_posix()}"
             for meme in page_memes:
-                uri = f"{folder}/{meme.file_name}"
+                uri = image_uri(self.config.output_dir, page, meme)
                 if files.get_file_from_path(uri) is None:
                     files.append(File.generated(config, uri, abs_src_path=str(cache.path(meme))))
-                self.image_urls[f"{page}#{meme.spec.id}"] = uri
+        self.placements = placements(SitePlan(self.planned, []), self.config.output_dir)
+        activate(self.placements)
         if memes:
             # Pages without memes share the series' first meme as their card image.
             first = min(self.planned, key=lambda p: (p not in self.positions, self._part(p), p))
-            meme = self.planned[first][0]
-            self.default_card = (self.image_urls[f"{first}#{meme.spec.id}"], meme.spec.alt)
+            figure = self.placements.pages[first][0]
+            self.default_card = (figure.uri, figure.alt)
             licence = f"{self.config.output_dir}/LICENSE-DejaVu-fonts.txt"
             files.append(File.generated(config, licence, abs_src_path=str(licence_path())))
         return files
 
     def on_page_markdown(self, markdown: str, *, page, config, files: Files) -> str:
-        page_memes = {m.spec.id: m for m in self.planned.get(page.file.src_uri, [])}
-        if not page_memes:
-            return markdown
-        order = list(page_memes)
+        """The page's memes are printed by the `meme` fence while MkDocs renders it."""
+        set_page(page.file.src_uri, page.url)
+        figures = self.placements.pages.get(page.file.src_uri)
+        if figures:
+            page.meta["social_image"] = self._absolute(config, figures[0].uri)
+            page.meta["social_image_alt"] = figures[0].alt
+        return markdown
 
-        def html_for(spec) -> str:
-            meme = page_memes[spec.id]
-            uri = self.image_urls[f"{page.file.src_uri}#{spec.id}"]
-            image = files.get_file_from_path(uri)
-            src = get_relative_url(image.url, page.url)
-            return figure_html(meme, src, lazy=order.index(spec.id) > 0)
-
-        first = files.get_file_from_path(self.image_urls[f"{page.file.src_uri}#{order[0]}"])
-        page.meta["social_image"] = self._absolute(config, first.url)
-        page.meta["social_image_alt"] = page_memes[order[0]].spec.alt
-        try:
-            return replace_blocks(markdown, page.file.src_uri, html_for)
-        except MemeError as error:
-            raise PluginError(str(error)) from None
+    def on_page_content(self, html: str, *, page, config, files: Files) -> str:
+        """Every planned meme of the page was printed, each just as it was planned."""
+        problems = set_page(None)
+        missing = self.placements.missing(page.file.src_uri)
+        if missing:
+            lines = {m.spec.id: m.spec.line for m in self.planned[page.file.src_uri]}
+            shown = self.planned[page.file.src_uri][0].spec.source
+            problems += [
+                f"{shown}:{lines[meme_id]}: meme '{meme_id}' was found but Markdown did not read"
+                " it as a fence (is it inside an indented code block, or indented differently"
+                " from its container?); indent the fence as the text around it"
+                for meme_id in missing
+            ]
+        if problems:
+            raise PluginError("\n".join(problems))
+        return html
 
     def _part(self, page: str) -> int:
         position = self.positions.get(page)

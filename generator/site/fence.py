@@ -1,0 +1,140 @@
+"""The `meme` fence of pymdownx.superfences: wherever Markdown nests a meme, its figure goes.
+
+Both builders call `format_meme` for every ```meme block, in an admonition, a list item or a
+content tab as much as at the top of a page. Memes are planned and rendered before either
+builder writes anything; the fence only prints what was planned:
+- MkDocs: the `memes` plugin shares its placements and the page being rendered (`activate`);
+- Zensical, which runs no MkDocs plugins: `python -m generator.site.zensical` writes the
+  placements to a file before the build, and the fence reads the page from Zensical's own
+  rendering context.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pymdownx.superfences import SuperFencesException
+
+from ..declarations import Block, parse_block
+from ..errors import MemeError
+from .figure import Figure, figure_html
+
+PLACEMENTS_FILE = "placements.json"
+FENCE_FORMAT = "generator.site.fence.format_meme"
+
+
+class MemeFenceError(SuperFencesException):
+    """A fence that does not match what was planned: stops the build (others fall back to code)."""
+
+
+@dataclass
+class Placements:
+    """Figures by page (path under docs/), in page order, and which ones a build printed."""
+
+    pages: dict[str, list[Figure]]
+    placed: dict[str, set[str]] = field(default_factory=dict)
+
+    def figure(self, page: str, meme_id: str) -> tuple[int, Figure] | None:
+        for index, figure in enumerate(self.pages.get(page, [])):
+            if figure.id == meme_id:
+                return index, figure
+        return None
+
+    def missing(self, page: str) -> list[str]:
+        """Planned memes of `page` that no fence printed (Markdown read them otherwise)."""
+        done = self.placed.get(page, set())
+        return [figure.id for figure in self.pages.get(page, []) if figure.id not in done]
+
+    def to_json(self) -> str:
+        pages = {page: [f.as_json() for f in figures] for page, figures in self.pages.items()}
+        return json.dumps({"pages": pages}, indent=1, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> Placements:
+        data = json.loads(text)
+        return cls({page: list(map(Figure.from_json, f)) for page, f in data["pages"].items()})
+
+
+@dataclass
+class _Active:
+    """What MkDocs' plugin shares: its placements and the page being rendered (src_uri, url)."""
+
+    placements: Placements
+    page: tuple[str, str] | None = None
+    problems: list[str] = field(default_factory=list)
+
+
+_active: _Active | None = None
+_loaded: dict[Path, tuple[int, Placements]] = {}
+
+
+def activate(placements: Placements) -> None:
+    global _active
+    _active = _Active(placements)
+
+
+def set_page(src_uri: str | None, url: str = "") -> list[str]:
+    """Start (or end, with None) a page under MkDocs; the problems of the page that ended."""
+    if _active is None:
+        return []
+    problems, _active.problems = _active.problems, []
+    _active.page = (src_uri, url) if src_uri is not None else None
+    return problems
+
+
+def relative_url(target: str, page_url: str) -> str:
+    """`target` (from the site's root) as seen from a page at `page_url` (both without '/')."""
+    base = page_url if page_url.endswith("/") or not page_url else posixpath.dirname(page_url)
+    return posixpath.relpath(target, base.rstrip("/") or ".")
+
+
+def _zensical_context(md) -> tuple[str, str, Placements] | None:
+    """The page and placements when Zensical renders (it registers a `rendering_context`)."""
+    if "rendering_context" not in md.preprocessors:
+        return None
+    context = md.preprocessors["rendering_context"]
+    page, config = context.page, context.config
+    root = Path(config["root_dir"])
+    options = (config.get("plugins") or {}).get("memes", {})
+    cache_dir = (options.get("config") or {}).get("cache_dir", ".cache/memes")
+    path = root / cache_dir / PLACEMENTS_FILE
+    try:
+        stamp = path.stat().st_mtime_ns
+    except FileNotFoundError:
+        raise MemeFenceError(
+            f"{path}: no placements; build with `make site BUILDER=zensical`, which renders"
+            " the memes first"
+        ) from None
+    if path not in _loaded or _loaded[path][0] != stamp:
+        _loaded[path] = (stamp, Placements.from_json(path.read_text(encoding="utf-8")))
+    return page.path.replace("\\", "/"), page.url.lstrip("/"), _loaded[path][1]
+
+
+def format_meme(src: str, language: str, class_name: str, options, md, **kwargs) -> str:
+    """superfences' custom-fence formatter: the planned <figure> for this declaration."""
+    zensical = _zensical_context(md)
+    if zensical is not None:
+        page, url, placements = zensical
+    elif _active is not None and _active.page is not None:
+        (page, url), placements = _active.page, _active.placements
+    else:
+        raise MemeFenceError("a meme fence was rendered outside a build; memes need the plugin")
+    try:
+        spec = parse_block(Block(1, 1, src), page)
+        found = placements.figure(page, spec.id)
+        if found is None:
+            raise MemeFenceError(f"{page}: meme '{spec.id}' was not planned before the build")
+        index, figure = found
+        declared = (spec.template, spec.captions, spec.alt, spec.caption)
+        if declared != (figure.template, figure.captions, figure.alt, figure.caption):
+            raise MemeFenceError(f"{page}: meme '{spec.id}' differs from what was planned")
+    except (MemeError, MemeFenceError) as error:
+        if zensical is None and _active is not None:  # MkDocs: the plugin stops the build
+            _active.problems.append(str(error))
+            return ""
+        raise MemeFenceError(str(error)) from None
+    placements.placed.setdefault(page, set()).add(spec.id)
+    return figure_html(figure, relative_url(figure.uri, url), lazy=index > 0)

@@ -1,0 +1,75 @@
+"""A whole site's memes planned from its pages, before any builder writes anything.
+
+Shared by the MkDocs plugin and the Zensical build, so that both stop on the same mistakes with
+the same messages, naming files as authors see them (from the project's root).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from mkdocs.utils.meta import get_data
+
+from ..errors import Location, MemeError, MemeErrors
+from ..pipeline import PlannedMeme, plan_posts
+from ..render import Encoding
+from ..templates import TemplateLibrary
+from .fence import Placements
+from .figure import Figure
+from .series import Entry, check_front_matter, entry_from_meta
+
+
+@dataclass(frozen=True)
+class SitePlan:
+    planned: dict[str, list[PlannedMeme]]  # page (its path under docs/) -> memes, in page order
+    entries: list[Entry]  # the series' posts
+
+
+def shown_path(path: Path, root: Path) -> Path:
+    """`path` as an author sees it: from the project's root when it is inside."""
+    return path.relative_to(root) if path.is_relative_to(root) else path
+
+
+def plan_site(
+    root: Path, docs: Path, pages: Iterable[str], templates: Path, encoding: Encoding
+) -> SitePlan:
+    """Plan the memes of `pages` (paths under `docs`); MemeErrors gathers every mistake."""
+    shown_docs = shown_path(docs, root)
+    posts, entries, problems, by_shown = [], [], [], {}
+    for page in pages:
+        shown = (shown_docs / page).as_posix()
+        try:
+            text = (docs / page).read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as error:
+            problem = error.strerror if isinstance(error, OSError) else str(error)
+            problems.append(MemeError(Location(shown), f"cannot read the page: {problem}"))
+            continue
+        by_shown[shown] = page
+        posts.append((shown, text))
+        meta = get_data(text)[1]
+        problems += check_front_matter(shown, meta)
+        entry = entry_from_meta(page, meta)
+        if entry:
+            entries.append(entry)
+    library = TemplateLibrary(templates, shown=shown_path(templates, root))
+    problems += library.problems()
+    if problems:
+        raise MemeErrors(problems)
+    planned = plan_posts(posts, library, encoding)
+    return SitePlan({by_shown[shown]: memes for shown, memes in planned.items()}, entries)
+
+
+def image_uri(output_dir: str, page: str, meme: PlannedMeme) -> str:
+    """Where a meme is published, from the site's root: one folder per page."""
+    return f"{output_dir}/{PurePosixPath(page).with_suffix('').as_posix()}/{meme.file_name}"
+
+
+def placements(plan: SitePlan, output_dir: str) -> Placements:
+    return Placements(
+        {
+            page: [Figure.of(meme, image_uri(output_dir, page, meme)) for meme in memes]
+            for page, memes in plan.planned.items()
+        }
+    )

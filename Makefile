@@ -18,7 +18,7 @@ export NO_MKDOCS_2_WARNING := 1
 .PHONY: site serve test test-fast test-kind lint bench clean tools help provision doctor demo demo-up demo-status demo-down
 
 help:
-	@echo "make site   build the static site into site/"
+	@echo "make site   build the static site into site/ (BUILDER=zensical: with Zensical)"
 	@echo "make serve  preview the site with live reload on http://127.0.0.1:8000"
 	@echo "make test   set up what the tests need (lab, Chromium), then run them all"
 	@echo "make test-fast  the tests that need nothing set up (seconds)"
@@ -46,8 +46,16 @@ $(DEV_STAMP): $(LAB_STAMP) requirements/dev.lock
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements/dev.lock
 	@touch $@
 
+# BUILDER=zensical builds with Zensical, Material's successor (README: what it does not show).
+BUILDER ?= mkdocs
 site: $(SITE_STAMP)
+ifeq ($(BUILDER),mkdocs)
 	$(BIN)/mkdocs build --strict
+else ifeq ($(BUILDER),zensical)
+	$(BIN)/python -m generator.site.zensical -f mkdocs.yml
+else
+	$(error BUILDER=$(BUILDER) is not a builder of this site: use mkdocs (the default) or zensical)
+endif
 
 serve: $(SITE_STAMP)
 	$(BIN)/mkdocs serve --strict --livereload --dev-addr 127.0.0.1:8000

@@ -7,6 +7,7 @@ import contextlib
 import functools
 import logging
 import os
+import textwrap
 import threading
 from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -68,3 +69,59 @@ class QuietFiles(SimpleHTTPRequestHandler):
 def serve_folder(folder: Path):
     """`loopback_server` serving the files of `folder`."""
     return loopback_server(functools.partial(QuietFiles, directory=str(folder)))
+
+
+MEME = """\
+```meme
+id: {id}
+template: prefer
+captions:
+  - A meme at the top of the page
+  - A meme {where}
+alt: A figure waves away a plain meme and points at one {where}.
+```
+"""
+
+NESTED_POST = """\
+# Nested memes
+
+!!! tip "A meme in an admonition"
+
+{admonition}
+
+- A list item with a meme under it:
+
+{listed}
+
+=== "First tab"
+
+    Some text.
+
+=== "Second tab"
+
+{tabbed}
+
+> A quoted meme:
+>
+{quoted}
+
+````markdown
+{example}
+````
+"""
+
+
+def nested_post() -> str:
+    """A page with a meme in an admonition, a list item, a content tab and a quote, and one
+    shown as an example inside a code block."""
+
+    def block(meme_id: str, where: str, indent: str) -> str:
+        return textwrap.indent(MEME.format(id=meme_id, where=where), indent).rstrip("\n")
+
+    return NESTED_POST.format(
+        admonition=block("boxed", "in an admonition", "    "),
+        listed=block("listed", "in a list item", "    "),
+        tabbed=block("tabbed", "in a content tab", "    "),
+        quoted=block("quoted", "in a quote", "> "),
+        example=block("example", "shown as an example", ""),
+    )

@@ -5,59 +5,7 @@ from __future__ import annotations
 import re
 import textwrap
 
-from helpers import build_error, build_site
-
-MEME = """\
-```meme
-id: {id}
-template: prefer
-captions:
-  - A meme at the top of the page
-  - A meme {where}
-alt: A figure waves away a plain meme and points at one {where}.
-```
-"""
-
-NESTED_POST = """\
-# Nested memes
-
-!!! tip "A meme in an admonition"
-
-{admonition}
-
-- A list item with a meme under it:
-
-{listed}
-
-=== "First tab"
-
-    Some text.
-
-=== "Second tab"
-
-{tabbed}
-
-> A quoted meme:
->
-{quoted}
-
-````markdown
-{example}
-````
-"""
-
-
-def _post() -> str:
-    def block(meme_id: str, where: str, indent: str) -> str:
-        return textwrap.indent(MEME.format(id=meme_id, where=where), indent).rstrip("\n")
-
-    return NESTED_POST.format(
-        admonition=block("boxed", "in an admonition", "    "),
-        listed=block("listed", "in a list item", "    "),
-        tabbed=block("tabbed", "in a content tab", "    "),
-        quoted=block("quoted", "in a quote", "> "),
-        example=block("example", "shown as an example", ""),
-    )
+from helpers import MEME, build_error, build_site, nested_post
 
 
 def _figures(html: str) -> dict[str, str]:
@@ -67,7 +15,7 @@ def _figures(html: str) -> dict[str, str]:
 
 
 def test_memes_in_an_admonition_a_list_a_tab_and_a_quote(project_copy, tmp_path):
-    (project_copy / "docs" / "nested.md").write_text(_post())
+    (project_copy / "docs" / "nested.md").write_text(nested_post())
     config = project_copy / "mkdocs.yml"
     nav = config.read_text().replace("  - Tags: tags.md", "  - Tags: tags.md\n  - nested.md")
     config.write_text(nav)
@@ -89,7 +37,7 @@ def test_memes_in_an_admonition_a_list_a_tab_and_a_quote(project_copy, tmp_path)
 
 def test_a_nested_meme_with_a_mistake_names_its_own_line(project_copy, tmp_path, caplog):
     listed = "A meme in a list item"
-    text = _post().replace(
+    text = nested_post().replace(
         f"template: prefer\n    captions:\n      - A meme at the top of the page\n      - {listed}",
         f"template: nope\n    captions:\n      - A meme at the top of the page\n      - {listed}",
     )

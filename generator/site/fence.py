@@ -12,6 +12,7 @@ builder writes anything; the fence only prints what was planned:
 from __future__ import annotations
 
 import json
+import os
 import posixpath
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,7 @@ from ..errors import MemeError
 from .figure import Figure, figure_html
 
 PLACEMENTS_FILE = "placements.json"
+PLACEMENTS_ENV = "MEMES_PLACEMENTS"  # set by generator.site.zensical for the build it runs
 FENCE_FORMAT = "generator.site.fence.format_meme"
 
 
@@ -95,22 +97,22 @@ def _zensical_context(md) -> tuple[str, str, Placements] | None:
     """The page and placements when Zensical renders (it registers a `rendering_context`)."""
     if "rendering_context" not in md.preprocessors:
         return None
-    context = md.preprocessors["rendering_context"]
-    page, config = context.page, context.config
-    root = Path(config["root_dir"])
-    options = (config.get("plugins") or {}).get("memes", {})
-    cache_dir = (options.get("config") or {}).get("cache_dir", ".cache/memes")
-    path = root / cache_dir / PLACEMENTS_FILE
-    try:
-        stamp = path.stat().st_mtime_ns
-    except FileNotFoundError:
+    page = md.preprocessors["rendering_context"].page
+    named = os.environ.get(PLACEMENTS_ENV)
+    if not named:
         raise MemeFenceError(
-            f"{path}: no placements; build with `make site BUILDER=zensical`, which renders"
-            " the memes first"
-        ) from None
+            "memes need rendering before Zensical builds: run `make site BUILDER=zensical`"
+            " (python -m generator.site.zensical), not `zensical build` alone"
+        )
+    path = Path(named)
+    stamp = path.stat().st_mtime_ns
     if path not in _loaded or _loaded[path][0] != stamp:
         _loaded[path] = (stamp, Placements.from_json(path.read_text(encoding="utf-8")))
-    return page.path.replace("\\", "/"), page.url.lstrip("/"), _loaded[path][1]
+    # Zensical resolves relative URLs in a page's HTML from the Markdown file's folder (as
+    # MkDocs does for Markdown links only), so the image is addressed from there.
+    source = page.path.replace("\\", "/")
+    folder = posixpath.dirname(source)
+    return source, f"{folder}/" if folder else "", _loaded[path][1]
 
 
 def format_meme(src: str, language: str, class_name: str, options, md, **kwargs) -> str:

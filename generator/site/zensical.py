@@ -1,0 +1,117 @@
+"""`python -m generator.site.zensical`: build the site with Zensical, Material's successor.
+
+Zensical runs no MkDocs plugins but does run Python-Markdown extensions, so the memes go in
+three steps: plan and render every meme first (a mistake stops everything before any output,
+as under MkDocs), build with Zensical (whose superfences calls the same `meme` fence, reading
+the placements written here), then publish the rendered images into the built site.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from mkdocs.config import load_config
+from mkdocs.exceptions import ConfigurationError
+from mkdocs.structure.files import InclusionLevel, get_files
+
+from ..errors import MemeError, MemeErrors
+from ..fonts import licence_path
+from ..pipeline import MemeCache, write_atomically
+from ..render import Encoding
+from .fence import PLACEMENTS_ENV, PLACEMENTS_FILE
+from .planning import image_uri, placements, plan_site
+
+
+def _say(message: str) -> None:
+    print(f"memes: {message}", flush=True)
+
+
+def _zensical(
+    config_file: Path, root: Path, placements_file: Path, cache: Path, strict: bool
+) -> int:
+    """Run `zensical build --clean`, keeping the memes' cache out of its reach.
+
+    --clean because Zensical caches pages by their text, which does not change when a
+    template's art does; but it cleans all of .cache/, where the memes' cache lives by default,
+    so that folder waits beside the placements meanwhile (a cache: losing it costs a render).
+    """
+    aside = placements_file.parent / "cache"
+    protect = cache.is_dir() and cache.is_relative_to(root / ".cache")
+    if protect:
+        shutil.move(cache, aside)
+    try:
+        command = [sys.executable, "-m", "zensical", "build", "--clean", "-f", str(config_file)]
+        environment = {**os.environ, PLACEMENTS_ENV: str(placements_file)}
+        result = subprocess.run(
+            [*command, *(["--strict"] if strict else [])], cwd=root, env=environment
+        )
+    finally:
+        if protect:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(aside, cache)
+    return result.returncode
+
+
+def build(config_file: Path, strict: bool = True) -> int:
+    """Plan, render, build and publish; 0 when the site is built, 2 on an author's mistake."""
+    started = time.perf_counter()
+    try:
+        # MkDocs' loader checks the memes plugin's options exactly as a MkDocs build would.
+        config = load_config(config_file=str(config_file))
+    except ConfigurationError as error:
+        print(f"error: {config_file}: {error}", file=sys.stderr)
+        return 2
+    options = config.plugins["memes"].config
+    root = config_file.resolve().parent
+    pages = [
+        f.src_uri
+        for f in get_files(config).documentation_pages(inclusion=InclusionLevel.is_included)
+    ]
+    encoding = Encoding(format=options.format, quality=options.quality)
+    templates = (root / options.templates_dir).resolve()
+    try:
+        plan = plan_site(root, Path(config.docs_dir), pages, templates, encoding)
+    except (MemeError, MemeErrors) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    cache = MemeCache((root / options.cache_dir).resolve())
+    memes = [meme for page in plan.planned.values() for meme in page]
+    report = cache.ensure(memes, progress=_say)
+    _say(f"{len(report.rendered)} rendered, {len(report.reused)} from the cache")
+    placed = placements(plan, options.output_dir).to_json().encode()
+    with tempfile.TemporaryDirectory(prefix="memes-") as scratch:
+        placements_file = Path(scratch) / PLACEMENTS_FILE
+        write_atomically(placements_file, placed)
+        code = _zensical(config_file, root, placements_file, cache.folder, strict)
+    if code != 0:
+        return code
+
+    site = Path(config.site_dir)
+    for page, page_memes in plan.planned.items():
+        for meme in page_memes:
+            target = site / image_uri(options.output_dir, page, meme)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(cache.path(meme), target)
+    if memes:
+        shutil.copyfile(licence_path(), site / options.output_dir / "LICENSE-DejaVu-fonts.txt")
+    _say(f"{len(memes)} published into {site.name}/ ({time.perf_counter() - started:.2f} s)")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m generator.site.zensical", description=__doc__)
+    parser.add_argument("-f", "--config-file", type=Path, default=Path("mkdocs.yml"))
+    parser.add_argument("--no-strict", action="store_true", help="do not stop on warnings")
+    args = parser.parse_args(argv)
+    return build(args.config_file, strict=not args.no_strict)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

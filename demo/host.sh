@@ -14,6 +14,8 @@ command -v docker-registry >/dev/null || need="$need docker-registry"
 command -v git >/dev/null || need="$need git"
 [ -x /bin/busybox ] || [ -x /usr/bin/busybox ] || need="$need busybox-static"
 [ "$browser" = no ] || [ -x /usr/bin/chromium ] || need="$need chromium"
+# FriBiDi, which Pillow's raqm layout loads to draw Hebrew and Arabic captions.
+ls /usr/lib/*/libfribidi.so.0 /usr/lib/libfribidi.so.0 >/dev/null 2>&1 || need="$need libfribidi0"
 [ "$browser" = no ] || command -v npm >/dev/null || need="$need npm"
 need=$(printf '%s\n' $need | sort -u | tr '\n' ' ' | sed 's/ *$//')
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import Location, MemeError, excerpt
+from .shaping import visible
 from .yamlfile import parse_mapping
 
 # A fence may sit inside containers: indented under a list item, an admonition or a content
@@ -162,8 +163,9 @@ def parse_block(block: Block, source: str) -> MemeSpec:
         or not all(isinstance(c, str | int | float) and str(c).strip() for c in captions)
     ):
         raise error("captions", "captions must be a list of non-empty texts", "one '- text' a line")
+    caption_lines = located.item_lines.get("captions", [])
     alt = data["alt"]
-    if not isinstance(alt, str) or len(alt.split()) < 3:
+    if not isinstance(alt, str) or len([w for w in alt.split() if visible(w)]) < 3:
         raise error(
             "alt",
             "alt text is missing or too short",
@@ -187,7 +189,8 @@ def parse_block(block: Block, source: str) -> MemeSpec:
         alt=" ".join(alt.split()),
         caption=" ".join(caption.split()) if caption else None,
         width=width,
-        field_lines=dict(lines),
+        field_lines=dict(lines)
+        | {f"captions[{i}]": line for i, line in enumerate(caption_lines[: len(captions)])},
     )
 
 

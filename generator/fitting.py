@@ -10,7 +10,8 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from itertools import combinations, pairwise
 
-from .fonts import load_font
+from .fonts import FontSource, load
+from .shaping import Piece, right_to_left, set_line, sources_of
 from .templates import TextBox
 
 LINE_SPACING = 1.12  # line pitch as a multiple of the font's ascent + descent
@@ -19,8 +20,10 @@ LINE_SPACING = 1.12  # line pitch as a multiple of the font's ascent + descent
 @dataclass(frozen=True)
 class Line:
     text: str
-    x: int  # where to draw, with anchor "la" (left, ascender)
-    y: int
+    x: int  # where the line starts; its pieces are drawn from here with anchor "ls"
+    y: int  # top of the line
+    baseline: int
+    pieces: tuple[Piece, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -47,31 +50,88 @@ def stroke_width(box: TextBox, size: int) -> int:
     return round(box.stroke * size) if box.stroke else 0
 
 
-@lru_cache(maxsize=65536)
-def _ink(font_alias: str, size: int, stroke: int, text: str) -> tuple[int, int, int, int]:
-    return load_font(font_alias, size).getbbox(text, anchor="la", stroke_width=stroke)
-
-
 def _width(box: TextBox, size: int, text: str) -> int:
-    left, _, right, _ = _ink(box.font, size, stroke_width(box, size), text)
+    left, right = set_line(box.font, size, stroke_width(box, size), text)[1]
     return right - left
 
 
-def _block_height(box: TextBox, size: int, count: int) -> tuple[int, int]:
+@lru_cache(maxsize=4096)
+def _metrics(sources: frozenset[FontSource], size: int) -> tuple[int, int]:
+    """(ascent, descent) that hold every font a caption is set in, so mixed lines share a
+    baseline and none pokes out of its box."""
+    pairs = [load(source, size, False).getmetrics() for source in sources]
+    return max(a for a, _ in pairs), max(d for _, d in pairs)
+
+
+def _block_height(
+    box: TextBox, size: int, count: int, sources: frozenset[FontSource]
+) -> tuple[int, int]:
     """(height of `count` lines, line pitch) at `size`, stroke included."""
-    ascent, descent = load_font(box.font, size).getmetrics()
+    ascent, descent = _metrics(sources, size)
     pitch = round((ascent + descent) * LINE_SPACING)
     stroke = stroke_width(box, size)
     return (count - 1) * pitch + ascent + descent + 2 * stroke, pitch
 
 
-def _splits(words: list[str], count: int):
+# Japanese and Chinese lines may break between any two characters, except before closing
+# punctuation and small kana, or after opening brackets (kinsoku). Korean breaks at spaces.
+# Full-width punctuation on purpose (ruff's RUF001 would have it ASCII).
+NO_BREAK_BEFORE = frozenset(
+    "、。，．・：；？！ー）」』】〕〉》…‥"  # noqa: RUF001
+    "ぁぃぅぇぉっゃゅょゎァィゥェォッャュョヮ々,.!?)"
+)
+NO_BREAK_AFTER = frozenset("（「『【〔〈《(")  # noqa: RUF001
+
+
+def _breaks_anywhere(char: str) -> bool:
+    code = ord(char)
+    return (
+        0x3000 <= code <= 0x30FF  # CJK punctuation, hiragana, katakana
+        or 0x3400 <= code <= 0x4DBF
+        or 0x4E00 <= code <= 0x9FFF
+        or 0xF900 <= code <= 0xFAFF
+        or 0xFF00 <= code <= 0xFFEF
+    )
+
+
+def tokens(text: str) -> list[tuple[str, str]]:
+    """(glue before, text) of each unbreakable piece: words, or CJK characters."""
+    found: list[tuple[str, str]] = []
+    for word in text.split(" "):
+        glue = " "
+        for index, char in enumerate(word):
+            previous = word[index - 1] if index else ""
+            joined = index and not (
+                (_breaks_anywhere(char) or _breaks_anywhere(previous))
+                and char not in NO_BREAK_BEFORE
+                and previous not in NO_BREAK_AFTER
+            )
+            if joined:
+                found[-1] = (found[-1][0], found[-1][1] + char)
+            else:
+                found.append((glue if not index else "", char))
+            glue = ""
+        if not word:
+            found.append((" ", ""))
+    if found:
+        found[0] = ("", found[0][1])
+    return found
+
+
+def _join(pieces: list[tuple[str, str]]) -> str:
+    """The text of a line made of `pieces` (the first one's glue is dropped)."""
+    return "".join((glue if index else "") + text for index, (glue, text) in enumerate(pieces))
+
+
+def _splits(words: list[tuple[str, str]], count: int):
     for cuts in combinations(range(1, len(words)), count - 1):
         bounds = (0, *cuts, len(words))
-        yield [" ".join(words[a:b]) for a, b in pairwise(bounds)]
+        yield [_join(words[a:b]) for a, b in pairwise(bounds)]
 
 
-def best_wrap(box: TextBox, size: int, words: list[str], count: int) -> list[str] | None:
+def best_wrap(
+    box: TextBox, size: int, words: list[tuple[str, str]], count: int
+) -> list[str] | None:
     """The split into `count` lines whose widest line is narrowest (balanced lines read best)."""
     if len(words) < count:
         return None
@@ -83,10 +143,16 @@ def best_wrap(box: TextBox, size: int, words: list[str], count: int) -> list[str
     return best[1] if best else None
 
 
-def _fits(box: TextBox, size: int, words: list[str], width: int, height: int) -> list[str] | None:
+def _fits(
+    box: TextBox,
+    size: int,
+    words: list[tuple[str, str]],
+    area: tuple[int, int, frozenset[FontSource]],
+) -> list[str] | None:
     """The wrap with the fewest lines that fits at `size`, or None."""
+    width, height, sources = area
     for count in range(1, box.max_lines + 1):
-        if _block_height(box, size, count)[0] > height:
+        if _block_height(box, size, count, sources)[0] > height:
             return None
         lines = best_wrap(box, size, words, count)
         if lines and max(_width(box, size, line) for line in lines) <= width:
@@ -99,34 +165,40 @@ def fit_caption(text: str, box: TextBox, image_size: tuple[int, int]) -> FittedC
     left, top, right, bottom = box.pixels(*image_size)
     width, height = right - left, bottom - top
     prepared = prepare(text, box)
-    words = prepared.split(" ")
+    words = tokens(prepared)
+    area = (width, height, sources_of(box.font, prepared))
     low, high = box.min_size, box.max_size
     # Cheap bound first: text far wider than all lines together cannot fit, and trying every
     # split of a very long caption would be slow.
     hopeless = _width(box, low, prepared) > box.max_lines * (width + low)
-    if not prepared or hopeless or _fits(box, low, words, width, height) is None:
+    if not prepared or hopeless or _fits(box, low, words, area) is None:
         raise CaptionTooLong(
             f"does not fit box '{box.name}' ({width}x{height} px) on {box.max_lines} line(s)"
             f" even at the minimum size of {box.min_size} px"
         )
     while low < high:  # largest size that fits: fits(low) holds throughout
         middle = (low + high + 1) // 2
-        if _fits(box, middle, words, width, height) is not None:
+        if _fits(box, middle, words, area) is not None:
             low = middle
         else:
             high = middle - 1
     size = low
-    lines = _fits(box, size, words, width, height) or []
-    placed = _place(box, size, lines, (left, top, right, bottom))
+    lines = _fits(box, size, words, area) or []
+    placed = _place(box, size, lines, (left, top, right, bottom), area[2])
     return FittedCaption(box, prepared, size, stroke_width(box, size), placed)
 
 
 def _place(
-    box: TextBox, size: int, lines: list[str], rect: tuple[int, int, int, int]
+    box: TextBox,
+    size: int,
+    lines: list[str],
+    rect: tuple[int, int, int, int],
+    sources: frozenset[FontSource],
 ) -> tuple[Line, ...]:
     """Draw positions that keep every line's ink inside `rect`, aligned as the box asks."""
     left, top, right, bottom = rect
-    block, pitch = _block_height(box, size, len(lines))
+    block, pitch = _block_height(box, size, len(lines), sources)
+    ascent = _metrics(sources, size)[0]
     stroke = stroke_width(box, size)
     block_top = {
         "top": top,
@@ -134,15 +206,20 @@ def _place(
         "bottom": bottom - block,
     }[box.valign]
     placed = []
+    # Right-to-left captions start at the right: a box's left and right swap for them.
+    align = box.align
+    if lines and align != "center" and right_to_left(" ".join(lines)):
+        align = "right" if align == "left" else "left"
     for index, text in enumerate(lines):
-        ink_left, _, ink_right, _ = _ink(box.font, size, stroke, text)
+        pieces, (ink_left, ink_right) = set_line(box.font, size, stroke, text)
         line_width = ink_right - ink_left
         ink_x = {
             "left": left,
             "center": left + (right - left - line_width) // 2,
             "right": right - line_width,
-        }[box.align]
-        placed.append(Line(text, ink_x - ink_left, block_top + stroke + index * pitch))
+        }[align]
+        y = block_top + stroke + index * pitch
+        placed.append(Line(text, ink_x - ink_left, y, y + ascent, pieces))
     return tuple(placed)
 
 

@@ -1,46 +1,132 @@
-"""Fonts come from an installed dependency (matplotlib ships DejaVu), never from the network."""
+"""Fonts come from installed dependencies, never from the network: DejaVu (shipped by
+matplotlib) for Latin, Greek, Cyrillic, Hebrew and Arabic, then Noto Sans CJK (its own pinned
+package) for Japanese, Chinese and Korean. Each alias names a chain: a character is set in the
+first font of the chain that has it.
+"""
 
 from __future__ import annotations
 
 import importlib.util
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from PIL import ImageFont
+import PIL
+from fontTools.ttLib import TTFont
+from PIL import ImageFont, features
 
-# Alias -> file in matplotlib's mpl-data/fonts/ttf. DejaVu is free to embed (see its licence).
+
+@dataclass(frozen=True)
+class FontSource:
+    """One font file inside an installed package, and the licence published with the memes."""
+
+    package: str  # found without importing it (importing matplotlib is slow)
+    file: str  # path inside the package
+    licence: str  # path inside the package, or "dist-info:<name>" for the wheel's licence file
+    published_as: str  # the licence's name beside the memes
+
+
+DEJAVU_LICENCE = ("mpl-data/fonts/ttf/LICENSE_DEJAVU", "LICENSE-DejaVu-fonts.txt")
+
+
+def _dejavu(file: str) -> FontSource:
+    return FontSource("matplotlib", f"mpl-data/fonts/ttf/{file}", *DEJAVU_LICENCE)
+
+
+NOTO_CJK_BOLD = FontSource(
+    "noto_cjk_sans_jp_bold", "NotoSansCJKjp-Bold.otf", "dist-info:LICENSE", "LICENSE-Noto-CJK.txt"
+)
+
+# Alias -> its primary font. Boxes name one of these (template.yml `font`).
 FONT_FILES = {
-    "sans-bold": "DejaVuSans-Bold.ttf",
-    "sans": "DejaVuSans.ttf",
-    "serif-bold": "DejaVuSerif-Bold.ttf",
-    "mono-bold": "DejaVuSansMono-Bold.ttf",
+    "sans-bold": _dejavu("DejaVuSans-Bold.ttf"),
+    "sans": _dejavu("DejaVuSans.ttf"),
+    "serif-bold": _dejavu("DejaVuSerif-Bold.ttf"),
+    "mono-bold": _dejavu("DejaVuSansMono-Bold.ttf"),
 }
-LICENCE_FILE = "LICENSE_DEJAVU"
+# What each alias falls back to, in order. DejaVu Serif and Mono lack Hebrew (Serif, Arabic
+# too), so they fall back to DejaVu Sans; CJK comes in bold only (a regular face would add
+# 14 MB for a style no template uses yet).
+FALLBACKS = {
+    "sans-bold": (NOTO_CJK_BOLD,),
+    "sans": (NOTO_CJK_BOLD,),
+    "serif-bold": (_dejavu("DejaVuSans-Bold.ttf"), NOTO_CJK_BOLD),
+    "mono-bold": (_dejavu("DejaVuSans-Bold.ttf"), NOTO_CJK_BOLD),
+}
 
 
-@lru_cache(maxsize=1)
-def font_dir() -> Path:
-    """matplotlib's font folder, found without importing matplotlib (which is slow to import)."""
-    spec = importlib.util.find_spec("matplotlib")
+class FontMissing(RuntimeError):
+    """A package that ships a font is not installed."""
+
+
+@lru_cache(maxsize=8)
+def package_dir(package: str) -> Path:
+    spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("matplotlib is not installed: it ships the fonts; run `make site`")
-    return Path(next(iter(spec.submodule_search_locations))) / "mpl-data" / "fonts" / "ttf"
+        raise FontMissing(f"the package {package} ships fonts the memes need: run `make site`")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def source_path(source: FontSource) -> Path:
+    return package_dir(source.package) / source.file
+
+
+def chain(alias: str) -> tuple[FontSource, ...]:
+    """The fonts of an alias, primary first; KeyError for an unknown alias."""
+    return (FONT_FILES[alias], *FALLBACKS[alias])
 
 
 def font_path(alias: str) -> Path:
-    """The file behind a font alias; KeyError for an unknown alias."""
-    return font_dir() / FONT_FILES[alias]
+    """The primary font file behind an alias; KeyError for an unknown alias."""
+    return source_path(FONT_FILES[alias])
 
 
-def licence_path() -> Path:
-    return font_dir() / LICENCE_FILE
+@lru_cache(maxsize=8)
+def coverage(source: FontSource) -> frozenset[int]:
+    """The code points a font has glyphs for (read once: 0.15 s for the CJK font)."""
+    with TTFont(source_path(source), lazy=True) as font:
+        return frozenset(font.getBestCmap())
 
 
-@lru_cache(maxsize=512)
-def load_font(alias: str, size: int) -> ImageFont.FreeTypeFont:
+@lru_cache(maxsize=1024)
+def load(source: FontSource, size: int, shaped: bool) -> ImageFont.FreeTypeFont:
     """A cached font at one size: fitting tries many sizes, and loading is the slow part.
 
-    The basic layout engine is forced so that output bytes do not depend on whether this
-    machine's Pillow has raqm.
+    `shaped` text (right-to-left, joined or with marks) goes through raqm (HarfBuzz and
+    FriBiDi); the rest through the basic engine, so that Latin output does not depend on
+    whether this machine's Pillow has raqm.
     """
-    return ImageFont.truetype(str(font_path(alias)), size, layout_engine=ImageFont.Layout.BASIC)
+    engine = ImageFont.Layout.RAQM if shaped else ImageFont.Layout.BASIC
+    return ImageFont.truetype(str(source_path(source)), size, layout_engine=engine)
+
+
+def load_font(alias: str, size: int) -> ImageFont.FreeTypeFont:
+    return load(FONT_FILES[alias], size, False)
+
+
+def raqm_available() -> bool:
+    return bool(features.check("raqm"))
+
+
+def layout_versions() -> dict[str, str | None]:
+    """What the pixels of shaped text depend on besides the fonts: part of every meme's hash."""
+    versions: dict[str, str | None] = {"pillow": PIL.__version__}
+    for feature in ("freetype2", "raqm", "fribidi", "harfbuzz"):
+        versions[feature] = features.version(feature)
+    return versions
+
+
+def licences(sources: set[FontSource]) -> list[tuple[str, Path]]:
+    """(name beside the memes, file) of each licence the given fonts come with."""
+    found: dict[str, Path] = {}
+    for source in sources:
+        if source.licence.startswith("dist-info:"):
+            from importlib.metadata import distribution
+
+            dist = distribution(source.package)
+            name = source.licence.removeprefix("dist-info:")
+            path = next(Path(dist.locate_file(f)) for f in dist.files or [] if f.name == name)
+        else:
+            path = package_dir(source.package) / source.licence
+        found[source.published_as] = path
+    return sorted(found.items())

@@ -13,6 +13,7 @@ import os
 import stat
 import tempfile
 import time
+import unicodedata
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -21,10 +22,11 @@ from pathlib import Path
 
 from . import RENDERER_VERSION
 from .declarations import MemeSpec, parse_post
-from .errors import MemeError, MemeErrors, excerpt
-from .fitting import CaptionTooLong, FittedCaption, fit_captions
-from .fonts import font_path
+from .errors import Location, MemeError, MemeErrors, excerpt
+from .fitting import CaptionTooLong, FittedCaption, fit_captions, prepare
+from .fonts import FONT_FILES, layout_versions, raqm_available, source_path
 from .render import Encoding, art_size, draw, encode
+from .shaping import missing_characters, needs_shaping, visible
 from .templates import Template, TemplateLibrary
 
 
@@ -64,19 +66,60 @@ def _sha256_of(path: Path) -> str:
     return _file_sha256(path, stat.st_mtime_ns, stat.st_size)
 
 
-def meme_digest(template: Template, captions: tuple[str, ...], encoding: Encoding) -> str:
-    """Hash of every input that shapes the pixels or bytes (alt text and width do not)."""
-    fonts = sorted({box.font for box in template.boxes})
+def meme_digest(template: Template, captions: tuple[FittedCaption, ...], encoding: Encoding) -> str:
+    """Hash of every input that shapes the pixels or bytes (alt text and width do not): the
+    fonts each caption is set in, and the versions of the engines that lay text out."""
+    fonts = sorted(
+        {piece.source for caption in captions for line in caption.lines for piece in line.pieces}
+        | {FONT_FILES[box.font] for box in template.boxes},
+        key=lambda source: (source.package, source.file),
+    )
     inputs = {
         "renderer": RENDERER_VERSION,
         "template": template.name,
         "boxes": [asdict(box) for box in template.boxes],
         "art": template.art_sha256,
-        "fonts": {alias: _sha256_of(font_path(alias)) for alias in fonts},
-        "captions": list(captions),
+        "fonts": {f"{f.package}/{f.file}": _sha256_of(source_path(f)) for f in fonts},
+        "layout": layout_versions(),
+        "captions": [caption.text for caption in captions],
         "encoding": asdict(encoding),
     }
     return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+
+
+def _check_text(spec: MemeSpec, template: Template) -> None:
+    """Every caption can be drawn here: each character has a font, and text that needs
+    shaping has raqm. MemeError names the post, the meme, the caption and the characters."""
+    for index, (text, box) in enumerate(zip(spec.captions, template.boxes, strict=False)):
+        line = spec.field_lines.get(f"captions[{index}]") or spec.where("captions").line
+        where = Location(spec.source, line, "captions")
+        if not visible(text):
+            raise MemeError(
+                where,
+                f"meme '{spec.id}', caption {index + 1} {excerpt(text)} has nothing to see:"
+                " only spaces or zero-width characters",
+                "write the caption in words",
+            )
+        missing = missing_characters(box.font, prepare(text, box))
+        if missing:
+            named = ", ".join(
+                f"'{c}' (U+{ord(c):04X} {unicodedata.name(c, 'unnamed')})" for c in missing[:5]
+            )
+            raise MemeError(
+                where,
+                f"meme '{spec.id}', caption {index + 1} {excerpt(text)}: no font here has"
+                f" {named}{' and more' if len(missing) > 5 else ''}",
+                "write it in words; the fonts cover Latin, Greek, Cyrillic, Hebrew, Arabic,"
+                " Japanese, Chinese and Korean",
+            )
+        if needs_shaping(text) and not raqm_available():
+            raise MemeError(
+                where,
+                f"meme '{spec.id}', caption {index + 1} {excerpt(text)} needs text shaping"
+                " (right-to-left or joined script), and this Pillow has no raqm layout",
+                "install FriBiDi (Debian: apt-get install libfribidi0; macOS: brew install"
+                " fribidi), which Pillow's raqm loads",
+            )
 
 
 def plan_meme(spec: MemeSpec, library: TemplateLibrary, encoding: Encoding) -> PlannedMeme:
@@ -108,6 +151,7 @@ def plan_meme(spec: MemeSpec, library: TemplateLibrary, encoding: Encoding) -> P
             f"meme '{spec.id}': template '{template.name}' takes {expected} captions, got {count}",
             f"one caption a box, in this order: {', '.join(template.box_names)}",
         )
+    _check_text(spec, template)
     size = art_size(template.image_path, template.art_sha256)
     try:
         fitted = fit_captions(list(spec.captions), list(template.boxes[:count]), size)
@@ -118,7 +162,7 @@ def plan_meme(spec: MemeSpec, library: TemplateLibrary, encoding: Encoding) -> P
             f" {excerpt(spec.captions[error.index])} {error}",
             "shorten the caption, or pick a template with a larger box",
         ) from None
-    digest = meme_digest(template, spec.captions, encoding)
+    digest = meme_digest(template, tuple(fitted), encoding)
     return PlannedMeme(spec, template, tuple(fitted), encoding, digest, *size)
 
 

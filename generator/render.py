@@ -10,7 +10,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 
 from .fitting import FittedCaption
-from .fonts import load_font
+from .fonts import load
 
 OUTPUT_WIDTH = 1200
 
@@ -60,17 +60,17 @@ def draw(art_path: Path, art_sha256: str, captions: list[FittedCaption]) -> Imag
     image = _art(art_path, art_sha256).copy()
     pen = ImageDraw.Draw(image)
     for caption in captions:
-        font = load_font(caption.box.font, caption.size)
         for line in caption.lines:
-            pen.text(
-                (line.x, line.y),
-                line.text,
-                font=font,
-                fill=caption.box.color,
-                anchor="la",
-                stroke_width=caption.stroke,
-                stroke_fill=caption.box.stroke_color,
-            )
+            for piece in line.pieces:
+                pen.text(
+                    (line.x + piece.dx, line.baseline),
+                    piece.text,
+                    font=load(piece.source, caption.size, piece.shaped),
+                    fill=caption.box.color,
+                    anchor="ls",
+                    stroke_width=caption.stroke,
+                    stroke_fill=caption.box.stroke_color,
+                )
     return image
 
 

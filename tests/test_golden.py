@@ -24,6 +24,13 @@ from generator.templates import TemplateLibrary
 
 GOLDEN = Path(__file__).with_name("golden_renders.json")
 CAPTIONS = ("One", "Two", "Three", "Four", "Five", "Six")
+# Text that raqm shapes and the fallback font sets, on one template each.
+SCRIPTS = {
+    "prefer:hebrew": ("שלום עולם", "מימין לשמאל"),
+    "prefer:arabic": ("مرحبا بالعالم", "النص العربي موصول"),
+    "prefer:japanese": ("プッシュかプルか", "エージェントが変更を取りに行く"),
+    "prefer:mixed": ("Push と Pull", "GitOps エージェント"),
+}
 
 
 def digests() -> dict[str, str]:
@@ -33,6 +40,10 @@ def digests() -> dict[str, str]:
         template = library.get(name)
         captions = CAPTIONS[: len(template.boxes)]
         spec = MemeSpec("golden", 1, 1, "golden", name, captions, "a golden render")
+        data = render_bytes(plan_meme(spec, library, Encoding()))
+        found[name] = hashlib.sha256(data).hexdigest()
+    for name, captions in SCRIPTS.items():
+        spec = MemeSpec("golden", 1, 1, "golden", name.split(":")[0], captions, "a golden render")
         data = render_bytes(plan_meme(spec, library, Encoding()))
         found[name] = hashlib.sha256(data).hexdigest()
     return found

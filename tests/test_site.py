@@ -182,6 +182,21 @@ BAD_INPUT = {
         "duplicate meme id 'who-does-what'",
         "id: who-does-what",
     ),
+    "a character no font has": (
+        PART2,
+        "  - PodSecurityPolicy\n",
+        "  - PodSecurityPolicy 🚀\n",
+        "meme 'pod-security', caption 1 'PodSecurityPolicy 🚀': no font here has '🚀'"
+        " (U+1F680 ROCKET)",
+        "PodSecurityPolicy 🚀",
+    ),
+    "a caption with nothing to see": (
+        PART2,
+        "  - PodSecurityPolicy\n",
+        '  - "\\u200b\\u2060"\n',
+        "has nothing to see: only spaces or zero-width characters",
+        "\\u200b",
+    ),
     "box outside its image": (
         "img/templates/prefer/template.yml",
         "x: 0.45, y: 0.04, w: 0.52",

@@ -13,6 +13,7 @@ from pathlib import Path, PurePosixPath
 from mkdocs.utils.meta import get_data
 
 from ..errors import Location, MemeError, MemeErrors
+from ..fonts import FONT_FILES, licences
 from ..pipeline import PlannedMeme, plan_posts
 from ..render import Encoding
 from ..templates import TemplateLibrary
@@ -73,3 +74,16 @@ def placements(plan: SitePlan, output_dir: str) -> Placements:
             for page, memes in plan.planned.items()
         }
     )
+
+
+def font_licences(memes: Iterable[PlannedMeme]) -> list[tuple[str, Path]]:
+    """(name beside the memes, file) of the licence of every font the memes are set in."""
+    used = {FONT_FILES[box.font] for meme in memes for box in meme.template.boxes}
+    used |= {
+        piece.source
+        for meme in memes
+        for caption in meme.captions
+        for line in caption.lines
+        for piece in line.pieces
+    }
+    return licences(used)

@@ -17,11 +17,10 @@ from mkdocs.plugins import BasePlugin
 from mkdocs.structure.files import File, Files, InclusionLevel, get_files
 
 from ..errors import MemeError, MemeErrors
-from ..fonts import licence_path
 from ..pipeline import MemeCache, PlannedMeme, RenderReport
 from ..render import Encoding
 from .fence import FENCE_FORMAT, Placements, activate, set_page
-from .planning import SitePlan, image_uri, placements, plan_site
+from .planning import SitePlan, font_licences, image_uri, placements, plan_site
 from .series import Position, build_positions
 
 log = logging.getLogger("mkdocs.plugins.memes")
@@ -154,8 +153,9 @@ class MemesPlugin(BasePlugin[MemesConfig]):
             first = min(self.planned, key=lambda p: (p not in self.positions, self._part(p), p))
             figure = self.placements.pages[first][0]
             self.default_card = (figure.uri, figure.alt)
-            licence = f"{self.config.output_dir}/LICENSE-DejaVu-fonts.txt"
-            files.append(File.generated(config, licence, abs_src_path=str(licence_path())))
+            for name, path in font_licences(memes):
+                uri = f"{self.config.output_dir}/{name}"
+                files.append(File.generated(config, uri, abs_src_path=str(path)))
         return files
 
     def on_page_markdown(self, markdown: str, *, page, config, files: Files) -> str:

@@ -22,11 +22,10 @@ from mkdocs.exceptions import ConfigurationError
 from mkdocs.structure.files import InclusionLevel, get_files
 
 from ..errors import MemeError, MemeErrors
-from ..fonts import licence_path
 from ..pipeline import MemeCache, write_atomically
 from ..render import Encoding
 from .fence import PLACEMENTS_ENV, PLACEMENTS_FILE
-from .planning import image_uri, placements, plan_site
+from .planning import font_licences, image_uri, placements, plan_site
 
 
 def _say(message: str) -> None:
@@ -99,8 +98,8 @@ def build(config_file: Path, strict: bool = True) -> int:
             target = site / image_uri(options.output_dir, page, meme)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(cache.path(meme), target)
-    if memes:
-        shutil.copyfile(licence_path(), site / options.output_dir / "LICENSE-DejaVu-fonts.txt")
+    for name, path in font_licences(memes):
+        shutil.copyfile(path, site / options.output_dir / name)
     _say(f"{len(memes)} published into {site.name}/ ({time.perf_counter() - started:.2f} s)")
     return 0
 

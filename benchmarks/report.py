@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from generator.pipeline import write_atomically
+from generator.files import write_atomically
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from .declarations import MemeSpec
 from .errors import MemeError, MemeErrors
-from .pipeline import plan_meme, render_bytes, writable_target, write_atomically
+from .files import writable_target, write_atomically
+from .pipeline import plan_meme, render_bytes
 from .render import Encoding
 from .templates import TemplateLibrary
 

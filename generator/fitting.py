@@ -143,21 +143,34 @@ def best_wrap(
     return best[1] if best else None
 
 
+def _lines_needed(box: TextBox, size: int, words: list[tuple[str, str]], width: int) -> int:
+    """The fewest lines `words` fit in at `size` (filling each line greedily, which is
+    optimal for that); a number above max_lines when they do not fit at all. A few
+    measurements a size instead of one for every split."""
+    count, start = 1, 0
+    for end in range(1, len(words) + 1):
+        if _width(box, size, _join(words[start:end])) <= width:
+            continue
+        if end - 1 == start:  # one word alone is too wide
+            return box.max_lines + 1
+        count, start = count + 1, end - 1
+        if count > box.max_lines or _width(box, size, _join(words[start:end])) > width:
+            return box.max_lines + 1
+    return count
+
+
 def _fits(
     box: TextBox,
     size: int,
     words: list[tuple[str, str]],
     area: tuple[int, int, frozenset[FontSource]],
-) -> list[str] | None:
-    """The wrap with the fewest lines that fits at `size`, or None."""
+) -> int | None:
+    """How many lines the text takes at `size` when it fits the box, or None."""
     width, height, sources = area
-    for count in range(1, box.max_lines + 1):
-        if _block_height(box, size, count, sources)[0] > height:
-            return None
-        lines = best_wrap(box, size, words, count)
-        if lines and max(_width(box, size, line) for line in lines) <= width:
-            return lines
-    return None
+    count = _lines_needed(box, size, words, width)
+    if count > box.max_lines or _block_height(box, size, count, sources)[0] > height:
+        return None
+    return count
 
 
 def fit_caption(text: str, box: TextBox, image_size: tuple[int, int]) -> FittedCaption:
@@ -183,7 +196,8 @@ def fit_caption(text: str, box: TextBox, image_size: tuple[int, int]) -> FittedC
         else:
             high = middle - 1
     size = low
-    lines = _fits(box, size, words, area) or []
+    # The balanced split into that many lines: no line wider than the greedy one's widest.
+    lines = best_wrap(box, size, words, _fits(box, size, words, area) or 1) or []
     placed = _place(box, size, lines, (left, top, right, bottom), area[2])
     return FittedCaption(box, prepared, size, stroke_width(box, size), placed)
 

@@ -12,7 +12,6 @@ from functools import lru_cache
 from pathlib import Path
 
 import PIL
-from fontTools.ttLib import TTFont
 from PIL import ImageFont, features
 
 
@@ -55,6 +54,14 @@ FALLBACKS = {
 }
 
 
+# Every font any chain uses, by "package/file" (how saved layouts name them).
+SOURCES = {
+    f"{source.package}/{source.file}": source
+    for alias in FONT_FILES
+    for source in (FONT_FILES[alias], *FALLBACKS[alias])
+}
+
+
 class FontMissing(RuntimeError):
     """A package that ships a font is not installed."""
 
@@ -84,6 +91,8 @@ def font_path(alias: str) -> Path:
 @lru_cache(maxsize=8)
 def coverage(source: FontSource) -> frozenset[int]:
     """The code points a font has glyphs for (read once: 0.15 s for the CJK font)."""
+    from fontTools.ttLib import TTFont  # only when a caption leaves ASCII (10 ms to import)
+
     with TTFont(source_path(source), lazy=True) as font:
         return frozenset(font.getBestCmap())
 
@@ -108,6 +117,7 @@ def raqm_available() -> bool:
     return bool(features.check("raqm"))
 
 
+@lru_cache(maxsize=1)
 def layout_versions() -> dict[str, str | None]:
     """What the pixels of shaped text depend on besides the fonts: part of every meme's hash."""
     versions: dict[str, str | None] = {"pillow": PIL.__version__}

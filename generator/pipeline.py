@@ -10,22 +10,23 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import stat
-import tempfile
 import time
 import unicodedata
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 from . import RENDERER_VERSION
+from .art import output_size
 from .declarations import MemeSpec, parse_post
 from .errors import Location, MemeError, MemeErrors, excerpt
+from .files import write_atomically
 from .fitting import CaptionTooLong, FittedCaption, fit_captions, prepare
 from .fonts import FONT_FILES, layout_versions, raqm_available, source_path
-from .render import Encoding, art_size, draw, encode
+from .plans import PlanStore, layout_from_json, layout_to_json, plan_key
+from .render import Encoding, draw, encode
 from .shaping import missing_characters, needs_shaping, visible
 from .templates import Template, TemplateLibrary
 
@@ -122,8 +123,15 @@ def _check_text(spec: MemeSpec, template: Template) -> None:
             )
 
 
-def plan_meme(spec: MemeSpec, library: TemplateLibrary, encoding: Encoding) -> PlannedMeme:
-    """Look up the template and fit every caption; MemeError names the post, meme and field."""
+def plan_meme(
+    spec: MemeSpec,
+    library: TemplateLibrary,
+    encoding: Encoding,
+    plans: PlanStore | None = None,
+) -> PlannedMeme:
+    """Look up the template and fit every caption; MemeError names the post, meme and field.
+
+    With `plans`, a layout planned before from exactly the same inputs is reused."""
     if any(mark in spec.template for mark in ("/", "\\", "..")):
         raise MemeError(
             spec.where("template"),
@@ -151,8 +159,17 @@ def plan_meme(spec: MemeSpec, library: TemplateLibrary, encoding: Encoding) -> P
             f"meme '{spec.id}': template '{template.name}' takes {expected} captions, got {count}",
             f"one caption a box, in this order: {', '.join(template.box_names)}",
         )
+    size = output_size(template.width, template.height)
+    key = plan_key(template, spec.captions, encoding) if plans is not None else ""
+    entry = plans.get(key) if plans is not None else None
+    if entry is not None:
+        try:
+            fitted = layout_from_json(entry["captions"], template)
+            plans.put(key, entry)
+            return PlannedMeme(spec, template, fitted, encoding, str(entry["digest"]), *size)
+        except (KeyError, TypeError, ValueError):
+            pass  # a damaged entry: plan afresh
     _check_text(spec, template)
-    size = art_size(template.image_path, template.art_sha256)
     try:
         fitted = fit_captions(list(spec.captions), list(template.boxes[:count]), size)
     except CaptionTooLong as error:
@@ -163,11 +180,17 @@ def plan_meme(spec: MemeSpec, library: TemplateLibrary, encoding: Encoding) -> P
             "shorten the caption, or pick a template with a larger box",
         ) from None
     digest = meme_digest(template, tuple(fitted), encoding)
+    if plans is not None:
+        plans.put(key, {"digest": digest, "captions": layout_to_json(tuple(fitted))})
     return PlannedMeme(spec, template, tuple(fitted), encoding, digest, *size)
 
 
 def plan_posts(
-    posts: Iterable[tuple[str, str]], library: TemplateLibrary, encoding: Encoding
+    posts: Iterable[tuple[str, str]],
+    library: TemplateLibrary,
+    encoding: Encoding,
+    plans: PlanStore | None = None,
+    on_planned: Callable[[PlannedMeme], None] | None = None,
 ) -> dict[str, list[PlannedMeme]]:
     """Plan the memes of many (source, markdown) posts; every mistake is gathered and raised."""
     planned: dict[str, list[PlannedMeme]] = {}
@@ -180,47 +203,16 @@ def plan_posts(
             continue
         for spec in specs:
             try:
-                planned.setdefault(source, []).append(plan_meme(spec, library, encoding))
+                meme = plan_meme(spec, library, encoding, plans)
+                planned.setdefault(source, []).append(meme)
+                if on_planned is not None and not errors:
+                    on_planned(meme)
             except MemeError as error:
                 if str(error) not in map(str, errors):  # a broken template: say it once
                     errors.append(error)
     if errors:
         raise MemeErrors(errors)
     return planned
-
-
-class NotAFile(ValueError):
-    """The target of a write exists and is not a regular file (a folder, a device, a pipe)."""
-
-
-def writable_target(path: Path) -> str | None:
-    """Why `path` must not be written over, or None: only a regular file (or nothing) may be
-    replaced. A rename over a device node or a folder's place would succeed, silently."""
-    try:
-        mode = os.lstat(path).st_mode
-    except FileNotFoundError:
-        return None
-    if stat.S_ISREG(mode) or (stat.S_ISLNK(mode) and path.is_file()):
-        return None
-    kind = "a folder" if stat.S_ISDIR(mode) else "a special file (device, pipe or socket)"
-    return f"{path} is {kind}, not a file"
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write through a temporary file and rename, so a reader never sees half a file."""
-    problem = writable_target(path)
-    if problem:
-        raise NotAFile(problem)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(handle, 0o644)  # mkstemp makes 0600 files, which web servers cannot serve
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def render_bytes(meme: PlannedMeme) -> bytes:
@@ -261,8 +253,10 @@ class MemeCache:
         memes: list[PlannedMeme],
         workers: int | None = None,
         progress: Callable[[str], None] | None = None,
+        drawn: Drawing | None = None,
     ) -> RenderReport:
-        """Render the memes the cache lacks, in parallel; report what was rendered or reused."""
+        """Render the memes the cache lacks, in parallel; report what was rendered or reused.
+        What `drawn` already drew while the site was planned is written, not drawn again."""
         started = time.perf_counter()
         report = RenderReport()
         missing: dict[str, PlannedMeme] = {}
@@ -283,8 +277,10 @@ class MemeCache:
 
         def render_one(meme: PlannedMeme) -> tuple[str, float]:
             begun = time.perf_counter()
-            self._write(meme, render_bytes(meme))
-            return meme.file_name, time.perf_counter() - begun
+            early = drawn.result(meme) if drawn is not None else None
+            data, seconds = early or (render_bytes(meme), None)
+            self._write(meme, data)
+            return meme.file_name, seconds if seconds is not None else time.perf_counter() - begun
 
         workers = workers or min(len(missing), os.cpu_count() or 1) or 1
         with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -293,3 +289,45 @@ class MemeCache:
                 report.render_seconds[name] = seconds
         report.seconds = time.perf_counter() - started
         return report
+
+
+def _timed_render(meme: PlannedMeme) -> tuple[bytes, float]:
+    begun = time.perf_counter()
+    data = render_bytes(meme)
+    return data, time.perf_counter() - begun
+
+
+class Drawing:
+    """Memes drawn and encoded while the rest of the site is still being planned.
+
+    Planning is Python and drawing mostly C that lets go of the GIL, so on two cores the two
+    overlap. The bytes stay in memory: only `MemeCache.ensure`, once every meme planned
+    cleanly, writes them; `cancel` drops them when planning fails, so a mistake still leaves
+    nothing behind.
+    """
+
+    def __init__(self, cache: MemeCache, workers: int | None = None) -> None:
+        self.cache = cache
+        # Planning keeps one core busy; drawing takes the others (at least one).
+        self.pool = ThreadPoolExecutor(max_workers=workers or max(1, (os.cpu_count() or 1) - 1))
+        self.jobs: dict[str, Future[tuple[bytes, float]]] = {}
+
+    def __call__(self, meme: PlannedMeme) -> None:
+        """Start drawing `meme` unless the cache has it (called as each meme is planned)."""
+        if meme.file_name not in self.jobs and not self.cache.intact(meme):
+            self.jobs[meme.file_name] = self.pool.submit(_timed_render, meme)
+
+    def result(self, meme: PlannedMeme) -> tuple[bytes, float] | None:
+        """The bytes drawn for `meme`; None when its drawing had not started (it is called off,
+        and the caller draws it: after planning, every core may draw)."""
+        job = self.jobs.get(meme.file_name)
+        if job is None or job.cancel():
+            return None
+        return job.result()
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True)
+
+    def cancel(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        self.jobs.clear()

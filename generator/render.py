@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 from PIL import Image, ImageDraw
 
+from .art import picture
 from .fitting import FittedCaption
 from .fonts import load
-
-OUTPUT_WIDTH = 1200
 
 
 @dataclass(frozen=True)
@@ -41,23 +39,8 @@ class Encoding:
         raise ValueError(f"unknown format {self.format!r}: use webp or jpeg")
 
 
-@lru_cache(maxsize=32)
-def _art(path: Path, sha256: str) -> Image.Image:
-    """The template picture at 1200 px wide, decoded once (keyed by content, for serve)."""
-    with Image.open(path) as picture:
-        art = picture.convert("RGB")
-    if art.width != OUTPUT_WIDTH:
-        height = round(art.height * OUTPUT_WIDTH / art.width)
-        art = art.resize((OUTPUT_WIDTH, height), Image.Resampling.LANCZOS)
-    return art
-
-
-def art_size(path: Path, sha256: str) -> tuple[int, int]:
-    return _art(path, sha256).size
-
-
 def draw(art_path: Path, art_sha256: str, captions: list[FittedCaption]) -> Image.Image:
-    image = _art(art_path, art_sha256).copy()
+    image = picture(art_path, art_sha256).copy()
     pen = ImageDraw.Draw(image)
     for caption in captions:
         for line in caption.lines:

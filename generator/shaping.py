@@ -31,6 +31,8 @@ class Piece:
 
 def needs_shaping(text: str) -> bool:
     """Right-to-left, joined or marked text, which the basic engine draws wrongly."""
+    if text.isascii():
+        return False
     for char in text:
         if unicodedata.bidirectional(char) in RIGHT_TO_LEFT | {"AN"}:
             return True
@@ -50,6 +52,8 @@ def _source_for(alias: str, char: str) -> FontSource | None:
 
 def missing_characters(alias: str, text: str) -> list[str]:
     """Characters no font of the alias's chain has (format characters and spaces aside)."""
+    if text.isascii() and text.isprintable():
+        return []  # every chain starts with a DejaVu font, which has all of printable ASCII
     missing = []
     for char in text:
         if char.isspace() or unicodedata.category(char) in ATTACHED:
@@ -81,6 +85,8 @@ def right_to_left(text: str) -> bool:
 def _runs(alias: str, text: str) -> list[tuple[FontSource, str]]:
     """Logical runs of one font each; spaces and attached characters join the current run."""
     primary = chain(alias)[0]
+    if text.isascii():  # every font's first chain member has ASCII: one run, no lookups
+        return [(primary, text)]
     runs: list[tuple[FontSource, str]] = []
     for char in text:
         attached = char.isspace() or unicodedata.category(char) in ATTACHED
@@ -109,7 +115,8 @@ def set_line(
             left = x + ink_left if left is None else min(left, x + ink_left)
             right = x + ink_right if right is None else max(right, x + ink_right)
         pieces.append(Piece(source, run, shaped, x))
-        x += round(font.getlength(run))
+        if len(runs) > 1:  # only a following piece needs to know where this one ends
+            x += round(font.getlength(run))
     return tuple(pieces), (left or 0, right or 0)
 
 

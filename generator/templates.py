@@ -7,9 +7,9 @@ given as fractions of the picture so that the art can be redrawn at another size
 from __future__ import annotations
 
 import hashlib
-import io
+import os
 import re
-import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -17,6 +17,7 @@ from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
+from .art import decode
 from .errors import Location, MemeError, excerpt
 from .fonts import FONT_FILES
 from .yamlfile import Located, read_mapping
@@ -166,6 +167,20 @@ def _check_box(raw: Any, index: int, where: Location, defaults: dict[str, Any]) 
     return TextBox(**values)
 
 
+# Pictures decoded in full once, by SHA-256: a picture that decoded cleanly does so again, so
+# each build checks only new or changed art (a full decode is most of a template's load time).
+# `generator.plans` keeps this between builds.
+_DECODED: dict[str, tuple[int, int]] = {}
+
+
+def decoded_arts() -> dict[str, tuple[int, int]]:
+    return dict(_DECODED)
+
+
+def remember_decoded(arts: dict[str, tuple[int, int]]) -> None:
+    _DECODED.update(arts)
+
+
 def load_template(folder: Path, shown: Path | None = None) -> Template:
     """Load and validate `folder/template.yml` and its picture; errors name the folder as
     `shown` (as authors see it, from the project's root) when given."""
@@ -193,15 +208,12 @@ def load_template(folder: Path, shown: Path | None = None) -> Template:
         )
     try:
         art_bytes = image_path.read_bytes()
-        with warnings.catch_warnings():
-            # A picture big enough to warn is a decompression bomb to us: refuse it.
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            # Decoded from bytes, so Pillow's messages carry no path of this machine.
-            with Image.open(io.BytesIO(art_bytes)) as picture:
-                picture.verify()
-            with Image.open(io.BytesIO(art_bytes)) as picture:
-                picture.load()  # decode it all now: a truncated file fails here, not mid-build
-                width, height = picture.size
+        art_sha256 = hashlib.sha256(art_bytes).hexdigest()
+        if art_sha256 in _DECODED:
+            width, height = _DECODED[art_sha256]
+        else:
+            width, height = decode(art_bytes, art_sha256)[1]
+            _DECODED[art_sha256] = (width, height)
     except FileNotFoundError:
         raise _field_error(
             config,
@@ -250,7 +262,7 @@ def load_template(folder: Path, shown: Path | None = None) -> Template:
         width=width,
         height=height,
         boxes=boxes,
-        art_sha256=hashlib.sha256(art_bytes).hexdigest(),
+        art_sha256=art_sha256,
     )
 
 
@@ -279,13 +291,17 @@ class TemplateLibrary:
     def problems(self) -> list[MemeError]:
         """What is wrong with every template, used or not: a broken one fails the build even
         before a post asks for it (gathered, so an author sees them all at once)."""
-        found = []
-        for name in self.names():
+
+        def problem(name: str) -> MemeError | None:
             try:
                 self.get(name)
             except MemeError as error:
-                found.append(error)
-        return found
+                return error
+            return None
+
+        # In threads: decoding pictures is most of the time, and Pillow decodes without the GIL.
+        with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+            return [error for error in pool.map(problem, self.names()) if error is not None]
 
 
 @lru_cache(maxsize=64)

@@ -6,7 +6,7 @@ the same messages, naming files as authors see them (from the project's root).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -15,6 +15,7 @@ from mkdocs.utils.meta import get_data
 from ..errors import Location, MemeError, MemeErrors
 from ..fonts import FONT_FILES, licences
 from ..pipeline import PlannedMeme, plan_posts
+from ..plans import PlanStore
 from ..render import Encoding
 from ..templates import TemplateLibrary
 from .fence import Placements
@@ -34,9 +35,18 @@ def shown_path(path: Path, root: Path) -> Path:
 
 
 def plan_site(
-    root: Path, docs: Path, pages: Iterable[str], templates: Path, encoding: Encoding
+    root: Path,
+    docs: Path,
+    pages: Iterable[str],
+    templates: Path,
+    encoding: Encoding,
+    cache: Path | None = None,
+    on_planned: Callable[[PlannedMeme], None] | None = None,
 ) -> SitePlan:
-    """Plan the memes of `pages` (paths under `docs`); MemeErrors gathers every mistake."""
+    """Plan the memes of `pages` (paths under `docs`); MemeErrors gathers every mistake.
+
+    With a `cache` folder, layouts planned by an earlier build from the same inputs are reused
+    (kept in its plans file, written only when the whole site planned cleanly)."""
     shown_docs = shown_path(docs, root)
     posts, entries, problems, by_shown = [], [], [], {}
     for page in pages:
@@ -54,11 +64,14 @@ def plan_site(
         entry = entry_from_meta(page, meta)
         if entry:
             entries.append(entry)
-    library = TemplateLibrary(templates, shown=shown_path(templates, root))
+    plans = PlanStore(cache) if cache is not None else None  # before the templates: it
+    library = TemplateLibrary(templates, shown=shown_path(templates, root))  # knows their art
     problems += library.problems()
     if problems:
         raise MemeErrors(problems)
-    planned = plan_posts(posts, library, encoding)
+    planned = plan_posts(posts, library, encoding, plans, on_planned)
+    if plans is not None:
+        plans.save([library.get(name) for name in library.names()])
     return SitePlan({by_shown[shown]: memes for shown, memes in planned.items()}, entries)
 
 

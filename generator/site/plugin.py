@@ -17,7 +17,7 @@ from mkdocs.plugins import BasePlugin
 from mkdocs.structure.files import File, Files, InclusionLevel, get_files
 
 from ..errors import MemeError, MemeErrors
-from ..pipeline import MemeCache, PlannedMeme, RenderReport
+from ..pipeline import Drawing, MemeCache, PlannedMeme, RenderReport
 from ..render import Encoding
 from .fence import FENCE_FORMAT, Placements, activate, set_page
 from .planning import SitePlan, font_licences, image_uri, placements, plan_site
@@ -86,6 +86,7 @@ class MemesPlugin(BasePlugin[MemesConfig]):
         self.placements = Placements({})
         self.default_card: tuple[str, str] | None = None
         self.serving = False
+        self.drawing: Drawing | None = None
 
     def on_startup(self, *, command: str, dirty: bool) -> None:
         """Defined so that MkDocs keeps this object (and its caches) across serve rebuilds."""
@@ -116,13 +117,17 @@ class MemesPlugin(BasePlugin[MemesConfig]):
 
         The pages are the ones MkDocs will build: its own file list, with `exclude_docs`
         applied, and drafts only when serving (as MkDocs does)."""
-        root, templates, _ = self._paths(config)
+        root, templates, cache = self._paths(config)
         included = InclusionLevel.is_in_serve if self.serving else InclusionLevel.is_included
         pages = [f.src_uri for f in get_files(config).documentation_pages(inclusion=included)]
         encoding = Encoding(format=self.config.format, quality=self.config.quality)
+        self.drawing = Drawing(MemeCache(cache))
         try:
-            plan = plan_site(root, Path(config.docs_dir), pages, templates, encoding)
+            plan = plan_site(
+                root, Path(config.docs_dir), pages, templates, encoding, cache, self.drawing
+            )
         except (MemeError, MemeErrors) as error:
+            self.drawing.cancel()
             raise PluginError(str(error)) from None
         self.planned = plan.planned
         self.positions = build_positions(plan.entries)
@@ -131,7 +136,10 @@ class MemesPlugin(BasePlugin[MemesConfig]):
         _, _, cache_dir = self._paths(config)
         memes = [meme for memes in self.planned.values() for meme in memes]
         cache = MemeCache(cache_dir)
-        report = self.last_report = cache.ensure(memes, progress=log.info)
+        try:
+            report = self.last_report = cache.ensure(memes, progress=log.info, drawn=self.drawing)
+        finally:
+            self.drawing.close()
         for name in report.damaged:
             log.info(  # repaired, so not a warning (that fails a strict build)
                 f"memes: {name} in the cache was damaged (its digest did not match); rendered again"

@@ -22,7 +22,8 @@ from mkdocs.exceptions import ConfigurationError
 from mkdocs.structure.files import InclusionLevel, get_files
 
 from ..errors import MemeError, MemeErrors
-from ..pipeline import MemeCache, write_atomically
+from ..files import write_atomically
+from ..pipeline import Drawing, MemeCache
 from ..render import Encoding
 from .fence import PLACEMENTS_ENV, PLACEMENTS_FILE
 from .planning import font_licences, image_uri, placements, plan_site
@@ -75,14 +76,21 @@ def build(config_file: Path, strict: bool = True) -> int:
     ]
     encoding = Encoding(format=options.format, quality=options.quality)
     templates = (root / options.templates_dir).resolve()
+    cache = MemeCache((root / options.cache_dir).resolve())
+    drawing = Drawing(cache)
     try:
-        plan = plan_site(root, Path(config.docs_dir), pages, templates, encoding)
+        plan = plan_site(
+            root, Path(config.docs_dir), pages, templates, encoding, cache.folder, drawing
+        )
     except (MemeError, MemeErrors) as error:
+        drawing.cancel()
         print(f"error: {error}", file=sys.stderr)
         return 2
-    cache = MemeCache((root / options.cache_dir).resolve())
     memes = [meme for page in plan.planned.values() for meme in page]
-    report = cache.ensure(memes, progress=_say)
+    try:
+        report = cache.ensure(memes, progress=_say, drawn=drawing)
+    finally:
+        drawing.close()
     _say(f"{len(report.rendered)} rendered, {len(report.reused)} from the cache")
     placed = placements(plan, options.output_dir).to_json().encode()
     with tempfile.TemporaryDirectory(prefix="memes-") as scratch:

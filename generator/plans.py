@@ -106,11 +106,12 @@ class PlanStore:
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
             if isinstance(data, dict) and data.get("schema") == SCHEMA:
-                self.entries = dict(data.get("plans") or {})
-                self.arts = {
+                entries = dict(data.get("plans") or {})
+                arts = {
                     str(sha): (int(size[0]), int(size[1]))
                     for sha, size in dict(data.get("arts") or {}).items()
                 }
+                self.entries, self.arts = entries, arts  # both, or neither
         except (OSError, ValueError, TypeError, IndexError):
             pass  # no plans yet, or a damaged file: plan afresh
         remember_decoded(self.arts)

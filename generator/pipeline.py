@@ -88,6 +88,12 @@ def meme_digest(template: Template, captions: tuple[FittedCaption, ...], encodin
     return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
 
 
+def _character(char: str) -> str:
+    """A character as an error shows it: itself when printable, its code and name always."""
+    shown = f"'{char}' " if char.isprintable() else ""
+    return f"{shown}(U+{ord(char):04X} {unicodedata.name(char, 'a control character')})"
+
+
 def _check_text(spec: MemeSpec, template: Template) -> None:
     """Every caption can be drawn here: each character has a font, and text that needs
     shaping has raqm. MemeError names the post, the meme, the caption and the characters."""
@@ -98,14 +104,12 @@ def _check_text(spec: MemeSpec, template: Template) -> None:
             raise MemeError(
                 where,
                 f"meme '{spec.id}', caption {index + 1} {excerpt(text)} has nothing to see:"
-                " only spaces or zero-width characters",
+                " only spaces, zero-width characters or marks",
                 "write the caption in words",
             )
         missing = missing_characters(box.font, prepare(text, box))
         if missing:
-            named = ", ".join(
-                f"'{c}' (U+{ord(c):04X} {unicodedata.name(c, 'unnamed')})" for c in missing[:5]
-            )
+            named = ", ".join(_character(c) for c in missing[:5])
             raise MemeError(
                 where,
                 f"meme '{spec.id}', caption {index + 1} {excerpt(text)}: no font here has"

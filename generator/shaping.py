@@ -64,11 +64,10 @@ def missing_characters(alias: str, text: str) -> list[str]:
 
 
 def visible(text: str) -> bool:
-    """Whether any character of `text` draws ink (not only spaces and zero-width ones)."""
-    return any(
-        not char.isspace() and unicodedata.category(char) not in {"Cf", "Cc", "Zs", "Zl", "Zp"}
-        for char in text
-    )
+    """Whether `text` has anything to read: not only spaces, zero-width characters or marks."""
+    # Marks alone (accents with no letter to sit on) draw only stray ink: not a caption.
+    invisible = {"Cf", "Cc", "Zs", "Zl", "Zp", "Mn", "Mc", "Me"}
+    return any(not char.isspace() and unicodedata.category(char) not in invisible for char in text)
 
 
 def right_to_left(text: str) -> bool:

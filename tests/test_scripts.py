@@ -121,8 +121,10 @@ def _spec(captions: tuple[str, ...]) -> MemeSpec:
         (("Ship it 🚀", "ok"), "no font here has '🚀' (U+1F680 ROCKET)", 7),
         (("ok", "\u200b\u2060"), "caption 2 '\\u200b\\u2060' has nothing to see", 8),
         (("ok", "Linear B: \U00010000"), "(U+10000 LINEAR B SYLLABLE B008 A)", 8),
+        (("ok", "\u0301\u0308"), "has nothing to see", 8),
+        (("ring \x07 bell", "ok"), "no font here has (U+0007 a control character)", 7),
     ],
-    ids=["emoji", "zero-width only", "a script no font has"],
+    ids=["emoji", "zero-width only", "a script no font has", "marks only", "control character"],
 )
 def test_text_that_cannot_be_drawn_names_the_post_meme_line_and_characters(captions, message, line):
     with pytest.raises(MemeError) as caught:

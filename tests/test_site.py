@@ -194,7 +194,7 @@ BAD_INPUT = {
         PART2,
         "  - PodSecurityPolicy\n",
         '  - "\\u200b\\u2060"\n',
-        "has nothing to see: only spaces or zero-width characters",
+        "has nothing to see: only spaces, zero-width characters or marks",
         "\\u200b",
     ),
     "box outside its image": (

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT
-from helpers import build_site, nested_post
+from helpers import MEME, build_site, nested_post
 
 
 class Figures(HTMLParser):
@@ -135,3 +135,13 @@ def test_zensical_alone_says_how_to_build(tmp_path):
     )
     assert result.returncode != 0
     assert "run `make site BUILDER=zensical`" in result.stdout + result.stderr
+
+
+def test_a_meme_markdown_does_not_read_as_a_fence_stops_the_zensical_build(tmp_path):
+    project = copy_project(tmp_path / "project")
+    meme = "\n".join("    " + line for line in MEME.format(id="odd", where="x").splitlines())
+    meme = meme.removesuffix("    ```") + "```\n"
+    (project / "docs" / "odd.md").write_text("# Odd\n\n- An item\n\n" + meme)
+    result = zensical(project)
+    assert result.returncode == 2
+    assert "docs/odd.md:5: meme 'odd' was found but Markdown did not read it" in result.stderr

@@ -59,6 +59,21 @@ def _zensical(
     return result.returncode
 
 
+def _unplaced(planned: dict[str, list], built: dict[str, Path]) -> list[str]:
+    """Planned memes whose figure is not in the built page: Markdown did not read their block
+    as a fence (under MkDocs the plugin checks this per page; Zensical runs no plugin)."""
+    problems = []
+    for page, memes in planned.items():
+        html = built[page].read_text(encoding="utf-8") if built[page].is_file() else ""
+        problems += [
+            f"{meme.spec.source}:{meme.spec.line}: meme '{meme.spec.id}' was found but Markdown"
+            " did not read it as a fence; indent the fence as the text around it"
+            for meme in memes
+            if f'<figure class="meme" id="meme-{meme.spec.id}">' not in html
+        ]
+    return problems
+
+
 def build(config_file: Path, strict: bool = True) -> int:
     """Plan, render, build and publish; 0 when the site is built, 2 on an author's mistake."""
     started = time.perf_counter()
@@ -70,10 +85,9 @@ def build(config_file: Path, strict: bool = True) -> int:
         return 2
     options = config.plugins["memes"].config
     root = config_file.resolve().parent
-    pages = [
-        f.src_uri
-        for f in get_files(config).documentation_pages(inclusion=InclusionLevel.is_included)
-    ]
+    documents = get_files(config).documentation_pages(inclusion=InclusionLevel.is_included)
+    pages = [f.src_uri for f in documents]
+    built = {f.src_uri: Path(f.abs_dest_path) for f in documents}
     encoding = Encoding(format=options.format, quality=options.quality)
     templates = (root / options.templates_dir).resolve()
     cache = MemeCache((root / options.cache_dir).resolve())
@@ -100,6 +114,10 @@ def build(config_file: Path, strict: bool = True) -> int:
     if code != 0:
         return code
 
+    unplaced = _unplaced(plan.planned, built)
+    if unplaced:
+        print("\n".join(f"error: {problem}" for problem in unplaced), file=sys.stderr)
+        return 2
     site = Path(config.site_dir)
     for page, page_memes in plan.planned.items():
         for meme in page_memes:

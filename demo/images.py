@@ -16,6 +16,7 @@ import subprocess
 import tarfile
 from pathlib import Path
 
+from .naming import LABEL
 from .run import CommandError, run
 
 APP = Path(__file__).resolve().parent / "app"
@@ -106,6 +107,8 @@ def build_app(tag: str, version: str, context: Path = APP) -> str:
             "docker",
             "build",
             "--quiet",
+            "--label",  # so that `python -m demo down` finds and removes it
+            f"{LABEL}=true",
             "--build-arg",
             f"VERSION={version}",
             "-t",
@@ -115,3 +118,4 @@ def build_app(tag: str, version: str, context: Path = APP) -> str:
         timeout=300,
     )
     return run(["docker", "image", "inspect", "--format", "{{.Id}}", tag]).strip()
+

@@ -38,9 +38,11 @@ def docker_leftovers() -> list[str]:
         for kind, command in (
             ("container", ["docker", "ps", "-aq"]),
             ("network", ["docker", "network", "ls", "-q"]),
+            # The app images the pipeline built (a containers' image goes after the container).
+            ("image", ["docker", "image", "ls", "-q"]),
         ):
             ids = run([*command, "--filter", f"label={LABEL}"], timeout=30).split()
-            found += [f"{kind} {i}" for i in ids]
+            found += [f"{kind} {i}" for i in dict.fromkeys(ids)]  # an image id once per tag
     except CommandError:
         pass  # no engine running: nothing of ours can be running in it
     return found
@@ -68,7 +70,11 @@ def down(root: Path, log: Callable[[str], None] = print) -> list[str]:
             service.stop()
         except LabError as error:
             problems.append(str(error))
-    remove = {"container": ["docker", "rm", "--force"], "network": ["docker", "network", "rm"]}
+    remove = {
+        "container": ["docker", "rm", "--force"],
+        "network": ["docker", "network", "rm"],
+        "image": ["docker", "image", "rm", "--force"],
+    }
     for item in docker_leftovers():
         kind, ident = item.split()
         log(f"removing {item}")

@@ -141,47 +141,111 @@ def version_ldflags(version: str) -> str:
     return " ".join(flags)
 
 
-def build_kubernetes(out: Path) -> None:
-    version = versions.KUBERNETES
-    with tempfile.TemporaryDirectory(prefix="kube-build-") as work:
-        module = Path(work)
-        info = json.loads(go(["mod", "download", "-json", f"k8s.io/kubernetes@{version}"], module))
-        (module / "go.mod").write_text(wrapper_go_mod(Path(info["GoMod"]).read_text(), version))
-        for command in KUBE_COMMANDS:
-            go(["get", f"k8s.io/kubernetes/cmd/{command}@{version}"], module)
-        go(
-            [
-                "build",
-                "-trimpath",
-                "-ldflags",
-                version_ldflags(version),
-                "-o",
-                str(out) + "/",
-                *(f"k8s.io/kubernetes/cmd/{command}" for command in KUBE_COMMANDS),
-            ],
-            module,
-        )
+def kubernetes_builder(commands: tuple[str, ...]) -> Callable[[Path], None]:
+    """A build of some of k8s.io/kubernetes's commands through the wrapper module."""
 
+    def build(out: Path) -> None:
+        version = versions.KUBERNETES
+        with tempfile.TemporaryDirectory(prefix="kube-build-") as work:
+            module = Path(work)
+            info = json.loads(
+                go(["mod", "download", "-json", f"k8s.io/kubernetes@{version}"], module)
+            )
+            (module / "go.mod").write_text(wrapper_go_mod(Path(info["GoMod"]).read_text(), version))
+            for command in commands:
+                go(["get", f"k8s.io/kubernetes/cmd/{command}@{version}"], module)
+            go(
+                [
+                    "build",
+                    "-trimpath",
+                    "-ldflags",
+                    version_ldflags(version),
+                    "-o",
+                    str(out) + "/",
+                    *(f"k8s.io/kubernetes/cmd/{command}" for command in commands),
+                ],
+                module,
+            )
+
+    return build
+
+
+def go_installer(
+    packages: tuple[str, ...], version: str, tags: str = "", ldflags: str = "-s -w"
+) -> Callable[[Path], None]:
+    """`go install` of packages of one module version (modules without replace directives)."""
+
+    def build(out: Path) -> None:
+        flags = ["-trimpath", "-ldflags", ldflags, *(["-tags", tags] if tags else [])]
+        go(["install", *flags, *(f"{p}@{version}" for p in packages)], out, {"GOBIN": str(out)})
+
+    return build
+
+
+CONTAINERD = "github.com/containerd/containerd/v2"
 
 TOOLS = (
     Tool("kwok", versions.KWOK, ("kwok", "kwokctl"), build_kwok),
     Tool("etcd", versions.ETCD, ("etcd",), build_etcd),
-    Tool("kubernetes", versions.KUBERNETES, KUBE_COMMANDS, build_kubernetes),
+    Tool("kubernetes", versions.KUBERNETES, KUBE_COMMANDS, kubernetes_builder(KUBE_COMMANDS)),
+)
+
+# What a kind node image holds, built only where `kindest/node` cannot be pulled
+# (`demo.nodeimage`); kind itself at a release that knows the lab's Kubernetes version.
+NODE_COMMANDS = ("kubelet", "kubeadm", "kube-proxy")
+NODE_TOOLS = (
+    Tool("kube-node", versions.KUBERNETES, NODE_COMMANDS, kubernetes_builder(NODE_COMMANDS)),
+    Tool(
+        "containerd",
+        versions.CONTAINERD,
+        ("containerd", "ctr", "containerd-shim-runc-v2"),
+        go_installer(
+            tuple(
+                f"{CONTAINERD}/cmd/{c}" for c in ("containerd", "ctr", "containerd-shim-runc-v2")
+            ),
+            versions.CONTAINERD,
+            # The snapshotters kind's nodes do not use need C libraries: leave them out.
+            tags="no_aufs no_zfs no_btrfs no_devmapper",
+            ldflags=f"-s -w -X {CONTAINERD}/version.Version={versions.CONTAINERD}",
+        ),
+    ),
+    Tool(
+        "crictl",
+        versions.CRICTL,
+        ("crictl",),
+        go_installer(("sigs.k8s.io/cri-tools/cmd/crictl",), versions.CRICTL),
+    ),
+    Tool(
+        "coredns",
+        versions.COREDNS,
+        ("coredns",),
+        go_installer(("github.com/coredns/coredns",), versions.COREDNS),
+    ),
+    Tool(
+        "kind",
+        versions.KIND_HERE,
+        ("kind",),
+        go_installer(("sigs.k8s.io/kind",), versions.KIND_HERE),
+    ),
 )
 
 
-def binaries(root: Path | None = None) -> dict[str, Path]:
+def binaries(root: Path | None = None, tools: tuple[Tool, ...] = TOOLS) -> dict[str, Path]:
     """Every binary by name; the caller checks `present()` or calls `ensure()` first."""
     root = root or tools_dir()
-    return {name: path for tool in TOOLS for name, path in tool.paths(root).items()}
+    return {name: path for tool in tools for name, path in tool.paths(root).items()}
 
 
-def missing(root: Path | None = None) -> list[Tool]:
+def missing(root: Path | None = None, tools: tuple[Tool, ...] = TOOLS) -> list[Tool]:
     root = root or tools_dir()
-    return [tool for tool in TOOLS if not tool.present(root)]
+    return [tool for tool in tools if not tool.present(root)]
 
 
-def ensure(root: Path | None = None, log: Callable[[str], None] = print) -> dict[str, float]:
+def ensure(
+    root: Path | None = None,
+    log: Callable[[str], None] = print,
+    tools: tuple[Tool, ...] = TOOLS,
+) -> dict[str, float]:
     """Build every missing tool; a folder appears only once its build is complete."""
     root = root or tools_dir()
     root.mkdir(parents=True, exist_ok=True)
@@ -191,13 +255,13 @@ def ensure(root: Path | None = None, log: Callable[[str], None] = print) -> dict
             "install Go 1.24 or newer (go.dev/doc/install) and run `make provision` again",
         )
     timings: dict[str, float] = {}
-    todo = missing(root)
-    for index, tool in enumerate(TOOLS, start=1):
+    todo = missing(root, tools)
+    for index, tool in enumerate(tools, start=1):
         if tool not in todo:
-            log(f"[{index}/{len(TOOLS)}] {tool.name} {tool.version}: cached")
+            log(f"[{index}/{len(tools)}] {tool.name} {tool.version}: cached")
             continue
         log(
-            f"[{index}/{len(TOOLS)}] {tool.name} {tool.version}:"
+            f"[{index}/{len(tools)}] {tool.name} {tool.version}:"
             f" building {', '.join(tool.binaries)}"
             " (the first time takes minutes)"
         )
@@ -211,5 +275,5 @@ def ensure(root: Path | None = None, log: Callable[[str], None] = print) -> dict
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         timings[tool.name] = time.perf_counter() - started
-        log(f"[{index}/{len(TOOLS)}] {tool.name}: built in {timings[tool.name]:.0f} s")
+        log(f"[{index}/{len(tools)}] {tool.name}: built in {timings[tool.name]:.0f} s")
     return timings

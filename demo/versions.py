@@ -10,3 +10,10 @@ KIND_NODE_IMAGE = (
     "kindest/node:v1.33.1@sha256:050072256b9a903bd914c0b2866828150cb229cea0efe5892e2b644d5dd3b34f"
 )
 KIND_KUBECTL = "v1.33.1"
+
+# Where `kindest/node` cannot be pulled, the lab builds its own node image (`demo.nodeimage`)
+# for KUBERNETES, with these components, and runs it with a kind that knows that version.
+KIND_HERE = "v0.33.0"
+CONTAINERD = "v2.3.7"
+CRICTL = "v1.36.0"
+COREDNS = "v1.14.2"

@@ -15,7 +15,7 @@ export ACTIONLINT
 # Material prints its end-of-life notice on every build; README.md says where the site can go.
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: site serve test test-fast test-kind lint bench clean tools help provision doctor demo demo-up demo-status demo-down
+.PHONY: site serve test test-fast test-kind lint bench clean tools help provision node-image doctor demo demo-up demo-status demo-down
 
 help:
 	@echo "make site   build the static site into site/ (BUILDER=zensical: with Zensical)"
@@ -25,6 +25,7 @@ help:
 	@echo "make bench  run the benchmarks"
 	@echo "make clean  remove the build, caches and the virtual environment"
 	@echo "make provision  Docker engine and the lab's Kubernetes tools (built from Go modules)"
+	@echo "make node-image  the kind node image, built here (for machines that cannot pull)"
 	@echo "make doctor     is this machine ready for the lab? (says how to fix what is not)"
 	@echo "make demo       the lab's whole story: push v1, pull v2, a change by hand (PROVIDER=kind|kwok|kubeconfig, CLUSTERS=3)"
 	@echo "make demo-up    bring up the lab only"
@@ -71,8 +72,8 @@ lint: $(DEV_STAMP)
 	$(BIN)/ruff format --check .
 
 # `make test` sets up everything the tests use (Debian packages, dockerd, Chromium, the lab's
-# tools, actionlint) and then runs them all: nothing is skipped on a machine it could set up.
-# Tests of kind itself need its node image (and download kind): `make test-kind` runs them.
+# tools, kind's node image where it cannot be pulled, actionlint) and then runs them all:
+# nothing is skipped on a machine it could set up. `make test-kind` runs the kind tests alone.
 AXE_STAMP := node_modules/.installed
 
 # axe-core for the browser's accessibility check, pinned by package-lock.json.
@@ -84,10 +85,11 @@ test: $(DEV_STAMP)
 	sh demo/host.sh --browser
 	$(MAKE) --no-print-directory $(AXE_STAMP)
 	$(BIN)/python -m demo provision
+	$(BIN)/python -m demo node-image --if-needed
 	$(MAKE) --no-print-directory tools
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
-	$(BIN)/pytest -m "not kind"
+	$(BIN)/pytest
 
 # The tests that need no Docker, no lab tools and no browser.
 test-fast: $(DEV_STAMP)
@@ -103,6 +105,12 @@ test-kind: $(DEV_STAMP)
 provision: $(LAB_STAMP)
 	sh demo/host.sh
 	$(BIN)/python -m demo provision
+	$(BIN)/python -m demo node-image --if-needed
+
+# The kind node image, built here from Debian packages and Go modules (demo/nodeimage.py):
+# for machines that cannot pull kindest/node. Cached by version in the tools cache.
+node-image: $(LAB_STAMP)
+	$(BIN)/python -m demo node-image
 
 PROVIDER ?= kind
 CLUSTERS ?= 3

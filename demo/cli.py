@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from . import doctor, provision, teardown
+from . import doctor, nodeimage, provision, teardown
 from .clusters import NAMES, Cluster, Health, create_all, provider
 from .delivery import Delivery
 from .errors import LabError
@@ -85,6 +85,16 @@ def build_parser() -> argparse.ArgumentParser:
         "provision",
         help="build the lab's Kubernetes tools from Go modules and make the app's base image",
     )
+    node = commands.add_parser(
+        "node-image",
+        help="build the kind node image here (for machines that cannot pull kindest/node)",
+        description=nodeimage.__doc__.split("\n\n")[0],
+    )
+    node.add_argument(
+        "--if-needed",
+        action="store_true",
+        help="only when the published kindest/node can be neither found nor pulled",
+    )
     push = commands.add_parser(
         "push",
         help="run the push pipeline for the app's current commit (or --commit)",
@@ -128,6 +138,7 @@ def main(argv: Sequence[str] | None = None, console: Console | None = None) -> i
         "down": command_down,
         "doctor": command_doctor,
         "provision": command_provision,
+        "node-image": command_node_image,
         "push": command_push,
         "agent": command_agent,
         "tour": command_tour,
@@ -330,6 +341,22 @@ def command_provision(args, console: Console) -> int:
     else:
         console.print("[yellow]Docker is not running[/]: the app's base image is made later")
     console.print(f"Provisioned in {time.perf_counter() - started:.1f} s.")
+    return 0
+
+
+def command_node_image(args, console: Console) -> int:
+    if args.if_needed and nodeimage.can_pull_published():
+        console.print(f"kind node image: the published {nodeimage.versions.KIND_NODE_IMAGE}")
+        return 0
+    nodeimage.host_packages(log=console.log)
+    with console.status("kind node image") as status:
+
+        def log(message: str) -> None:
+            status.update(message)
+            console.log(message)
+
+        image = nodeimage.ensure(log=log)
+    console.print(f"kind node image: {image}")
     return 0
 
 

@@ -4,8 +4,17 @@
 # through sudo when sudo needs no password; otherwise it stops with one message that lists
 # exactly what to run.
 set -eu
+# --browser: also what the browser checks need; --node-image: also what building the kind node
+# image needs (demo/nodeimage.py: debootstrap, and a C compiler for pause).
 browser=no
-[ "${1:-}" = "--browser" ] && browser=yes
+node_image=no
+for flag in "$@"; do
+  case "$flag" in
+    --browser) browser=yes ;;
+    --node-image) node_image=yes ;;
+    *) echo "host: unknown flag $flag (expected --browser or --node-image)" >&2; exit 2 ;;
+  esac
+done
 
 need=""
 command -v docker >/dev/null || need="$need docker.io"
@@ -17,6 +26,13 @@ command -v git >/dev/null || need="$need git"
 # FriBiDi, which Pillow's raqm layout loads to draw Hebrew and Arabic captions.
 ls /usr/lib/*/libfribidi.so.0 /usr/lib/libfribidi.so.0 >/dev/null 2>&1 || need="$need libfribidi0"
 [ "$browser" = no ] || command -v npm >/dev/null || need="$need npm"
+if [ "$node_image" = yes ]; then
+  command -v debootstrap >/dev/null || need="$need debootstrap"
+  command -v gcc >/dev/null || need="$need gcc libc6-dev"
+  command -v strip >/dev/null || need="$need binutils"
+  [ -e /usr/lib/x86_64-linux-gnu/libc.a ] || [ -e /usr/lib/aarch64-linux-gnu/libc.a ] \
+    || need="$need libc6-dev"
+fi
 need=$(printf '%s\n' $need | sort -u | tr '\n' ' ' | sed 's/ *$//')
 
 if [ "$(id -u)" = 0 ]; then

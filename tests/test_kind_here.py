@@ -1,0 +1,113 @@
+"""kind where `kindest/node` cannot be pulled: the docker shim, the node image's recipe, the setup.
+
+The pure parts run anywhere; the node image itself and real clusters carry the `kind` marker.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from demo import kindshim, nodeimage, versions
+from demo.clusters.kind import KIND_CONFIG, KindSetup
+from demo.nodeimage import NodeImageError
+
+
+def test_shim_rewrites_privileged_runs_and_nothing_else():
+    run = ["run", "--privileged", "--name", "n", "--volume", "/lib/modules:/lib/modules:ro", "img"]
+    rewritten = kindshim.rewrite(run, host_has_modules=False)
+    assert "--privileged" not in rewritten
+    assert "--cap-drop=SYS_RESOURCE" in rewritten and "--cap-add=ALL" in rewritten
+    assert "/lib/modules:/lib/modules:ro" not in rewritten, "no empty folder made on the host"
+    assert rewritten[-1] == "img" and rewritten[rewritten.index("--name") + 1] == "n"
+    kept = kindshim.rewrite(run, host_has_modules=True)
+    assert "/lib/modules:/lib/modules:ro" in kept and "--privileged" not in kept
+    assert kindshim.rewrite(["exec", "--privileged", "n", "ls"], False) == ["exec", "n", "ls"]
+    for untouched in (["ps", "-a"], ["run", "img"], ["inspect", "--privileged"], []):
+        assert kindshim.rewrite(untouched, False) == untouched
+
+
+def test_shim_keeps_the_node_unprivileged_where_runc_cannot_grant_everything():
+    flags = " ".join(kindshim.UNPRIVILEGED)
+    assert "SYS_RESOURCE" in flags and "--device=/dev/kmsg" in flags
+    assert "systempaths=unconfined" in flags, "kubelet needs /proc/sys and /sys unmasked"
+
+
+def test_components_cover_what_kubeadm_asks_for():
+    listed = [
+        f"registry.k8s.io/kube-apiserver:{versions.KUBERNETES}",
+        f"registry.k8s.io/kube-proxy:{versions.KUBERNETES}",
+        "registry.k8s.io/coredns/coredns:v1.14.2",
+        "registry.k8s.io/pause:3.10.2",
+        "registry.k8s.io/etcd:3.6.8-0",
+    ]
+    made = {image: nodeimage.component_for(image) for image in listed}
+    assert made[listed[2]].entrypoint == ("/usr/local/bin/coredns",)
+    assert made[listed[3]].binary == "pause"
+    with pytest.raises(NodeImageError, match="kindnetd") as caught:
+        nodeimage.component_for("docker.io/kindest/kindnetd:v1")
+    assert "component_for" in caught.value.fix
+
+
+def test_containerd_config_gets_kubeadms_pause_and_restricted_oom_scores():
+    kind_config = (
+        '[plugins."io.containerd.grpc.v1.cri"]\n'
+        '  sandbox_image = "registry.k8s.io/pause:3.10"\n'
+        "  restrict_oom_score_adj = false\n"
+    )
+    config = nodeimage.containerd_config(kind_config, "registry.k8s.io/pause:3.10.2")
+    assert 'sandbox_image = "registry.k8s.io/pause:3.10.2"' in config
+    assert "restrict_oom_score_adj = true" in config
+    with pytest.raises(NodeImageError, match="changed shape"):
+        nodeimage.containerd_config("version = 3\n", "registry.k8s.io/pause:3.10.2")
+
+
+def test_apt_mirror_is_the_machines_own(tmp_path):
+    (tmp_path / "sources.list.d").mkdir()
+    (tmp_path / "sources.list.d" / "debian.sources").write_text(
+        "Types: deb\nURIs: http://mirror.example/debian\nSuites: bookworm\n"
+    )
+    assert nodeimage.apt_mirror(tmp_path) == "http://mirror.example/debian"
+    (tmp_path / "sources.list").write_text(
+        "deb [arch=amd64] http://other.example/debian/ bookworm main\n"
+    )
+    assert nodeimage.apt_mirror(tmp_path) == "http://other.example/debian/"
+    assert nodeimage.apt_mirror(tmp_path / "none") == nodeimage.FALLBACK_MIRROR
+
+
+def test_entry_script_shields_every_host_wide_sysctl_kubelet_writes():
+    script = nodeimage.ENTRY.replace("@SYSCTLS@", nodeimage.sysctl_lines())
+    for name, value in nodeimage.KUBELET_SYSCTLS.items():
+        assert f"{name} {value}" in script
+    assert 'mount --bind "$file" "/proc/sys/$name"' in script
+    assert script.rstrip().endswith('exec /usr/local/bin/entrypoint "$@"')
+    assert "systemd-sysctl.service" in nodeimage.NODE_DOCKERFILE, "no host sysctl from systemd"
+
+
+def test_recipe_key_changes_with_any_input(tmp_path, monkeypatch):
+    (tmp_path / "kind").mkdir()
+    (tmp_path / "kind" / "README.txt").write_text("one")
+    first = nodeimage.recipe_key(tmp_path)
+    assert first == nodeimage.recipe_key(tmp_path), "the same inputs give the same image"
+    (tmp_path / "kind" / "README.txt").write_text("two")
+    assert nodeimage.recipe_key(tmp_path) != first
+    second = nodeimage.recipe_key(tmp_path)
+    monkeypatch.setattr(versions, "CONTAINERD", "v9.9.9")
+    assert nodeimage.recipe_key(tmp_path) != second
+    assert nodeimage.image_name(first).startswith(f"tellit-kind-node:{versions.KUBERNETES}-")
+
+
+def test_local_setup_patches_kubelet_and_names_its_network(tmp_path):
+    local = KindSetup("local", "kind", "kubectl", "img", "tellit-kind", shim=str(tmp_path))
+    config = yaml.safe_load(local.config())
+    assert "failCgroupV1: false" in config["kubeadmConfigPatches"][0]
+    assert config["networking"]["apiServerAddress"] == "127.0.0.1"
+    env = local.env()
+    assert env["KIND_EXPERIMENTAL_DOCKER_NETWORK"] == "tellit-kind"
+    assert env["PATH"].split(":")[0] == str(tmp_path) and env["TELLIT_REAL_DOCKER"]
+    published = KindSetup("published", "kind", "kubectl", versions.KIND_NODE_IMAGE, "kind")
+    assert published.config() == KIND_CONFIG
+    assert "KIND_EXPERIMENTAL_DOCKER_NETWORK" not in published.env()
+    assert json.loads(json.dumps(published.__dict__))["mode"] == "published"

@@ -98,6 +98,7 @@ test-fast: $(DEV_STAMP)
 	$(BIN)/pytest -m "not kind and not provisioned and not browser"
 
 test-kind: $(DEV_STAMP)
+	$(BIN)/python -m demo node-image --if-needed
 	$(BIN)/pytest -m kind
 
 # The lab's ground: Debian packages and a running Docker engine, then the Kubernetes tools and

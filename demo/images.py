@@ -119,3 +119,74 @@ def build_app(tag: str, version: str, context: Path = APP) -> str:
     )
     return run(["docker", "image", "inspect", "--format", "{{.Id}}", tag]).strip()
 
+
+REGISTRY_CONFIG = b"""version: 0.1
+storage:
+  filesystem:
+    rootdirectory: /var/lib/registry
+http:
+  addr: :5000
+"""
+
+
+def shared_libraries(binary: Path) -> list[Path]:
+    """The shared libraries `binary` loads, and its loader, as ldd lists them."""
+    listed = subprocess.run(["ldd", str(binary)], capture_output=True, text=True).stdout
+    return [Path(p) for p in re.findall(r"(/\S+) \(0x", listed)]
+
+
+def program_rootfs(binary: Path, target: str, extra: dict[str, bytes]) -> bytes:
+    """A tar of one dynamically linked program, its libraries and a few files."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for path, name in [
+            (binary, target),
+            *((lib, str(lib)) for lib in shared_libraries(binary)),
+        ]:
+            info = tar.gettarinfo(str(path.resolve()), arcname=name.lstrip("/"))
+            info.mtime, info.uid, info.gid, info.uname, info.gname = 0, 0, 0, "", ""
+            with path.open("rb") as stream:
+                tar.addfile(info, stream)
+        for name, data in extra.items():
+            info = tarfile.TarInfo(name.lstrip("/"))
+            info.size, info.mode = len(data), 0o644
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def ensure_registry_image(log=print) -> str:
+    """Debian's docker-registry as an image, where the readers' `registry:3` cannot be pulled.
+
+    The kind nodes pull from it on their network, as they would from `registry:3`. Named by the
+    Debian package's version, so it is made once per version.
+    """
+    binary = shutil.which("docker-registry")
+    if binary is None:
+        raise CommandError(
+            "Debian's docker-registry is not installed",
+            "run `make provision` (apt-get install docker-registry)",
+        )
+    version = run(["dpkg-query", "-W", "-f", "${Version}", "docker-registry"]).split("+")[0]
+    image = f"tellit-registry:{version}"
+    if image_exists(image):
+        return image
+    log(f"registry image {image}: made from {binary}")
+    rootfs = program_rootfs(
+        Path(binary), "/bin/registry", {"/etc/docker/registry/config.yml": REGISTRY_CONFIG}
+    )
+    subprocess.run(
+        [
+            "docker",
+            "import",
+            "--change",
+            'ENTRYPOINT ["/bin/registry", "serve", "/etc/docker/registry/config.yml"]',
+            "--change",
+            "EXPOSE 5000",
+            "-",
+            image,
+        ],
+        input=rootfs,
+        check=True,
+        capture_output=True,
+    )
+    return image

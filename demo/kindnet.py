@@ -123,18 +123,23 @@ def registry_running() -> bool:
     return bool(found.strip())
 
 
-def start_registry(clusters: Iterable, apply: Callable[[object, str], None]) -> str:
+def start_registry(
+    clusters: Iterable,
+    apply: Callable[[object, str], None],
+    image: str = REGISTRY_IMAGE,
+    network: str = NETWORK,
+) -> str:
     """Readers' registry: a container on the kind network, announced in every cluster.
 
     `apply(cluster, manifest)` applies a manifest. Returns the address to push to.
     """
     if not registry_running():
-        run(registry_run_command(), timeout=300)
+        run(registry_run_command(image), timeout=300)
     networks = run(
         ["docker", "inspect", "--format", "{{json .NetworkSettings.Networks}}", REGISTRY_NAME]
     )
-    if f'"{NETWORK}"' not in networks:
-        run(["docker", "network", "connect", NETWORK, REGISTRY_NAME])
+    if f'"{network}"' not in networks:
+        run(["docker", "network", "connect", network, REGISTRY_NAME])
     for cluster in clusters:
         apply(cluster, registry_configmap())
     return REGISTRY_ADDRESS

@@ -51,18 +51,20 @@ class LabRecord:
 def start_registry(owner: Provider, clusters: list[Cluster], root: Path) -> Registry:
     """The registry where the provider's clusters can pull from it: a container on kind's
     network (kind's local-registry recipe), or the lab's own on the host's loopback."""
-    if owner.network == kindnet.NETWORK:
+    if owner.network is not None:
 
         def apply(cluster: Cluster, manifest: str) -> None:
             cluster.kubectl("apply", "-f", "-", input=manifest)
 
-        address = kindnet.start_registry(clusters, apply)
+        address = kindnet.start_registry(
+            clusters, apply, image=owner.registry_image(), network=owner.network
+        )
         return Registry(address, record=root / "registry" / "pushed.jsonl")
     return LocalRegistry(root / "registry").start()
 
 
 def running_registry(owner: Provider, root: Path) -> Registry | None:
-    if owner.network == kindnet.NETWORK:
+    if owner.network is not None:
         if not kindnet.registry_running():
             return None
         return Registry(kindnet.REGISTRY_ADDRESS, record=root / "registry" / "pushed.jsonl")

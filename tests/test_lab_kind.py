@@ -1,7 +1,6 @@
 """The kind provider's commands and configs, and the verified download of kind and kubectl.
 
-End-to-end tests of kind itself carry the `kind` marker: they need kind's node image, which
-cannot be pulled on our machines, so CI deselects them.
+Real kind clusters are tested in test_kind_e2e.py.
 """
 
 from __future__ import annotations
@@ -146,23 +145,6 @@ def test_fetch_verifies_the_checksum(release_server, tmp_path):
     assert sorted(p.name for p in (tmp_path / "bin").iterdir()) == ["kind"], "nothing half-made"
     with pytest.raises(DownloadError, match="could not download"):
         fetch(Download("kind", f"{base}/missing", f"{base}/missing.sha256"), tmp_path / "x")
-
-
-@pytest.mark.kind
-def test_kind_cluster_end_to_end(lab_state):
-    """Create a real kind cluster (needs Docker and the node image), use it, delete it."""
-    owner = KindProvider()
-    cluster = owner.create("e2e")
-    try:
-        assert cluster.name in {c.name for c in owner.list()}
-        assert owner.create("e2e") == cluster  # idempotent
-        kindnet.start_registry([cluster], lambda c, m: c.kubectl("apply", "-f", "-", input=m))
-        assert "local-registry-hosting" in cluster.kubectl(
-            "get", "configmap", "-n", "kube-public", "-o", "name"
-        )
-    finally:
-        owner.delete("e2e")
-    assert "e2e" not in {c.name for c in owner.list()}
 
 
 def test_git_server_container_recipe(tmp_path):

@@ -124,6 +124,7 @@ class Provider(Protocol):
     name: str
     # The Docker network its clusters' pods live on, where the lab's services must run to be
     # reachable by name (kind's), or None when they run on the host's loopback.
+    # A provider with a network also says which registry image runs there (`registry_image()`).
     network: str | None
 
     def prepare(self, log: Callable[[str], None]) -> None:

@@ -33,17 +33,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import provision, versions
+from . import provision, rootfs, versions
 from .errors import LabError
 from .kindshim import UNPRIVILEGED
 from .paths import tools_dir
+from .rootfs import apt_mirror
 from .run import CommandError, run
 
 REPOSITORY = "tellit-kind-node"
 # Raised when the way the image is assembled changes in code rather than in the data below.
 RECIPE_FORMAT = 1
-DEBIAN_SUITE = "bookworm"
-FALLBACK_MIRROR = "http://deb.debian.org/debian"
+DEBIAN_SUITE = rootfs.SUITE
 # kind's node packages (images/base/Dockerfile), less NFS, iSCSI and e2fsprogs (no volumes
 # here), plus what kind's Dockerfile builds itself: runc and the CNI plugins, from Debian.
 PACKAGES = (
@@ -291,21 +291,6 @@ def archive_path(key: str, root: Path | None = None) -> Path:
     return (root or tools_dir()) / f"node-image-{versions.KUBERNETES}-{key}" / "node-image.tar"
 
 
-def apt_mirror(sources: Path = Path("/etc/apt")) -> str:
-    """The machine's configured Debian mirror (the one apt uses), for debootstrap."""
-    candidates = [sources / "sources.list", *sorted((sources / "sources.list.d").glob("*"))]
-    for path in candidates:
-        try:
-            text = path.read_text()
-        except OSError:
-            continue
-        for match in re.finditer(r"^\s*URIs:\s*(\S+)|^\s*deb\s+(?:\[[^]]*\]\s+)?(\S+)", text, re.M):
-            uri = match.group(1) or match.group(2)
-            if re.search(r"/debian/?$", uri):
-                return uri
-    return FALLBACK_MIRROR
-
-
 def sysctl_lines() -> str:
     return "\n".join(f"{name} {value}" for name, value in KUBELET_SYSCTLS.items())
 
@@ -371,62 +356,11 @@ class Builder:
         return provision.binaries(tools=all_tools)
 
     def rootfs(self) -> str:
-        mirror = apt_mirror()
         started = self.announce(
-            f"Debian {DEBIAN_SUITE} root filesystem from {mirror} (about a minute)"
+            f"Debian {DEBIAN_SUITE} root filesystem from {apt_mirror()} (about a minute)"
         )
-        if shutil.which("debootstrap") is None:
-            raise NodeImageError(
-                "debootstrap is needed to build the node image",
-                "apt-get install debootstrap (make provision does it)",
-            )
-        target = self.work / "rootfs"
-        try:
-            run(
-                [
-                    "debootstrap",
-                    "--variant=minbase",
-                    f"--include={','.join(PACKAGES)}",
-                    DEBIAN_SUITE,
-                    target,
-                    mirror,
-                ],
-                timeout=1200,
-            )
-        except CommandError as error:
-            raise NodeImageError(
-                f"debootstrap of {DEBIAN_SUITE} from {mirror} failed",
-                "check that the mirror answers (apt-get update) and that this runs as root",
-            ) from error
-        # What a node never reads: documentation, manuals, locales, apt's lists and caches.
-        for folder in (
-            "usr/share/doc",
-            "usr/share/man",
-            "usr/share/locale",
-            "var/lib/apt/lists",
-            "var/cache/apt",
-            "var/cache/debconf",
-        ):
-            shutil.rmtree(target / folder, ignore_errors=True)
-        tag = f"{REPOSITORY}-rootfs:{self.key}"
-        tar = subprocess.Popen(["tar", "-C", str(target), "-c", "."], stdout=subprocess.PIPE)
-        try:
-            subprocess.run(
-                ["docker", "import", "-", tag],
-                stdin=tar.stdout,
-                check=True,
-                capture_output=True,
-                timeout=600,
-            )
-        except subprocess.CalledProcessError as error:
-            raise NodeImageError(
-                f"`docker import` of the root filesystem failed: {error.stderr.decode()[-500:]}",
-                "check that Docker runs and has disk space (docker system df)",
-            ) from error
-        finally:
-            tar.wait()
+        tag = rootfs.debian_image(f"{REPOSITORY}-rootfs:{self.key}", PACKAGES)
         self.temporary.append(tag)
-        shutil.rmtree(target, ignore_errors=True)
         self.done(started)
         return tag
 

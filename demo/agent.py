@@ -370,12 +370,16 @@ def serve(argv: list[str] | None = None) -> int:
     import sys
 
     from .clusters.base import Cluster
-    from .kubeapi import client
+    from .kubeapi import client, in_cluster_client
 
     parser = argparse.ArgumentParser(prog="python -m demo.agent", description=__doc__)
     parser.add_argument("--cluster", required=True)
-    parser.add_argument("--kubeconfig", type=Path, required=True)
-    parser.add_argument("--context", required=True)
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--kubeconfig", type=Path, help="outside the cluster: its credential")
+    where.add_argument(
+        "--in-cluster", action="store_true", help="inside: the pod's own ServiceAccount"
+    )
+    parser.add_argument("--context", default="", help="with --kubeconfig: the context")
     parser.add_argument("--repo", required=True, help="the config repository's URL")
     parser.add_argument("--namespace", required=True)
     parser.add_argument("--work", type=Path, required=True, help="its local bare repository")
@@ -395,12 +399,12 @@ def serve(argv: list[str] | None = None) -> int:
         interval=args.interval,
         webhook_secret=os.environ.get("TELLIT_WEBHOOK_SECRET", ""),
     )
-    view = Cluster(args.cluster, "agent", args.kubeconfig, args.context, Path("kubectl"))
-    agent = Agent(
-        settings,
-        client(view, FIELD_MANAGER, namespace=args.namespace),
-        log=lambda m: print(m, flush=True),
-    )
+    if args.in_cluster:
+        api = in_cluster_client(FIELD_MANAGER, namespace=args.namespace)
+    else:
+        view = Cluster(args.cluster, "agent", args.kubeconfig, args.context, Path("kubectl"))
+        api = client(view, FIELD_MANAGER, namespace=args.namespace)
+    agent = Agent(settings, api, log=lambda m: print(m, flush=True))
 
     def stop(*_):
         agent.stop.set()

@@ -24,6 +24,7 @@ from lightkube import ApiError
 from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import ConfigMap
 
+from . import incluster, pyimage
 from .agent import FIELD_MANAGER as AGENT_MANAGER
 from .agent import STATUS_NAME
 from .clusters.base import Cluster
@@ -149,9 +150,19 @@ class Delivery:
             return pipeline.run(commit, build=build)
 
     # Pull.
+    @property
+    def in_cluster(self) -> bool:
+        """Whether agents run inside their clusters: where pods really run (kind)."""
+        return bool(getattr(self.owner, "runs_pods", False))
+
     def start_agents(self, interval: float = 15) -> None:
-        """One agent per cluster, as a host process holding only that cluster's token."""
+        """One agent per cluster: inside it where pods run (`demo.incluster`), elsewhere as a
+        host process holding only that cluster's token."""
         secret = self.git.signing_secret()
+        if self.in_cluster:
+            self._start_in_cluster(interval, secret)
+            self.set_mode("pull")
+            return
         for cluster in self.clusters:
             service = self._agent_service(cluster)
             if service.pid():
@@ -187,6 +198,39 @@ class Delivery:
             self.git.subscribe(CONFIG_REPO, webhook_url(ports["webhook"]))
         self.set_mode("pull")
 
+    def _start_in_cluster(self, interval: float, secret: str) -> None:
+        image = pyimage.ensure(log=self.log)
+        if not run(["docker", "ps", "-q", "--filter", f"name=^{incluster.MIRROR_NAME}$"]).strip():
+            run(["docker", "rm", "--force", incluster.MIRROR_NAME])
+            run(incluster.mirror_run_command(image, self.git.repos, self.owner.network))
+        repo = incluster.mirror_url(CONFIG_REPO)
+        for cluster in self.clusters:
+            service = self._agent_service(cluster)
+            if service.pid():
+                continue
+            self.log(f"agent {cluster.name}: loading its image and starting it in the cluster")
+            self.owner.load_image(cluster.name, image)
+            manifest = incluster.agent_manifest(
+                image, cluster.name, NAMESPACE, repo, interval, secret
+            )
+            cluster.kubectl("apply", "-f", "-", input=manifest)
+            cluster.kubectl(
+                "rollout",
+                "status",
+                "-n",
+                NAMESPACE,
+                f"deployment/{incluster.AGENT_NAME}",
+                "--timeout=120s",
+                timeout=150,
+            )
+            ports = {"metrics": free_port(), "webhook": free_port()}
+            write_atomic(service.root / "ports.json", json.dumps(ports), mode=0o644)
+            argv = cluster.kubectl_command(
+                "-n", NAMESPACE, *incluster.port_forward_args(ports["metrics"], ports["webhook"])
+            )
+            service.start(argv, ready=lambda p=ports: listening(p["metrics"]))
+            self.git.subscribe(CONFIG_REPO, webhook_url(ports["webhook"]))
+
     def stop_agents(self) -> None:
         for cluster in self.clusters:
             service = self._agent_service(cluster)
@@ -194,6 +238,17 @@ class Delivery:
             if ports.get("webhook"):
                 self.git.unsubscribe(CONFIG_REPO, webhook_url(ports["webhook"]))
             service.stop()
+            if self.in_cluster:
+                cluster.kubectl(
+                    "delete",
+                    "-n",
+                    NAMESPACE,
+                    "--ignore-not-found",
+                    f"deployment/{incluster.AGENT_NAME}",
+                    f"secret/{incluster.SECRET_NAME}",
+                )
+        if self.in_cluster:
+            run(["docker", "rm", "--force", incluster.MIRROR_NAME])
         self.set_mode("push")
 
     def agents(self) -> list[AgentInfo]:

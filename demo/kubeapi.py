@@ -49,10 +49,11 @@ def client(cluster: Cluster, field_manager: str, namespace: str | None = None) -
     )
 
 
-def in_cluster_client(field_manager: str) -> Client:
+def in_cluster_client(field_manager: str, namespace: str | None = None) -> Client:
     """A client from the pod's own ServiceAccount (the agent inside a kind cluster)."""
     return Client(
         config=KubeConfig.from_service_account(),
+        namespace=namespace,
         field_manager=field_manager,
         timeout=httpx2.Timeout(10.0),
     )

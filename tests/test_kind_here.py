@@ -10,7 +10,7 @@ import json
 import pytest
 import yaml
 
-from demo import kindshim, nodeimage, versions
+from demo import incluster, kindshim, nodeimage, pyimage, rootfs, versions
 from demo.clusters.kind import KIND_CONFIG, KindSetup
 from demo.nodeimage import NodeImageError
 
@@ -69,12 +69,12 @@ def test_apt_mirror_is_the_machines_own(tmp_path):
     (tmp_path / "sources.list.d" / "debian.sources").write_text(
         "Types: deb\nURIs: http://mirror.example/debian\nSuites: bookworm\n"
     )
-    assert nodeimage.apt_mirror(tmp_path) == "http://mirror.example/debian"
+    assert rootfs.apt_mirror(tmp_path) == "http://mirror.example/debian"
     (tmp_path / "sources.list").write_text(
         "deb [arch=amd64] http://other.example/debian/ bookworm main\n"
     )
-    assert nodeimage.apt_mirror(tmp_path) == "http://other.example/debian/"
-    assert nodeimage.apt_mirror(tmp_path / "none") == nodeimage.FALLBACK_MIRROR
+    assert rootfs.apt_mirror(tmp_path) == "http://other.example/debian/"
+    assert rootfs.apt_mirror(tmp_path / "none") == rootfs.FALLBACK_MIRROR
 
 
 def test_entry_script_shields_every_host_wide_sysctl_kubelet_writes():
@@ -111,3 +111,39 @@ def test_local_setup_patches_kubelet_and_names_its_network(tmp_path):
     assert published.config() == KIND_CONFIG
     assert "KIND_EXPERIMENTAL_DOCKER_NETWORK" not in published.env()
     assert json.loads(json.dumps(published.__dict__))["mode"] == "published"
+
+
+def test_in_cluster_agent_keeps_to_restricted_pods_and_its_own_account():
+    manifest = json.loads(
+        incluster.agent_manifest("tellit-lab-python:abc", "east", "shop", "http://m/c.git", 5, "s3")
+    )
+    secret, deployment = manifest["items"]
+    assert secret["kind"] == "Secret" and secret["stringData"] == {"secret": "s3"}
+    pod = deployment["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    assert pod["serviceAccountName"] == "agent", "the namespaced account, never an admin"
+    assert pod["securityContext"]["runAsNonRoot"] and container["imagePullPolicy"] == "Never"
+    assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+    assert container["securityContext"]["readOnlyRootFilesystem"]
+    assert "--in-cluster" in container["args"] and "--kubeconfig" not in container["args"]
+    assert "s3" not in json.dumps(container), "the secret comes from the Secret, not the spec"
+    assert deployment["spec"]["strategy"]["type"] == "Recreate", "never two agents at once"
+
+
+def test_git_mirror_is_read_only_unpublished_and_has_no_push_token(tmp_path):
+    command = incluster.mirror_run_command("img", tmp_path, "tellit-kind")
+    assert "--publish" not in command and "-p" not in command
+    assert f"{tmp_path}:/srv/repos:ro" in command and "--read-only" in command
+    assert command[command.index("--network") + 1] == "tellit-kind"
+    assert "echo '{}' > /tmp/tokens.json" in command[-1]
+    assert incluster.mirror_url("config") == "http://tellit-git-mirror:8080/config.git"
+    assert incluster.port_forward_args(1, 2)[-2:] == ["1:9100", "2:9101"]
+    assert "127.0.0.1" in incluster.port_forward_args(1, 2)
+
+
+def test_python_image_carries_exactly_what_the_agent_imports():
+    names = {d.metadata["Name"].lower() for d in pyimage.closure()}
+    assert {"lightkube", "prometheus_client", "requests", "pyyaml", "psutil"} <= names
+    assert not names & {"mkdocs", "pillow", "matplotlib", "pytest"}, "no site or test libraries"
+    assert pyimage.requirement_name('pytest; extra == "test"') is None
+    assert pyimage.requirement_name("anyio>=4; python_version >= '3.9'") == "anyio"

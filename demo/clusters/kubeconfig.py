@@ -41,6 +41,7 @@ def default_kubectl() -> Path:
 class KubeconfigProvider:
     name = "kubeconfig"
     network = None
+    runs_pods = False  # its pull agents run on the host (demo.delivery)
 
     def __init__(
         self,

@@ -74,6 +74,7 @@ def allocate_ports() -> dict[str, int]:
 class KwokProvider:
     name = "kwok"
     network = None
+    runs_pods = False  # its pull agents run on the host (demo.delivery)
 
     def __init__(self, nodes: int = 2, root: Path | None = None) -> None:
         self.nodes = nodes

@@ -1,9 +1,13 @@
 """The lab's Python image: what runs the pull agent inside a kind cluster.
 
-A Debian root filesystem with Python and git (`demo.rootfs`), the lab's own code, and exactly
-the libraries the agent imports, copied from the lab's virtual environment: nothing is
-downloaded, and the versions are the pinned ones of requirements/lab.lock. Their compiled
-parts fit because the environment's Python and Debian's are the same minor version (checked).
+Two recipes, one result: the lab's own code and exactly the libraries the agent imports, at
+the versions requirements/lab.lock pins, on Debian with Python and git.
+- Where nothing can be pulled (our machines, CI; Linux with debootstrap): a Debian root
+  filesystem (`demo.rootfs`) and the libraries copied from the lab's virtual environment, so
+  nothing is downloaded. Their compiled parts fit because the environment's Python and
+  Debian's are the same minor version (checked).
+- On a reader's laptop (macOS too, where the environment's libraries are not Linux's): the
+  published `python:3.11-slim`, git from Debian, and the same pinned libraries from PyPI.
 Named by a digest of what it holds, so a change to the lab's code makes a new image and
 nothing else does; the Debian layer is kept apart and made once.
 """
@@ -29,15 +33,23 @@ DEBIAN_PYTHON = (3, 11)  # bookworm's python3
 ROOTS = ("lightkube", "prometheus_client", "requests", "PyYAML", "psutil")
 CODE = Path(__file__).resolve().parent
 REPOSITORY = "tellit-lab-python"
-DOCKERFILE = """\
-FROM {base}
-COPY site/ /opt/lab/site/
+LAB = """\
 COPY code/ /opt/lab/code/
 ENV PYTHONPATH=/opt/lab/site:/opt/lab/code PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 USER 65534:65534
 WORKDIR /tmp
 ENTRYPOINT ["python3", "-m"]
 """
+DOCKERFILE = "FROM {base}\nCOPY site/ /opt/lab/site/\n" + LAB
+PUBLISHED_BASE = "python:3.11-slim"
+PUBLISHED_DOCKERFILE = (
+    f"FROM {PUBLISHED_BASE}\n"
+    "RUN apt-get update && apt-get install -y --no-install-recommends git"
+    " && rm -rf /var/lib/apt/lists/*\n"
+    "COPY requirements.txt /opt/lab/requirements.txt\n"
+    "RUN pip install --no-cache-dir --no-deps --target /opt/lab/site"
+    " -r /opt/lab/requirements.txt\n"
+) + LAB
 
 
 class PythonImageError(LabError):
@@ -92,7 +104,7 @@ def copy_code(target: Path) -> None:
 
 
 def digest(distributions: list[metadata.Distribution]) -> str:
-    hashed = hashlib.sha256(repr((BASE_PACKAGES, DOCKERFILE)).encode())
+    hashed = hashlib.sha256(repr((BASE_PACKAGES, DOCKERFILE, PUBLISHED_DOCKERFILE)).encode())
     for distribution in distributions:
         hashed.update(f"{distribution.metadata['Name']}=={distribution.version}\n".encode())
     for path in sorted(CODE.rglob("*")):
@@ -109,8 +121,20 @@ def image_exists(image: str) -> bool:
         return False
 
 
+def pinned(distributions: list[metadata.Distribution]) -> str:
+    """requirements.txt of exactly these distributions at exactly these versions."""
+    return "".join(f"{d.metadata['Name']}=={d.version}\n" for d in distributions)
+
+
+def local_recipe() -> bool:
+    """Whether to make the image without pulling: on Linux, where debootstrap is installed."""
+    return sys.platform == "linux" and shutil.which("debootstrap") is not None
+
+
 def ensure(log=print) -> str:
     """The image's name, made if missing (a minute the first time, seconds after a change)."""
+    if not local_recipe():
+        return ensure_published(log)
     if sys.version_info[:2] != DEBIAN_PYTHON:
         wanted = ".".join(map(str, DEBIAN_PYTHON))
         raise PythonImageError(
@@ -134,8 +158,29 @@ def ensure(log=print) -> str:
         copy_code(context / "code")
         (context / "Dockerfile").write_text(DOCKERFILE.format(base=base))
         run(["docker", "build", "--quiet", "-t", image, str(context)], timeout=600)
-    # Earlier versions of the lab's code: one image each would pile up with every change.
+    remove_older(image)
+    return image
+
+
+def ensure_published(log=print) -> str:
+    """The readers' recipe: the published Python image, the pinned libraries from PyPI."""
+    distributions = closure()
+    image = f"{REPOSITORY}:{digest(distributions)}-published"
+    if image_exists(image):
+        return image
+    log(f"python image {image}: {PUBLISHED_BASE}, git and {len(distributions)} libraries")
+    with tempfile.TemporaryDirectory(prefix="tellit-pyimage-") as work:
+        context = Path(work)
+        (context / "requirements.txt").write_text(pinned(distributions))
+        copy_code(context / "code")
+        (context / "Dockerfile").write_text(PUBLISHED_DOCKERFILE)
+        run(["docker", "build", "--quiet", "-t", image, str(context)], timeout=900)
+    remove_older(image)
+    return image
+
+
+def remove_older(image: str) -> None:
+    """Earlier versions of the lab's code: one image each would pile up with every change."""
     for tag in run(["docker", "image", "ls", REPOSITORY, "--format", "{{.Tag}}"]).split():
         if f"{REPOSITORY}:{tag}" != image:
             subprocess.run(["docker", "image", "rm", f"{REPOSITORY}:{tag}"], capture_output=True)
-    return image

@@ -6,6 +6,7 @@ The pure parts run anywhere; the node image itself and real clusters carry the `
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import yaml
@@ -147,3 +148,18 @@ def test_python_image_carries_exactly_what_the_agent_imports():
     assert not names & {"mkdocs", "pillow", "matplotlib", "pytest"}, "no site or test libraries"
     assert pyimage.requirement_name('pytest; extra == "test"') is None
     assert pyimage.requirement_name("anyio>=4; python_version >= '3.9'") == "anyio"
+
+
+def test_readers_python_image_pins_the_same_libraries_from_pypi():
+    distributions = pyimage.closure()
+    pins = pyimage.pinned(distributions).splitlines()
+    assert len(pins) == len(distributions) and all("==" in line for line in pins)
+    folder = Path(__file__).parent.parent / "requirements"
+    lock = "".join((folder / name).read_text() for name in ("site.lock", "lab.lock")).lower()
+    for line in pins:
+        name = line.split("==")[0].lower().replace("_", "-")
+        assert line.lower().replace("_", "-") in lock.replace("_", "-"), (
+            f"{name} as the lock files pin it"
+        )
+    assert "--no-deps" in pyimage.PUBLISHED_DOCKERFILE, "exactly the pinned set, nothing resolved"
+    assert pyimage.PUBLISHED_DOCKERFILE.startswith(f"FROM {pyimage.PUBLISHED_BASE}")

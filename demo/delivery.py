@@ -15,7 +15,9 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,6 +47,7 @@ NAMESPACE = "shop"
 APP_REPO = "app"
 CONFIG_REPO = "config"
 TOKEN_LIFETIME = "24h"
+SUBSCRIBING = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -203,32 +206,36 @@ class Delivery:
         if not run(["docker", "ps", "-q", "--filter", f"name=^{incluster.MIRROR_NAME}$"]).strip():
             run(["docker", "rm", "--force", incluster.MIRROR_NAME])
             run(incluster.mirror_run_command(image, self.git.repos, self.owner.network))
+        todo = [c for c in self.clusters if not self._agent_service(c).pid()]
+        if not todo:
+            return
+        with tempfile.TemporaryDirectory(prefix="tellit-agent-image-") as work:
+            # Saved once, loaded into every cluster at the same time.
+            archive = Path(work) / "agent.tar"
+            run(["docker", "save", "-o", archive, image], timeout=300)
+            with ThreadPoolExecutor(max_workers=len(todo)) as pool:
+                list(pool.map(lambda c: self._start_one(c, image, archive, interval, secret), todo))
+
+    def _start_one(
+        self, cluster: Cluster, image: str, archive: Path, interval: float, secret: str
+    ) -> None:
+        self.log(f"agent {cluster.name}: loading its image and starting it in the cluster")
+        self.owner.load_archive(cluster.name, archive)
         repo = incluster.mirror_url(CONFIG_REPO)
-        for cluster in self.clusters:
-            service = self._agent_service(cluster)
-            if service.pid():
-                continue
-            self.log(f"agent {cluster.name}: loading its image and starting it in the cluster")
-            self.owner.load_image(cluster.name, image)
-            manifest = incluster.agent_manifest(
-                image, cluster.name, NAMESPACE, repo, interval, secret
-            )
-            cluster.kubectl("apply", "-f", "-", input=manifest)
-            cluster.kubectl(
-                "rollout",
-                "status",
-                "-n",
-                NAMESPACE,
-                f"deployment/{incluster.AGENT_NAME}",
-                "--timeout=120s",
-                timeout=150,
-            )
-            ports = {"metrics": free_port(), "webhook": free_port()}
-            write_atomic(service.root / "ports.json", json.dumps(ports), mode=0o644)
-            argv = cluster.kubectl_command(
-                "-n", NAMESPACE, *incluster.port_forward_args(ports["metrics"], ports["webhook"])
-            )
-            service.start(argv, ready=lambda p=ports: listening(p["metrics"]))
+        manifest = incluster.agent_manifest(image, cluster.name, NAMESPACE, repo, interval, secret)
+        cluster.kubectl("apply", "-f", "-", input=manifest)
+        cluster.kubectl(
+            "rollout", "status", "-n", NAMESPACE, f"deployment/{incluster.AGENT_NAME}",
+            "--timeout=120s", timeout=150,
+        )  # fmt: skip
+        service = self._agent_service(cluster)
+        ports = {"metrics": free_port(), "webhook": free_port()}
+        write_atomic(service.root / "ports.json", json.dumps(ports), mode=0o644)
+        argv = cluster.kubectl_command(
+            "-n", NAMESPACE, *incluster.port_forward_args(ports["metrics"], ports["webhook"])
+        )
+        service.start(argv, ready=lambda: listening(ports["metrics"]))
+        with SUBSCRIBING:  # one subscriber file, rewritten whole: one thread at a time
             self.git.subscribe(CONFIG_REPO, webhook_url(ports["webhook"]))
 
     def stop_agents(self) -> None:

@@ -50,3 +50,33 @@ def lab_state(tmp_path: Path, monkeypatch) -> Path:
     from demo.teardown import down
 
     assert down(state, log=lambda message: None) == [], "the lab left something behind"
+
+
+# The kind lab: started in the background at collection (tests/kind_lab.py says why and how
+# the session is ordered around it), waited for by the `kind` tests, torn down at the end.
+KIND_LAB = pytest.StashKey[object]()
+
+
+def pytest_collection_modifyitems(session, config, items):
+    def group(item) -> int:
+        if item.get_closest_marker("kind"):
+            return 1
+        if item.get_closest_marker("provisioned") and not item.get_closest_marker("browser"):
+            return 2
+        return 0
+
+    items.sort(key=group)  # stable: each group keeps its own order
+    if any(group(item) == 1 for item in items) and not config.option.collectonly:
+        from kind_lab import KindLab, can_start
+
+        if can_start():
+            config.stash[KIND_LAB] = KindLab.start()
+
+
+def pytest_sessionfinish(session):
+    lab = session.config.stash.get(KIND_LAB, None)
+    if lab is not None:
+        from demo.teardown import down
+
+        lab.stop()
+        down(lab.state, log=lambda message: None)  # a no-op when its tests took it down

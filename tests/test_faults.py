@@ -88,7 +88,12 @@ def test_an_agent_killed_while_it_works_is_started_again_and_converges(delivery,
         except LabError:  # not published yet
             digest = None
         time.sleep(0.2)
-    status = api.get(ConfigMap, STATUS_NAME, namespace=NAMESPACE).data
+    # The agent reports at the end of the round that applied it: the status follows the image.
+    while True:
+        status = api.get(ConfigMap, STATUS_NAME, namespace=NAMESPACE).data
+        if status["lastError"] == "" or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
     assert status["lastError"] == "" and json.loads(status["conditions"])[0]["status"] == "True"
     delivery.stop_agents()
     assert agent.pid() is None

@@ -1,9 +1,12 @@
-"""The readers' path for real: kind clusters on this machine, pods pulling from the lab's registry.
+"""The readers' path for real: `make demo PROVIDER=kind` on three kind clusters, then checks.
 
-Carries the `kind` marker (it needs kind's node image: published, or built here by `make
-node-image`); `make test` runs it. One module-wide lab of three single-node clusters created in
-parallel, as `make demo PROVIDER=kind` makes them, shared by the tests below and torn down at the
-end with a check that nothing is left.
+Carries the `kind` marker; `make test` runs it on the node image built here (or the published
+one). One lab for the whole module, as a reader gets it from `make demo`: three single-node
+clusters created in parallel on the lab's network, the app pushed by the pipeline through the
+lab's registry (kind's local-registry recipe), then pulled by an agent running inside each
+cluster, a change by hand repaired. The tests then read what runs, try the agent's credential
+from inside its pod, check the host kept its own sysctls, and tear it all down with a check
+that nothing is left.
 """
 
 from __future__ import annotations
@@ -12,63 +15,73 @@ import json
 import socket
 import subprocess
 import time
-from pathlib import Path
+from dataclasses import dataclass
 
 import pytest
 import requests
-from lab_support import need_docker
+from conftest import KIND_LAB
+from kind_lab import KindLab, read_sysctls
+from lab_support import demo, need_docker
 
-from demo import images, kindnet, nodeimage
-from demo.clusters import create_all
+from demo import incluster, signing
 from demo.clusters.kind import KindProvider
 from demo.teardown import docker_leftovers, down
 
 pytestmark = pytest.mark.kind
-NAMES = ["east", "west", "north"]
-# Host-wide settings a kind node could change: the ones kubelet writes, and systemd's defaults.
-HOST_SYSCTLS = [
-    *nodeimage.KUBELET_SYSCTLS,
-    "kernel/pid_max",
-    "kernel/sysrq",
-    "fs/protected_regular",
-    "fs/inotify/max_user_watches",
-]
+NAMES = ["east", "north", "west"]
+# Run inside the agent's pod, with the pod's own token: what may it read?
+TRIES = """
+from lightkube import ApiError, Client, KubeConfig
+from lightkube.resources.core_v1 import ConfigMap, Pod, Secret
+api = Client(config=KubeConfig.from_service_account())
+for kind, namespace in ((Pod, "kube-system"), (ConfigMap, "default"), (Secret, "shop"),
+                        (ConfigMap, "shop")):
+    try:
+        list(api.list(kind, namespace=namespace))
+        print("allowed", kind.__name__, namespace)
+    except ApiError as error:
+        print("refused", kind.__name__, namespace, error.status.code)
+"""
 
 
-def read_sysctls() -> dict[str, str]:
-    values = {}
-    for name in HOST_SYSCTLS:
-        path = Path("/proc/sys") / name
-        if path.exists():
-            values[name] = path.read_text().strip()
-    return values
+@dataclass(frozen=True)
+class Made:
+    returncode: int
+    stdout: str
 
 
 @pytest.fixture(scope="module")
-def kind_lab(tmp_path_factory):
+def kind_lab(request):
+    """The lab `make demo PROVIDER=kind` made (started at collection, see kind_lab.py)."""
     need_docker()
-    state = tmp_path_factory.mktemp("kind") / "lab"
-    before = read_sysctls()
-    owner = KindProvider(root=state / "kind")
-    messages: list[str] = []
-    owner.prepare(messages.append)
-    clusters = create_all(owner, NAMES, progress=messages.append)
-    yield owner, clusters, before, state
-    assert down(state, log=messages.append) == [], "down left something behind"
+    lab = request.config.stash.get(KIND_LAB, None) or KindLab.start()
+    code, output = lab.wait()
+    try:
+        yield Made(code, output), KindProvider(root=lab.state / "kind"), lab.before, lab.state
+    finally:
+        assert down(lab.state, log=lambda message: None) == [], "down left something behind"
+
+
+def test_make_demo_tells_the_whole_story_on_kind(kind_lab):
+    make, _, _, _ = kind_lab
+    assert make.returncode == 0, make.stdout[-4000:] + make.stderr[-2000:]
+    assert make.stdout.count("check: ok") == 3, make.stdout[-4000:]
+    rows = [line for line in make.stdout.splitlines() if line.startswith("│ pu")]
+    assert len(rows) == 6 and all("sha256:" in row for row in rows), rows
+    assert "put back by its agent" in make.stdout
 
 
 def test_three_clusters_are_ready_on_the_labs_network(kind_lab):
-    owner, clusters, _, _ = kind_lab
-    assert sorted(c.name for c in owner.list()) == sorted(NAMES)
-    assert owner.create(NAMES[0]) == clusters[0], "creating an existing cluster re-uses it"
+    _, owner, _, _ = kind_lab
+    clusters = owner.list()
+    assert sorted(c.name for c in clusters) == NAMES
+    assert owner.create(clusters[0].name) == clusters[0], "creating an existing one re-uses it"
     for cluster in clusters:
         health = owner.health(cluster)
         assert health.ready, health.detail
         pods = json.loads(cluster.kubectl("get", "pods", "-n", "kube-system", "-o", "json"))
-        phases = {
-            p["metadata"]["name"].rsplit("-", 2)[0]: p["status"]["phase"] for p in pods["items"]
-        }
-        assert all(phase == "Running" for phase in phases.values()), phases
+        phases = {p["metadata"]["name"]: p["status"]["phase"] for p in pods["items"]}
+        assert set(phases.values()) == {"Running"}, phases
         assert any(name.startswith("coredns") for name in phases), "CoreDNS runs in every cluster"
         for node in owner.nodes(cluster.name):
             networks = subprocess.run(
@@ -80,32 +93,24 @@ def test_three_clusters_are_ready_on_the_labs_network(kind_lab):
             assert f'"{owner.network}"' in networks
 
 
-def test_nodes_pull_the_app_from_the_labs_registry_and_it_answers(kind_lab):
-    owner, clusters, _, _ = kind_lab
-    images.ensure_base_image()
-    address = kindnet.start_registry(
-        clusters,
-        lambda c, m: c.kubectl("apply", "-f", "-", input=m),
-        image=owner.registry_image(),
-        network=owner.network,
-    )
-    local = images.build_app("tellit-app:kind-e2e", "kind-e2e")
-    pushed = f"{address}/lab/app:kind-e2e"
-    subprocess.run(["docker", "tag", local, pushed], check=True)
-    subprocess.run(["docker", "push", "--quiet", pushed], check=True, capture_output=True)
-    manifest = (
-        (Path(images.APP) / "deploy" / "app.yaml")
-        .read_text()
-        .replace("image: app", f"image: {pushed}")
-    )
-    for cluster in clusters:
-        cluster.kubectl("apply", "-f", "-", input=manifest)
-    for cluster in clusters:
-        cluster.kubectl("rollout", "status", "deployment/app", "--timeout=180s", timeout=200)
+def test_the_app_pulled_from_the_labs_registry_answers(kind_lab):
+    make, owner, _, _ = kind_lab
+    # The version the agents applied last (the pull step's commit), as the table shows it.
+    pulled = {
+        line.split("│")[3].strip() for line in make.stdout.splitlines() if line.startswith("│ pull")
+    }
+    assert len(pulled) == 1, pulled
+    version = pulled.pop()
+    for cluster in owner.list():
         assert "local-registry-hosting" in cluster.kubectl(
             "get", "configmap", "-n", "kube-public", "-o", "name"
         )
-        assert "kind-e2e" in answer_through_port_forward(cluster)
+        app = json.loads(cluster.kubectl("get", "deployment", "app", "-n", "shop", "-o", "json"))
+        image = app["spec"]["template"]["spec"]["containers"][0]["image"]
+        assert image.startswith("localhost:5001/") and "@sha256:" in image, image
+        assert app["status"].get("availableReplicas") == 2, app["status"]
+        page = answer_through_port_forward(cluster)
+        assert f"Running version {version}" in page, page[:300]
 
 
 def answer_through_port_forward(cluster) -> str:
@@ -114,7 +119,7 @@ def answer_through_port_forward(cluster) -> str:
         port = probe.getsockname()[1]
     forward = subprocess.Popen(
         cluster.kubectl_command(
-            "port-forward", "--address", "127.0.0.1", "service/app", f"{port}:80"
+            "port-forward", "-n", "shop", "--address", "127.0.0.1", "service/app", f"{port}:80"
         ),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -133,18 +138,61 @@ def answer_through_port_forward(cluster) -> str:
         forward.wait(timeout=10)
 
 
+def test_the_agent_runs_inside_with_least_privilege_and_hears_the_webhook(kind_lab):
+    _, owner, _, state = kind_lab
+    secret = (state / "git" / "hook-secret").read_text()
+    for cluster in owner.list():
+        pods = json.loads(
+            cluster.kubectl("get", "pods", "-n", "shop", "-l", "app=tellit-agent", "-o", "json")
+        )["items"]
+        assert [p["status"]["phase"] for p in pods] == ["Running"], "one agent, in the cluster"
+        spec = pods[0]["spec"]
+        assert spec["serviceAccountName"] == "agent"
+        assert spec["containers"][0]["image"].startswith("tellit-lab-python:")
+
+        tried = cluster.kubectl(
+            "exec", "-n", "shop", f"deployment/{incluster.AGENT_NAME}", "--",
+            "python3", "-c", TRIES, timeout=60,
+        )  # fmt: skip
+        assert "refused Pod kube-system 403" in tried, tried
+        assert "refused ConfigMap default 403" in tried, tried
+        assert "refused Secret shop 403" in tried, "not even its own namespace's Secrets"
+        assert "allowed ConfigMap shop" in tried, "it may do its job"
+
+        ports = json.loads(
+            (state / "services" / f"agent-{cluster.name}" / "ports.json").read_text()
+        )
+        url = f"http://127.0.0.1:{ports['webhook']}/"
+        body = json.dumps({"repository": "config", "refs": []}).encode()
+        assert requests.post(url, data=body, timeout=10).status_code == 401, "unsigned: refused"
+        signed = {signing.HEADER: signing.signature(secret, body)}
+        assert requests.post(url, data=body, headers=signed, timeout=10).status_code == 202
+        metrics = requests.get(f"http://127.0.0.1:{ports['metrics']}/metrics", timeout=10).text
+        assert 'tellit_agent_applies_total{result="ok"}' in metrics
+
+
 def test_the_host_keeps_its_own_sysctls(kind_lab):
     _, _, before, _ = kind_lab
     assert read_sysctls() == before, "a kind node changed a host-wide setting"
 
 
-def test_the_labs_network_and_registry_are_labelled_for_down(kind_lab):
-    owner, _, _, _ = kind_lab
+def test_down_finds_the_labs_network_and_registry_by_their_label(kind_lab):
+    _, owner, _, _ = kind_lab
     found = " ".join(docker_leftovers())
-    network_id = subprocess.run(
-        ["docker", "network", "inspect", "--format", "{{.Id}}", owner.network],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    assert network_id[:12] in found, "down finds the clusters' network by its label"
+    for kind, name in (("network", owner.network), ("container", "tellit-registry")):
+        ident = subprocess.run(
+            ["docker", kind, "inspect", "--format", "{{.Id}}", name],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        assert ident[:12] in found, f"down finds the {kind} {name}"
+
+
+def test_agent_stop_takes_the_agents_out_of_the_clusters(kind_lab):
+    _, owner, _, state = kind_lab
+    stopped = demo("agent", "stop", state=state, timeout=300)
+    assert stopped.returncode == 0, stopped.stdout + stopped.stderr
+    for cluster in owner.list():
+        deployments = cluster.kubectl("get", "deployments", "-n", "shop", "-o", "name")
+        assert "tellit-agent" not in deployments and "deployment.apps/app" in deployments

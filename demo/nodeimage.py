@@ -22,11 +22,14 @@ the version kubeadm asks for.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import io
 import json
 import re
 import shutil
 import subprocess
+import tarfile
 import tempfile
 import time
 from collections.abc import Callable
@@ -42,7 +45,7 @@ from .run import CommandError, run
 
 REPOSITORY = "tellit-kind-node"
 # Raised when the way the image is assembled changes in code rather than in the data below.
-RECIPE_FORMAT = 1
+RECIPE_FORMAT = 2  # 2: preloaded images with gzip-compressed layers
 DEBIAN_SUITE = rootfs.SUITE
 # kind's node packages (images/base/Dockerfile), less NFS, iSCSI and e2fsprogs (no volumes
 # here), plus what kind's Dockerfile builds itself: runc and the CNI plugins, from Debian.
@@ -422,8 +425,11 @@ class Builder:
                 )
             self.docker_build(context, component.image)
             self.log(f"  {image}")
+        saved = self.work / "saved.tar"
+        run(["docker", "save", "-o", saved, *listed], timeout=600)
         archive = self.work / "images.tar"
-        run(["docker", "save", "-o", archive, *listed], timeout=600)
+        gzipped_layout(saved, archive)
+        saved.unlink()
         self.done(started)
         self.listed = listed
         return archive
@@ -537,6 +543,66 @@ class Builder:
         )
 
 
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
+OCI_LAYER_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
+
+
+def gzipped_layout(saved: Path, out: Path) -> None:
+    """`docker save`'s archive as an OCI image layout with gzip-compressed layers.
+
+    docker save writes layers uncompressed, and the node's containerd keeps imported blobs
+    as they come until a pod unpacks them: compressed, the preloaded images take a third of
+    the room in the node image. Written by hand because no tool on the machine converts
+    (skopeo is not installed); layers are gzipped with a fixed time, so the same images give
+    the same bytes.
+    """
+    blobs: dict[str, bytes] = {}
+
+    def blob(data: bytes) -> dict[str, object]:
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        blobs[digest] = data
+        return {"digest": digest, "size": len(data)}
+
+    index = []
+    with tarfile.open(saved) as tar:
+        for image in json.load(tar.extractfile("manifest.json")):
+            config = blob(tar.extractfile(image["Config"]).read())
+            layers = []
+            for name in image["Layers"]:
+                raw = tar.extractfile(name).read()
+                layers.append({"mediaType": OCI_LAYER_GZIP, **blob(gzip.compress(raw, 6, mtime=0))})
+            manifest = {
+                "schemaVersion": 2,
+                "mediaType": OCI_MANIFEST,
+                "config": {"mediaType": OCI_CONFIG, **config},
+                "layers": layers,
+            }
+            described = blob(json.dumps(manifest, separators=(",", ":")).encode())
+            for tag in image["RepoTags"]:
+                index.append(
+                    {
+                        "mediaType": OCI_MANIFEST,
+                        **described,
+                        "annotations": {
+                            "io.containerd.image.name": tag,
+                            "org.opencontainers.image.ref.name": tag.rsplit(":", 1)[1],
+                        },
+                    }
+                )
+
+    def add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
+        info = tarfile.TarInfo(name)
+        info.size, info.mode = len(data), 0o644
+        tar.addfile(info, io.BytesIO(data))
+
+    with tarfile.open(out, "w") as tar:
+        add(tar, "oci-layout", b'{"imageLayoutVersion":"1.0.0"}')
+        add(tar, "index.json", json.dumps({"schemaVersion": 2, "manifests": index}).encode())
+        for digest, data in blobs.items():
+            add(tar, f"blobs/sha256/{digest.removeprefix('sha256:')}", data)
+
+
 def save(image: str, archive: Path) -> None:
     """`docker save` to a temporary file, then a rename: the archive is whole or absent."""
     archive.parent.mkdir(parents=True, exist_ok=True)
@@ -603,4 +669,15 @@ def ensure(log: Log = print) -> str:
             builder.cleanup()
     seconds = time.perf_counter() - started
     log(f"node image {image}: built in {seconds:.0f} s, {size_mib(image):.0f} MiB")
+    remove_superseded(image, archive)
     return image
+
+
+def remove_superseded(image: str, archive: Path) -> None:
+    """Node images and archives of earlier recipes: a gigabyte each, never used again."""
+    for old in built_images():
+        if old != image:
+            subprocess.run(["docker", "image", "rm", old], capture_output=True)  # in use: kept
+    for folder in archive.parent.parent.glob("node-image-*"):
+        if folder != archive.parent:
+            shutil.rmtree(folder, ignore_errors=True)

@@ -32,6 +32,12 @@ HOST_SYSCTLS = [
 ]
 
 
+def volumes() -> set[str]:
+    """Docker's volumes: kind gives each node an anonymous one for /var."""
+    listed = subprocess.run(["docker", "volume", "ls", "-q"], capture_output=True, text=True)
+    return set(listed.stdout.split())
+
+
 def read_sysctls() -> dict[str, str]:
     values = {}
     for name in HOST_SYSCTLS:
@@ -49,12 +55,13 @@ class KindLab:
     before: dict[str, str]
     process: subprocess.Popen
     output: Path
+    volumes_before: set[str]
 
     @classmethod
     def start(cls) -> KindLab:
         folder = Path(tempfile.mkdtemp(prefix="tellit-kind-test-"))
         state, output = folder / "lab", folder / "make-demo.log"
-        before = read_sysctls()
+        before, volumes_before = read_sysctls(), volumes()
         with output.open("w") as stream:
             process = subprocess.Popen(
                 ["make", "--no-print-directory", "demo", "PROVIDER=kind", "CLUSTERS=3"],
@@ -65,7 +72,7 @@ class KindLab:
                 env=demo_env(state),
                 start_new_session=True,
             )
-        return cls(state, before, process, output)
+        return cls(state, before, process, output, volumes_before)
 
     def wait(self, timeout: float = 1800) -> tuple[int, str]:
         """make demo's exit status and everything it printed."""

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import pytest
 import requests
 from conftest import KIND_LAB
-from kind_lab import KindLab, read_sysctls
+from kind_lab import KindLab, read_sysctls, volumes
 from lab_support import demo, need_docker
 
 from demo import incluster, signing
@@ -60,6 +60,7 @@ def kind_lab(request):
         yield Made(code, output), KindProvider(root=lab.state / "kind"), lab.before, lab.state
     finally:
         assert down(lab.state, log=lambda message: None) == [], "down left something behind"
+        assert volumes() <= lab.volumes_before, "down left the nodes' volumes behind"
 
 
 def test_make_demo_tells_the_whole_story_on_kind(kind_lab):
@@ -109,17 +110,30 @@ def test_the_app_pulled_from_the_labs_registry_answers(kind_lab):
         image = app["spec"]["template"]["spec"]["containers"][0]["image"]
         assert image.startswith("localhost:5001/") and "@sha256:" in image, image
         assert app["status"].get("availableReplicas") == 2, app["status"]
-        page = answer_through_port_forward(cluster)
+        page = answer_through_port_forward(cluster, serving_pod(cluster, image))
         assert f"Running version {version}" in page, page[:300]
 
 
-def answer_through_port_forward(cluster) -> str:
+def serving_pod(cluster, image: str) -> str:
+    """A ready pod of the app's current version: the old version's pods may still be
+    terminating (busybox's httpd waits out its grace period), and a port-forward to the
+    Service could pick one of them."""
+    pods = json.loads(cluster.kubectl("get", "pods", "-n", "shop", "-l", "app=app", "-o", "json"))
+    for pod in pods["items"]:
+        ready = all(s.get("ready") for s in pod["status"].get("containerStatuses", [{}]))
+        current = pod["spec"]["containers"][0]["image"] == image
+        if current and ready and not pod["metadata"].get("deletionTimestamp"):
+            return pod["metadata"]["name"]
+    raise AssertionError(f"no ready pod of {image} in {cluster.name}")
+
+
+def answer_through_port_forward(cluster, pod: str) -> str:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     forward = subprocess.Popen(
         cluster.kubectl_command(
-            "port-forward", "-n", "shop", "--address", "127.0.0.1", "service/app", f"{port}:80"
+            "port-forward", "-n", "shop", "--address", "127.0.0.1", f"pod/{pod}", f"{port}:8080"
         ),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

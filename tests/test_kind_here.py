@@ -5,7 +5,11 @@ The pure parts run anywhere; the node image itself and real clusters carry the `
 
 from __future__ import annotations
 
+import gzip
+import hashlib
+import io
 import json
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -163,3 +167,47 @@ def test_readers_python_image_pins_the_same_libraries_from_pypi():
         )
     assert "--no-deps" in pyimage.PUBLISHED_DOCKERFILE, "exactly the pinned set, nothing resolved"
     assert pyimage.PUBLISHED_DOCKERFILE.startswith(f"FROM {pyimage.PUBLISHED_BASE}")
+
+
+def test_preloaded_images_are_an_oci_layout_with_gzipped_layers(tmp_path):
+    layer = b"a layer's tar" * 1000
+    config = json.dumps({"rootfs": {"type": "layers", "diff_ids": ["sha256:x"]}}).encode()
+    saved = tmp_path / "saved.tar"
+    with tarfile.open(saved, "w") as tar:
+        for name, data in (
+            (
+                "manifest.json",
+                json.dumps(
+                    [
+                        {
+                            "Config": "c.json",
+                            "RepoTags": ["r.example/a:v1"],
+                            "Layers": ["l/layer.tar"],
+                        }
+                    ]
+                ).encode(),
+            ),
+            ("c.json", config),
+            ("l/layer.tar", layer),
+        ):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    out = tmp_path / "oci.tar"
+    nodeimage.gzipped_layout(saved, out)
+    nodeimage.gzipped_layout(saved, tmp_path / "again.tar")
+    assert out.read_bytes() == (tmp_path / "again.tar").read_bytes(), "the same bytes each time"
+    with tarfile.open(out) as tar:
+        files = {m.name: tar.extractfile(m).read() for m in tar.getmembers()}
+    index = json.loads(files["index.json"])
+    [entry] = index["manifests"]
+    assert entry["annotations"]["io.containerd.image.name"] == "r.example/a:v1"
+    for name, data in files.items():
+        if name.startswith("blobs/sha256/"):
+            assert hashlib.sha256(data).hexdigest() == name.rsplit("/", 1)[1], "content-addressed"
+    manifest = json.loads(files["blobs/sha256/" + entry["digest"].removeprefix("sha256:")])
+    [compressed] = manifest["layers"]
+    assert compressed["mediaType"].endswith("tar+gzip")
+    data = files["blobs/sha256/" + compressed["digest"].removeprefix("sha256:")]
+    assert gzip.decompress(data) == layer and len(data) < len(layer) / 10
+    assert files["blobs/sha256/" + manifest["config"]["digest"].removeprefix("sha256:")] == config

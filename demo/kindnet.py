@@ -1,16 +1,16 @@
-"""kind's network recipe in one place: the readers' registry and git server beside their clusters.
+"""kind's network recipe in one place: the lab's registry beside its clusters.
 
-On a reader's laptop the lab's services run as containers on the kind network, so that pods
-reach them by name while the host reaches them on loopback, and every node learns where the
-registry is (kind's local-registry recipe: a containerd `hosts.toml` on each node and the
-`local-registry-hosting` ConfigMap in kube-public). The command lines and files are pure
-functions, so they are unit-tested; the few functions that run them are at the bottom.
+The registry runs as a container on the clusters' network, so that nodes reach it by name
+while the host pushes to it on loopback, and every node learns where it is (kind's
+local-registry recipe: a containerd `hosts.toml` on each node and the `local-registry-hosting`
+ConfigMap in kube-public). The pod-side git server is `demo.incluster`'s. The command lines and
+files are pure functions, so they are unit-tested; the few functions that run them are at the
+bottom.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from pathlib import Path
 
 from .naming import LABEL, PREFIX
 from .run import run
@@ -20,10 +20,6 @@ REGISTRY_NAME = f"{PREFIX}registry"
 REGISTRY_PORT = 5001  # on the reader's loopback
 REGISTRY_ADDRESS = f"localhost:{REGISTRY_PORT}"  # where the host pushes, and nodes pull from
 REGISTRY_IMAGE = "registry:3"
-GIT_NAME = f"{PREFIX}git"
-GIT_IMAGE = "tellit-gitserver:dev"
-GIT_PORT = 8080  # inside the kind network
-GIT_DOCKERFILE = Path(__file__).resolve().parent / "gitserver.Dockerfile"
 # Registry mirrors are read from this folder, where the recipe writes hosts.toml.
 CERTS_D = "/etc/containerd/certs.d"
 PORTS = (REGISTRY_PORT,)  # what must be free on the reader's loopback
@@ -80,36 +76,6 @@ data:
     host: "localhost:{REGISTRY_PORT}"
     help: "https://kind.sigs.k8s.io/docs/user/local-registry/"
 """
-
-
-def git_build_command(project: Path) -> list[str]:
-    return ["docker", "build", "-t", GIT_IMAGE, "-f", str(GIT_DOCKERFILE), str(project)]
-
-
-def git_run_command(state: Path, host_port: int, network: str = NETWORK) -> list[str]:
-    """`docker run` for the git server: on the kind network, published on loopback only."""
-    return [
-        "docker",
-        "run",
-        "--detach",
-        "--restart=unless-stopped",
-        "--name",
-        GIT_NAME,
-        "--label",
-        f"{LABEL}=true",
-        "--network",
-        network,
-        "--publish",
-        f"127.0.0.1:{host_port}:{GIT_PORT}",
-        "--volume",
-        f"{state}:/srv/git",
-        GIT_IMAGE,
-    ]
-
-
-def git_url(repo: str) -> str:
-    """The repository's URL as pods on the kind network see it."""
-    return f"http://{GIT_NAME}:{GIT_PORT}/{repo}.git"
 
 
 # What runs the recipe.

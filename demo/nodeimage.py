@@ -38,6 +38,7 @@ from pathlib import Path
 
 from . import provision, rootfs, versions
 from .errors import LabError
+from .images import image_exists
 from .kindshim import UNPRIVILEGED
 from .paths import tools_dir
 from .rootfs import apt_mirror
@@ -313,14 +314,6 @@ def containerd_config(kind_config: str, pause_image: str) -> str:
             "update containerd_config in demo/nodeimage.py for the new config",
         )
     return config
-
-
-def image_exists(image: str) -> bool:
-    try:
-        run(["docker", "image", "inspect", "--format", "{{.Id}}", image], timeout=60)
-        return True
-    except CommandError:
-        return False
 
 
 Log = Callable[[str], None]

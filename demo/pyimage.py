@@ -25,7 +25,8 @@ from pathlib import Path
 
 from . import rootfs
 from .errors import LabError
-from .run import CommandError, run
+from .images import image_exists
+from .run import run
 
 BASE_PACKAGES = ("python3", "git", "ca-certificates")
 DEBIAN_PYTHON = (3, 11)  # bookworm's python3
@@ -111,14 +112,6 @@ def digest(distributions: list[metadata.Distribution]) -> str:
         if path.is_file() and "__pycache__" not in path.parts:
             hashed.update(str(path.relative_to(CODE)).encode() + b"\0" + path.read_bytes())
     return hashed.hexdigest()[:12]
-
-
-def image_exists(image: str) -> bool:
-    try:
-        run(["docker", "image", "inspect", "--format", "{{.Id}}", image], timeout=60)
-        return True
-    except CommandError:
-        return False
 
 
 def pinned(distributions: list[metadata.Distribution]) -> str:

@@ -145,14 +145,3 @@ def test_fetch_verifies_the_checksum(release_server, tmp_path):
     assert sorted(p.name for p in (tmp_path / "bin").iterdir()) == ["kind"], "nothing half-made"
     with pytest.raises(DownloadError, match="could not download"):
         fetch(Download("kind", f"{base}/missing", f"{base}/missing.sha256"), tmp_path / "x")
-
-
-def test_git_server_container_recipe(tmp_path):
-    command = kindnet.git_run_command(tmp_path, 18080)
-    assert command[command.index("--network") + 1] == "kind"
-    assert command[command.index("--publish") + 1] == "127.0.0.1:18080:8080"
-    assert command[-1] == kindnet.GIT_IMAGE and "tell-it-with-a-meme/lab=true" in command
-    assert kindnet.git_build_command(tmp_path)[-1] == str(tmp_path)
-    assert kindnet.git_url("manifests") == "http://tellit-git:8080/manifests.git"
-    dockerfile = kindnet.GIT_DOCKERFILE.read_text()
-    assert "USER 65534" in dockerfile and '"--bind", "0.0.0.0"' in dockerfile

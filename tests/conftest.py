@@ -57,6 +57,7 @@ def lab_state(tmp_path: Path, monkeypatch) -> Path:
 KIND_LAB = pytest.StashKey[object]()
 
 
+@pytest.hookimpl(trylast=True)  # after -m and -k have deselected: start it only when needed
 def pytest_collection_modifyitems(session, config, items):
     def group(item) -> int:
         if item.get_closest_marker("kind"):

@@ -239,21 +239,21 @@ class Delivery:
             self.git.subscribe(CONFIG_REPO, webhook_url(ports["webhook"]))
 
     def stop_agents(self) -> None:
-        for cluster in self.clusters:
+        def stop(cluster: Cluster) -> None:
             service = self._agent_service(cluster)
             ports = self._ports(service)
             if ports.get("webhook"):
-                self.git.unsubscribe(CONFIG_REPO, webhook_url(ports["webhook"]))
+                with SUBSCRIBING:
+                    self.git.unsubscribe(CONFIG_REPO, webhook_url(ports["webhook"]))
             service.stop()
             if self.in_cluster:
                 cluster.kubectl(
-                    "delete",
-                    "-n",
-                    NAMESPACE,
-                    "--ignore-not-found",
-                    f"deployment/{incluster.AGENT_NAME}",
-                    f"secret/{incluster.SECRET_NAME}",
-                )
+                    "delete", "-n", NAMESPACE, "--ignore-not-found",
+                    f"deployment/{incluster.AGENT_NAME}", f"secret/{incluster.SECRET_NAME}",
+                )  # fmt: skip
+
+        with ThreadPoolExecutor(max_workers=max(1, len(self.clusters))) as pool:
+            list(pool.map(stop, self.clusters))
         if self.in_cluster:
             run(["docker", "rm", "--force", incluster.MIRROR_NAME])
         self.set_mode("push")

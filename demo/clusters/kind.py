@@ -21,6 +21,7 @@ import os
 import shutil
 import sys
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -361,11 +362,16 @@ class KindProvider:
         return [self._cluster(name) for name in names if name]
 
     def cleanup(self, log: Callable[[str], None]) -> list[str]:
-        left = []
-        for cluster in self.list():
+        """Delete every cluster of the lab, all at once (each is its own containers)."""
+
+        def one(cluster: Cluster) -> str | None:
             log(f"deleting kind cluster {cluster.name}")
             try:
                 self.delete(cluster.name)
             except (CommandError, OSError) as error:
-                left.append(f"kind cluster {cluster.name}: {error}")
-        return left
+                return f"kind cluster {cluster.name}: {error}"
+            return None
+
+        clusters = self.list()
+        with ThreadPoolExecutor(max_workers=max(1, len(clusters))) as pool:
+            return [problem for problem in pool.map(one, clusters) if problem]

@@ -49,6 +49,8 @@ def mirror_run_command(image: str, repos: Path, network: str) -> list[str]:
     nowhere, as the repositories' owner (git refuses repositories of another user), with a
     read-only root, and an empty token list so that no push can authenticate."""
     owner = repos.stat()
+    # All addresses of its own network namespace: pods reach it over the clusters' Docker
+    # network, and it is published on no host address (not even loopback).
     serve = (
         "echo '{}' > /tmp/tokens.json && exec python3 -m demo.gitserver --root /srv/repos"
         f" --port {MIRROR_PORT} --bind 0.0.0.0 --tokens /tmp/tokens.json --log /tmp/access.log"

@@ -238,20 +238,12 @@ def component_for(image: str) -> Component:
 
 def kind_files() -> Path:
     """kind's node files, from the kind module of the version the lab runs here."""
-    info = json.loads(
-        provision.go(
-            ["mod", "download", "-json", f"sigs.k8s.io/kind@{versions.KIND_HERE}"], Path(".")
-        )
-    )
+    info = provision.module_info(f"sigs.k8s.io/kind@{versions.KIND_HERE}")
     return Path(info["Dir"]) / "images" / "base" / "files"
 
 
 def pause_source() -> Path:
-    info = json.loads(
-        provision.go(
-            ["mod", "download", "-json", f"k8s.io/kubernetes@{versions.KUBERNETES}"], Path(".")
-        )
-    )
+    info = provision.module_info(f"k8s.io/kubernetes@{versions.KUBERNETES}")
     return Path(info["Dir"]) / "build" / "pause" / "linux" / "pause.c"
 
 

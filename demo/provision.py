@@ -141,6 +141,11 @@ def version_ldflags(version: str) -> str:
     return " ".join(flags)
 
 
+def module_info(path_at_version: str, cwd: Path = Path(".")) -> dict[str, str]:
+    """`go mod download -json` of one module: where its source ("Dir") and go.mod are."""
+    return json.loads(go(["mod", "download", "-json", path_at_version], cwd))
+
+
 def kubernetes_builder(commands: tuple[str, ...]) -> Callable[[Path], None]:
     """A build of some of k8s.io/kubernetes's commands through the wrapper module."""
 
@@ -148,9 +153,7 @@ def kubernetes_builder(commands: tuple[str, ...]) -> Callable[[Path], None]:
         version = versions.KUBERNETES
         with tempfile.TemporaryDirectory(prefix="kube-build-") as work:
             module = Path(work)
-            info = json.loads(
-                go(["mod", "download", "-json", f"k8s.io/kubernetes@{version}"], module)
-            )
+            info = module_info(f"k8s.io/kubernetes@{version}", module)
             (module / "go.mod").write_text(wrapper_go_mod(Path(info["GoMod"]).read_text(), version))
             for command in commands:
                 go(["get", f"k8s.io/kubernetes/cmd/{command}@{version}"], module)

@@ -68,9 +68,10 @@ def pytest_collection_modifyitems(session, config, items):
 
     items.sort(key=group)  # stable: each group keeps its own order
     if any(group(item) == 1 for item in items) and not config.option.collectonly:
-        from kind_lab import KindLab, can_start
+        from kind_lab import KindLab
+        from lab_support import docker_ready
 
-        if can_start():
+        if docker_ready():
             config.stash[KIND_LAB] = KindLab.start()
 
 

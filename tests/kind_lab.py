@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from conftest import ROOT
-from lab_support import demo_env, docker_ready
+from lab_support import demo_env
 
 from demo import nodeimage
 
@@ -91,7 +91,3 @@ class KindLab:
                 self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
-
-
-def can_start() -> bool:
-    return docker_ready()

@@ -130,10 +130,16 @@ class KindProvider:
         return KindSetup("published", str(kind), str(kubectl), image, kindnet.NETWORK)
 
     def local_setup(self, log: Callable[[str], None]) -> KindSetup:
-        every = provision.TOOLS + provision.NODE_TOOLS
-        provision.ensure(log=log, tools=every)
-        tools = provision.binaries(tools=every)
+        # The image first: building it builds every tool it needs. Running clusters needs
+        # only kind and kubectl (a warm machine that loads the image builds nothing else).
         image = nodeimage.ensure(log=log)
+        needed = tuple(
+            tool
+            for tool in provision.TOOLS + provision.NODE_TOOLS
+            if tool.name in ("kind", "kubernetes")
+        )
+        provision.ensure(log=log, tools=needed)
+        tools = provision.binaries(tools=needed)
         shim = ""
         before = self.setup() if self.setup_file.is_file() else None
         if before and before.mode == "local" and before.image == image:

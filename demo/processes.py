@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,9 +19,27 @@ import psutil
 
 def free_port() -> int:
     """A port free on loopback right now (the service binds it a moment later)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+    return free_ports(1)[0]
+
+
+_PORTS = threading.Lock()
+_GIVEN: set[int] = set()  # ports this process handed out: never handed out twice
+
+
+def free_ports(count: int) -> list[int]:
+    """`count` ports free on loopback right now, none given before by this process. The
+    system hands a port out again once its probe is closed, and two services started at once
+    were given the same one: so probes are held together and given ports remembered."""
+    with _PORTS, contextlib.ExitStack() as stack:
+        ports: list[int] = []
+        while len(ports) < count:
+            probe = stack.enter_context(socket.socket())
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+            if port not in _GIVEN:
+                ports.append(port)
+        _GIVEN.update(ports)
+        return ports
 
 
 def finished(process: psutil.Process) -> bool:

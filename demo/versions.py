@@ -17,3 +17,7 @@ KIND_HERE = "v0.33.0"
 CONTAINERD = "v2.3.7"
 CRICTL = "v1.36.0"
 COREDNS = "v1.14.2"
+
+# Flux's source-controller and kustomize-controller, built from their Go modules (v1.9.6 is the
+# newest that builds with Go 1.26, against k8s.io v0.36) and run beside the lab's own agent.
+FLUX = "v1.9.6"

@@ -27,7 +27,7 @@ help:
 	@echo "make provision  Docker engine and the lab's Kubernetes tools (built from Go modules)"
 	@echo "make node-image  the kind node image, built here (for machines that cannot pull)"
 	@echo "make doctor     is this machine ready for the lab? (says how to fix what is not)"
-	@echo "make demo       the lab's whole story: push v1, pull v2, a change by hand (PROVIDER=kind|kwok|kubeconfig, CLUSTERS=3)"
+	@echo "make demo       the lab's whole story: push v1, pull v2, a change by hand (PROVIDER=kind|kwok|kubeconfig, CLUSTERS=3, AGENT=ours|flux)"
 	@echo "make demo-up    bring up the lab only"
 	@echo "make demo-status  each cluster, the registry and the git server"
 	@echo "make demo-down  remove everything the lab created, then check nothing is left"
@@ -115,13 +115,14 @@ node-image: $(LAB_STAMP)
 
 PROVIDER ?= kind
 CLUSTERS ?= 3
+AGENT ?= ours
 
 doctor: $(LAB_STAMP)
 	@$(BIN)/python -m demo doctor --provider $(PROVIDER)
 
 # The lab's whole story, after the doctor's checks: push, then pull, then drift.
 demo: $(LAB_STAMP)
-	$(BIN)/python -m demo tour --provider $(PROVIDER) --clusters $(CLUSTERS)
+	$(BIN)/python -m demo tour --provider $(PROVIDER) --clusters $(CLUSTERS) --agent $(AGENT)
 
 demo-up: $(LAB_STAMP)
 	$(BIN)/python -m demo up --provider $(PROVIDER) --clusters $(CLUSTERS)

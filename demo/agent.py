@@ -321,12 +321,17 @@ class Agent:
 
     def serve_webhook(self, port: int) -> ThreadingHTTPServer:
         """A loopback endpoint the git server's hook calls; HMAC-SHA256 over the body."""
-        server = ThreadingHTTPServer(("127.0.0.1", port), _webhook_handler(self))
+        server = ThreadingHTTPServer(
+            ("127.0.0.1", port), webhook_handler(self.settings.webhook_secret, self.wake.set)
+        )
         threading.Thread(target=server.serve_forever, daemon=True).start()
         return server
 
 
-def _webhook_handler(agent: Agent):
+def webhook_handler(secret: str, wake: Callable[[], None]):
+    """A handler for the git server's signed webhook: `wake()` on a valid call. The receiver
+    of the Flux side (`demo.fluxreceiver`) answers the same calls the same way."""
+
     class Webhook(BaseHTTPRequestHandler):
         timeout = 5
 
@@ -340,14 +345,14 @@ def _webhook_handler(agent: Agent):
             except ValueError:
                 length = -1
             # No secret or no signature, then no length or too long: refused unread.
-            if not agent.settings.webhook_secret or not claimed:
+            if not secret or not claimed:
                 self._answer(401)
             elif not 0 <= length <= MAX_WEBHOOK_BODY:
                 self._answer(411 if length < 0 else 413)
-            elif not signing.valid(agent.settings.webhook_secret, self.rfile.read(length), claimed):
+            elif not signing.valid(secret, self.rfile.read(length), claimed):
                 self._answer(401)
             else:
-                agent.wake.set()
+                wake()
                 self._answer(202)
 
         def _answer(self, status: int) -> None:

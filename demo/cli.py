@@ -31,7 +31,7 @@ from .images import ensure_base_image
 from .lab import LabRecord, running_registry, start_registry
 from .naming import env
 from .paths import state_dir
-from .tour import NEXT, STEPS, Step, Story, run_steps
+from .tour import AGENTS, NEXT, STEPS, Step, Story, run_steps
 
 DESCRIPTION = """\
 The lab of "Tell It With a Meme", part 4: clusters, an image registry and a git server on this
@@ -110,6 +110,11 @@ def build_parser() -> argparse.ArgumentParser:
     agent.add_argument(
         "--interval", type=float, default=15, help="seconds between polls (default: %(default)s)"
     )
+    agent.add_argument(
+        "--flux",
+        action="store_true",
+        help="start Flux (source- and kustomize-controller) instead of the lab's own agent",
+    )
     tour = commands.add_parser(
         "tour",
         help="the story of part 4: push v1, pull v2, a change by hand (what `make demo` runs)",
@@ -117,6 +122,12 @@ def build_parser() -> argparse.ArgumentParser:
     tour.add_argument("--provider", choices=NAMES, default=env("PROVIDER", "kind"))
     tour.add_argument("--clusters", type=int, default=3)
     tour.add_argument("--interval", type=float, default=5, help="the agents' poll interval")
+    tour.add_argument(
+        "--agent",
+        choices=AGENTS,
+        default=env("AGENT", "ours"),
+        help="the pull agent: the lab's own, or Flux (default: %(default)s, or TELLIT_AGENT)",
+    )
     lab = commands.add_parser(
         "lab",
         help="the same story one step at a time, for attendees: what each step shows, what to"
@@ -125,6 +136,12 @@ def build_parser() -> argparse.ArgumentParser:
     lab.add_argument("--provider", choices=NAMES, default=env("PROVIDER", "kind"))
     lab.add_argument("--clusters", type=int, default=3)
     lab.add_argument("--interval", type=float, default=5, help="the agents' poll interval")
+    lab.add_argument(
+        "--agent",
+        choices=AGENTS,
+        default=env("AGENT", "ours"),
+        help="the pull agent: the lab's own, or Flux (default: %(default)s, or TELLIT_AGENT)",
+    )
     lab.add_argument("--yes", action="store_true", help="do not wait for Enter between steps")
     return parser
 
@@ -238,7 +255,7 @@ def build_tools(console: Console) -> None:
             status.update(message)
             console.log(message)
 
-        provision.ensure(log=log)
+        provision.ensure(log=log, tools=provision.TOOLS + provision.FLUX_TOOLS)
 
 
 def command_status(args, console: Console) -> int:
@@ -333,7 +350,7 @@ def command_provision(args, console: Console) -> int:
     table = Table(title=f"The lab's tools, in {folder}", title_justify="left")
     table.add_column("binary")
     table.add_column("path")
-    for name, path in provision.binaries().items():
+    for name, path in provision.binaries(tools=provision.TOOLS + provision.FLUX_TOOLS).items():
         table.add_row(name, str(path.relative_to(folder)))
     console.print(table)
     if doctor.docker_running().ok:
@@ -393,11 +410,15 @@ def command_agent(args, console: Console) -> int:
     delivery = Delivery(log=console.log)
     if args.action == "start":
         delivery.prepare()
-        delivery.start_agents(interval=args.interval)
+        delivery.start_agents(interval=args.interval, kind="flux" if args.flux else "ours")
     elif args.action == "stop":
         delivery.stop_agents()
-    table = Table(title=f"Pull agents ({delivery.mode} mode)", title_justify="left")
-    for column in ("cluster", "process", "last applied", "last error", "repairs", "metrics"):
+    flux = delivery.agent_kind == "flux"
+    which = "Flux" if flux else "the lab's agent"
+    table = Table(title=f"Pull agents: {which} ({delivery.mode} mode)", title_justify="left")
+    last = ("ready", "objects") if flux else ("repairs",)
+    keys = ("ready", "inventory") if flux else ("driftRepairs",)
+    for column in ("cluster", "process", "last applied", "last error", *last, "metrics"):
         table.add_column(column)
     for info in delivery.agents():
         status = info.status
@@ -406,11 +427,20 @@ def command_agent(args, console: Console) -> int:
             "[green]running[/]" if info.running else "stopped",
             status.get("lastAppliedRevision", "")[:12],
             status.get("lastError", ""),
-            status.get("driftRepairs", ""),
+            *(status.get(key, "") for key in keys),
             f"http://127.0.0.1:{info.metrics_port}/metrics" if info.running else "",
         )
     console.print(table)
+    if flux and args.action != "stop":
+        console.print(FLUX_GRANTS)
     return 0
+
+
+FLUX_GRANTS = """\
+What Flux may do here: source-controller only its own kinds in shop; kustomize-controller
+its own kinds, read the sources, list Secrets and ConfigMaps in shop, and impersonate
+shop/flux-applier, the account every apply runs as (workloads in shop, nothing else).
+Flux's released install binds kustomize-controller to cluster-admin instead."""
 
 
 def _ready_and_up(args, console: Console) -> bool:
@@ -422,7 +452,7 @@ def _ready_and_up(args, console: Console) -> bool:
 def command_tour(args, console: Console) -> int:
     if not _ready_and_up(args, console):
         return 1
-    story = Story(Delivery(log=lambda message: None), console.print, args.interval)
+    story = Story(Delivery(log=lambda message: None), console.print, args.interval, args.agent)
     results = run_steps(story)
     if any(problem for _, problem in results):
         return 1
@@ -435,7 +465,7 @@ def command_tour(args, console: Console) -> int:
         )
     console.print(table)
     console.print(
-        f"Drift in {story.drift_cluster}: put back by its agent after"
+        f"Drift in {story.drift_cluster}: put back by {story.puller} after"
         f" {story.drift_repaired_after:.1f} s."
     )
     console.print(NEXT)
@@ -456,7 +486,7 @@ def command_lab(args, console: Console) -> int:
             return False
         return True
 
-    story = Story(Delivery(log=lambda message: None), console.print, args.interval)
+    story = Story(Delivery(log=lambda message: None), console.print, args.interval, args.agent)
     results = run_steps(story, ask)
     table = Table(title="Your lab", title_justify="left")
     for column in ("step", "check"):

@@ -26,11 +26,12 @@ from lightkube import ApiError
 from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import ConfigMap
 
-from . import incluster, pyimage
+from . import flux, incluster, pyimage
 from .agent import FIELD_MANAGER as AGENT_MANAGER
 from .agent import STATUS_NAME
 from .clusters.base import Cluster
 from .errors import LabError
+from .fluxobjects import FIELD_MANAGER as FLUX_MANAGER
 from .gitserver import GitServer
 from .kube import namespaced_role, service_account_kubeconfig
 from .kubeapi import client
@@ -123,14 +124,22 @@ class Delivery:
             run(["git", "-C", folder, "push", "-q", self.url(APP_REPO, True), "HEAD:main"], env=env)
             return run(["git", "-C", folder, "rev-parse", "HEAD"], env=env).strip()
 
-    # Which model delivers.
+    # Which model delivers, and in pull mode which agent: the lab's own ("ours") or Flux.
+    def _delivery_state(self) -> dict:
+        path = self.root / "delivery.json"
+        return json.loads(path.read_text()) if path.is_file() else {}
+
     @property
     def mode(self) -> str:
-        path = self.root / "delivery.json"
-        return json.loads(path.read_text())["mode"] if path.is_file() else "push"
+        return self._delivery_state().get("mode", "push")
 
-    def set_mode(self, mode: str) -> None:
-        write_atomic(self.root / "delivery.json", json.dumps({"mode": mode}), mode=0o644)
+    @property
+    def agent_kind(self) -> str:
+        return self._delivery_state().get("agent", "ours")
+
+    def set_mode(self, mode: str, agent: str = "ours") -> None:
+        state = json.dumps({"mode": mode, "agent": agent})
+        write_atomic(self.root / "delivery.json", state, mode=0o644)
 
     # Push.
     def push(self, commit: str = "", build: bool = True) -> RunRecord:
@@ -158,10 +167,14 @@ class Delivery:
         """Whether agents run inside their clusters: where pods really run (kind)."""
         return bool(getattr(self.owner, "runs_pods", False))
 
-    def start_agents(self, interval: float = 15) -> None:
+    def start_agents(self, interval: float = 15, kind: str = "ours") -> None:
         """One agent per cluster: inside it where pods run (`demo.incluster`), elsewhere as a
-        host process holding only that cluster's token."""
+        host process holding only that cluster's token. `kind="flux"` runs Flux instead."""
         secret = self.git.signing_secret()
+        if kind == "flux":
+            self._start_flux(interval, secret)
+            self.set_mode("pull", "flux")
+            return
         if self.in_cluster:
             self._start_in_cluster(interval, secret)
             self.set_mode("pull")
@@ -201,11 +214,30 @@ class Delivery:
             self.git.subscribe(CONFIG_REPO, webhook_url(ports["webhook"]))
         self.set_mode("pull")
 
+    def _start_flux(self, interval: float, secret: str) -> None:
+        if self.agent_kind != "flux":
+            self.stop_agents()  # two agents applying the same objects would fight
+
+        def start(cluster: Cluster) -> None:
+            host = self._flux(cluster)
+            if self.in_cluster:  # kind: Flux's released manifests, then the lab's objects
+                flux.install_released(cluster, self.log)
+                host.install(incluster.mirror_url(CONFIG_REPO), interval, crds=False)
+                self._ensure_mirror()
+            else:
+                host.install(self.url(CONFIG_REPO), interval)
+            ports = host.start(secret, self.log, controllers=not self.in_cluster)
+            with SUBSCRIBING:
+                self.git.subscribe(CONFIG_REPO, webhook_url(ports["webhook"]))
+
+        with ThreadPoolExecutor(max_workers=max(1, len(self.clusters))) as pool:
+            list(pool.map(start, self.clusters))
+
+    def _flux(self, cluster: Cluster) -> flux.FluxOnHost:
+        return flux.FluxOnHost(cluster, NAMESPACE, self.root)
+
     def _start_in_cluster(self, interval: float, secret: str) -> None:
-        image = pyimage.ensure(log=self.log)
-        if not run(["docker", "ps", "-q", "--filter", f"name=^{incluster.MIRROR_NAME}$"]).strip():
-            run(["docker", "rm", "--force", incluster.MIRROR_NAME])
-            run(incluster.mirror_run_command(image, self.git.repos, self.owner.network))
+        image = self._ensure_mirror()
         todo = [c for c in self.clusters if not self._agent_service(c).pid()]
         if not todo:
             return
@@ -215,6 +247,15 @@ class Delivery:
             run(["docker", "save", "-o", archive, image], timeout=300)
             with ThreadPoolExecutor(max_workers=len(todo)) as pool:
                 list(pool.map(lambda c: self._start_one(c, image, archive, interval, secret), todo))
+
+    def _ensure_mirror(self) -> str:
+        """The read-only git mirror the clusters' pods reach; the Python image it runs on."""
+        image = pyimage.ensure(log=self.log)
+        with SUBSCRIBING:
+            if not run(["docker", "ps", "-q", "--filter", f"name=^{incluster.MIRROR_NAME}$"]):
+                run(["docker", "rm", "--force", incluster.MIRROR_NAME])
+                run(incluster.mirror_run_command(image, self.git.repos, self.owner.network))
+        return image
 
     def _start_one(
         self, cluster: Cluster, image: str, archive: Path, interval: float, secret: str
@@ -239,7 +280,19 @@ class Delivery:
             self.git.subscribe(CONFIG_REPO, webhook_url(ports["webhook"]))
 
     def stop_agents(self) -> None:
+        """Stop whichever agents run (ours or Flux); the lab is back to push."""
+
         def stop(cluster: Cluster) -> None:
+            host = self._flux(cluster)
+            webhook = host.ports().get("receiver", {}).get("webhook")
+            if webhook:
+                with SUBSCRIBING:
+                    self.git.unsubscribe(CONFIG_REPO, webhook_url(webhook))
+            problems = host.stop()
+            if host.ports().get("source-controller"):  # the lab ran Flux here (kwok)
+                host.uninstall()
+            if problems:
+                raise LabError("; ".join(problems), "`python -m demo down` removes everything")
             service = self._agent_service(cluster)
             ports = self._ports(service)
             if ports.get("webhook"):
@@ -259,6 +312,8 @@ class Delivery:
         self.set_mode("push")
 
     def agents(self) -> list[AgentInfo]:
+        if self.agent_kind == "flux":
+            return [self._flux_info(c) for c in self.clusters]
         found = []
         for cluster in self.clusters:
             service = self._agent_service(cluster)
@@ -280,6 +335,21 @@ class Delivery:
             )
         return found
 
+    def _flux_info(self, cluster: Cluster) -> AgentInfo:
+        host = self._flux(cluster)
+        try:
+            data = flux.read_status(self.reader(cluster), NAMESPACE).data()
+        except (ApiError, LabError, OSError, httpx2.TransportError):
+            data = {}
+        ports = host.ports()
+        return AgentInfo(
+            cluster.name,
+            host.running(),
+            ports.get("kustomize-controller", {}).get("metrics"),
+            ports.get("receiver", {}).get("webhook"),
+            data,
+        )
+
     def running_image(self, cluster: Cluster) -> tuple[str, frozenset[str]]:
         """The app's image in `cluster`, and which models manage it ({"push", "pull"}): whose
         server-side apply owns its fields. Both do after the same content came both ways."""
@@ -290,7 +360,7 @@ class Delivery:
                 return "", frozenset()
             raise
         image = live.spec.template.spec.containers[0].image
-        models = {PIPELINE_MANAGER: "push", AGENT_MANAGER: "pull"}
+        models = {PIPELINE_MANAGER: "push", AGENT_MANAGER: "pull", FLUX_MANAGER: "pull"}
         owners = {
             models[m.manager]
             for m in live.metadata.managedFields or []

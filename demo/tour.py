@@ -25,6 +25,7 @@ from .kubeapi import client
 from .pipeline import REPOSITORY
 
 WAIT = 120  # seconds a step may take before the story says it is stuck
+AGENTS = ("ours", "flux")  # the lab's own pull agent, or Flux's controllers
 
 
 @dataclass(frozen=True)
@@ -44,10 +45,16 @@ class Story:
     delivery: Delivery
     say: Callable[[str], None]
     interval: float = 5
+    agent: str = "ours"
     rows: list[Row] = field(default_factory=list)
     digest: str = ""
     drift_cluster: str = ""
     drift_repaired_after: float = 0.0
+
+    @property
+    def puller(self) -> str:
+        """Who applies in pull mode, as the story says it."""
+        return "Flux" if self.agent == "flux" else "its agent"
 
     def push(self) -> None:
         d = self.delivery
@@ -73,7 +80,7 @@ class Story:
 
     def pull(self) -> None:
         d = self.delivery
-        d.start_agents(interval=self.interval)
+        d.start_agents(interval=self.interval, kind=self.agent)
         started = time.perf_counter()
         new = d.commit_app(f"the demo app, changed at {time.strftime('%H:%M:%S')}", _touch)
         self.say(f"    committed {new[:12]}; its hook runs the pipeline, up to the config repo")
@@ -86,7 +93,7 @@ class Story:
                     lead = round(time.perf_counter() - started, 1)
                     self.rows.append(Row("pull", name, new[:12], _short(image), "pull", lead))
                     del pending[name]
-                    self.say(f"    {name} runs it, applied by its agent")
+                    self.say(f"    {name} runs it, applied by {self.puller}")
             if time.perf_counter() - started > WAIT:
                 raise LabError(
                     f"the agents of {', '.join(pending)} did not apply {new[:12]}",
@@ -103,7 +110,7 @@ class Story:
         self.drift_cluster = victim.name
         self.drift_repaired_after = round(time.perf_counter() - started, 1)
         self.say(
-            f"    {victim.name}'s agent put it back after {self.drift_repaired_after} s;"
+            f"    in {victim.name}, {self.puller} put it back after {self.drift_repaired_after} s;"
             " a push pipeline would not have noticed"
         )
 

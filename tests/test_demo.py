@@ -5,12 +5,14 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import psutil
 import pytest
 from conftest import ROOT
 from helpers import need
 from lab_support import demo, demo_env, need_docker, need_registry
 
 from demo import provision
+from demo.delivery import Delivery
 
 pytestmark = pytest.mark.provisioned
 
@@ -77,3 +79,47 @@ def test_the_walkthrough_checks_each_step_and_waits_for_the_attendee(lab_state):
     )
     assert stopped.returncode == 1 and "1/3 push" in stopped.stdout
     assert "check:" not in stopped.stdout
+
+
+def test_make_demo_with_flux_then_stop_leaves_the_app_and_no_flux(lab_state):
+    need(not provision.missing(), "the lab's Kubernetes tools (run `make provision`)")
+    need(not provision.missing(tools=provision.FLUX_TOOLS), "Flux's controllers (`make provision`)")
+    need_docker()
+    need_registry()
+    make = subprocess.run(
+        ["make", "--no-print-directory", "demo", "PROVIDER=kwok", "CLUSTERS=1", "AGENT=flux"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=demo_env(lab_state),
+    )
+    assert make.returncode == 0, make.stdout[-3000:] + make.stderr[-3000:]
+    assert "applied by Flux" in make.stdout and "put back by Flux" in make.stdout
+
+    status = demo("agent", "status", state=lab_state)
+    assert "Pull agents: Flux (pull mode)" in status.stdout
+    assert "running" in status.stdout and "True" in status.stdout, status.stdout
+    assert "impersonate" in status.stdout  # what the controllers may do is shown
+
+    stopped = demo("agent", "stop", state=lab_state)
+    assert stopped.returncode == 0 and "push mode" in stopped.stdout
+    cluster = Delivery(lab_state, log=lambda m: None).clusters[0]
+    left = cluster.kubectl(
+        "get", "-n", "shop", "-o", "name", "deployments,kustomizations,gitrepositories"
+    )
+    assert left.split() == ["deployment.apps/app"], left  # the app stays, Flux's objects go
+    assert not flux_processes(), flux_processes()
+
+
+def flux_processes() -> list[str]:
+    """Command lines of running Flux controllers (their names are cut to 15 characters)."""
+    found = []
+    for process in psutil.process_iter():
+        try:
+            command = process.cmdline()
+        except psutil.Error:
+            continue
+        if command and command[0].endswith(("/source-controller", "/kustomize-controller")):
+            found.append(" ".join(command))
+    return found

@@ -71,11 +71,27 @@ def commit_config(lab: Delivery, work: Path, images: list[str]) -> str:
     return image
 
 
-def pull_lead_times(lab: Delivery, images: list[str], work: Path, count: int) -> list[float]:
+def pull_lead_times(
+    lab: Delivery, images: list[str], work: Path, count: int, offsets: list[float] | None = None
+) -> list[float]:
     """Commit a new image to the config repository; time until every cluster runs it."""
+    return lead_times(lab, images, work, count, offsets)[0]
+
+
+def lead_times(
+    lab: Delivery, images: list[str], work: Path, count: int, offsets: list[float] | None = None
+) -> tuple[list[float], list[float]]:
+    """Commit a new image to the config repository, `count` times: how long until every
+    cluster runs it, and how long until each cluster applied it (one sample per cluster).
+
+    `offsets`, when given, are seconds to wait before each commit: a commit made right after
+    the last apply lands just after a poll and waits a whole interval, every time.
+    """
     apis = [client(c, "bench", namespace=NAMESPACE) for c in lab.clusters]
-    samples = []
-    for _ in range(count):
+    every, each = [], []
+    for index in range(count):
+        if offsets:
+            time.sleep(offsets[index % len(offsets)])
         started = time.perf_counter()
         image = commit_config(lab, work, images)
         deadline = started + 120
@@ -83,13 +99,15 @@ def pull_lead_times(lab: Delivery, images: list[str], work: Path, count: int) ->
         while pending:
             if time.perf_counter() > deadline:
                 raise RuntimeError(f"{len(pending)} cluster(s) did not get {image} in 120 s")
-            pending = [api for api in pending if live_image(api) != image]
+            done = [api for api in pending if live_image(api) == image]
+            each += [time.perf_counter() - started] * len(done)
+            pending = [api for api in pending if api not in done]
             time.sleep(0.05)
         all_running(apis, image)
-        samples.append(time.perf_counter() - started)
+        every.append(time.perf_counter() - started)
     for api in apis:
         api.close()
-    return samples
+    return every, each
 
 
 def live_image(api) -> str:

@@ -288,9 +288,12 @@ class Delivery:
             if webhook:
                 with SUBSCRIBING:
                     self.git.unsubscribe(CONFIG_REPO, webhook_url(webhook))
+            lab_runs_flux = bool(host.ports().get("source-controller"))  # kwok: we run it
+            if host.ports() and not lab_runs_flux:  # kind: Flux runs in the cluster
+                host.uninstall(controllers_stopped=False)
             problems = host.stop()
-            if host.ports().get("source-controller"):  # the lab ran Flux here (kwok)
-                host.uninstall()
+            if lab_runs_flux:
+                host.uninstall(controllers_stopped=True)
             if problems:
                 raise LabError("; ".join(problems), "`python -m demo down` removes everything")
             service = self._agent_service(cluster)

@@ -284,12 +284,16 @@ class FluxOnHost:
         ports = [p for group in self.ports().values() for p in group.values()]
         if not wait_closed(ports, timeout=10):
             return [f"a Flux port of {self.cluster.name} still answers ({ports})"]
+        # The next start takes fresh ports: these may be someone else's by then.
+        (self.root / "flux" / self.cluster.name / "ports.json").unlink(missing_ok=True)
         return []
 
-    def uninstall(self) -> None:
-        """Remove the two Flux objects once their controllers are stopped, leaving the app as
-        it runs. Their finalizers are taken off first: a controller that came back to a
-        Kustomization being deleted would prune everything it had applied."""
+    def uninstall(self, controllers_stopped: bool) -> None:
+        """Remove the two Flux objects and leave the app as it runs: prune is turned off first
+        (Flux's own way to delete a Kustomization without its objects). Where the lab stopped
+        the controllers, their finalizers are taken off too, since nothing is left to run
+        them: a controller that came back to a Kustomization being deleted with prune on
+        would delete everything it had applied."""
         for kind, name in (
             ("kustomizations.kustomize.toolkit.fluxcd.io", KUSTOMIZATION),
             ("gitrepositories.source.toolkit.fluxcd.io", SOURCE),
@@ -299,11 +303,17 @@ class FluxOnHost:
                 "get", "-n", self.namespace, "--ignore-not-found", "-o", "name", target
             ).strip():
                 continue
+            patch: dict = {"metadata": {"finalizers": None}} if controllers_stopped else {}
+            if name == KUSTOMIZATION:
+                patch["spec"] = {"prune": False}
+            if patch:
+                self.cluster.kubectl(
+                    "patch", "-n", self.namespace, target, "--type=merge",
+                    "--patch", json.dumps(patch),
+                )  # fmt: skip
             self.cluster.kubectl(
-                "patch", "-n", self.namespace, target, "--type=merge",
-                "--patch", '{"metadata": {"finalizers": null}}',
-            )  # fmt: skip
-            self.cluster.kubectl("delete", "-n", self.namespace, "--ignore-not-found", target)
+                "delete", "-n", self.namespace, "--ignore-not-found", "--timeout=60s", target
+            )
 
 
 def wait_applied(

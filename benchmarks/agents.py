@@ -15,7 +15,6 @@ smaller idle poll, less than a quarter of its memory.
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import statistics
@@ -28,7 +27,15 @@ from pathlib import Path
 import psutil
 from lightkube.resources.apps_v1 import Deployment
 
-from benchmarks.delivery import ROOT, lead_times, pull_lead_times, spread, step
+from benchmarks.delivery import (
+    ROOT,
+    hook_run,
+    kwok_lab,
+    lead_times,
+    pull_lead_times,
+    spread,
+    step,
+)
 from benchmarks.report import publish
 from demo.delivery import CONFIG_REPO, NAMESPACE, Delivery, webhook_url
 from demo.kubeapi import client
@@ -153,23 +160,9 @@ def main() -> int:
 
 def measure(root: Path) -> int:
     step("up (3 kwok clusters), a push, and a second image to switch between")
-    subprocess.run(
-        [sys.executable, "-m", "demo", "up", "--provider", "kwok", "--clusters", "3"],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-    )
-    lab = Delivery(root, log=lambda message: None)
-    lab.prepare()
-    first = lab.push()
-    assert first.ok, first
+    lab, first = kwok_lab(root)
     other = lab.commit_app("bench other", lambda f: (f / "NOTE").write_text("x\n"))
-    deadline = time.perf_counter() + 300
-    while not (runs := list((root / "runs").glob(f"*-{other[:12]}.json"))):
-        assert time.perf_counter() < deadline, "the hook's pipeline run did not finish"
-        time.sleep(0.1)
-    time.sleep(0.2)
-    images = [first.image, json.loads(runs[0].read_text())["image"]]
+    images = [first.image, hook_run(root, other)["image"]]
 
     results = {kind: measure_agent(lab, kind, images, root / "bench-config") for kind in AGENTS}
     ours, flux = results["ours"], results["flux"]

@@ -23,7 +23,7 @@ from lightkube.resources.apps_v1 import Deployment
 from benchmarks.report import publish
 from demo.delivery import CONFIG_REPO, NAMESPACE, Delivery, webhook_url
 from demo.kubeapi import client
-from demo.pipeline import wait_rollout
+from demo.pipeline import RunRecord, wait_rollout
 from demo.run import git_env
 from demo.services import Service
 
@@ -136,9 +136,8 @@ def main() -> int:
             subprocess.run([sys.executable, "-m", "demo", "down"], cwd=ROOT, capture_output=True)
 
 
-def measure(root: Path) -> int:
-    step("up (3 kwok clusters) and the first push")
-    started = time.perf_counter()
+def kwok_lab(root: Path) -> tuple[Delivery, RunRecord]:
+    """Three kwok clusters up in the lab state `root`, and the app pushed to them."""
     subprocess.run(
         [sys.executable, "-m", "demo", "up", "--provider", "kwok", "--clusters", "3"],
         cwd=ROOT,
@@ -148,8 +147,15 @@ def measure(root: Path) -> int:
     lab = Delivery(root, log=lambda message: None)
     lab.prepare()
     first = lab.push()
-    up_and_push = time.perf_counter() - started
     assert first.ok, first
+    return lab, first
+
+
+def measure(root: Path) -> int:
+    step("up (3 kwok clusters) and the first push")
+    started = time.perf_counter()
+    lab, _ = kwok_lab(root)
+    up_and_push = time.perf_counter() - started
 
     step(f"push lead time with the image build ({RUNS} commits through the hook)")
     with_build = []

@@ -17,18 +17,23 @@ from demo.delivery import Delivery
 pytestmark = pytest.mark.provisioned
 
 
-def test_make_demo_twice_then_push_and_agent_commands(lab_state):
-    need(not provision.missing(), "the lab's Kubernetes tools (run `make provision`)")
-    need_docker()
-    need_registry()
-    make = subprocess.run(
-        ["make", "--no-print-directory", "demo", "PROVIDER=kwok", "CLUSTERS=2"],
+def make_demo(state, *settings: str) -> subprocess.CompletedProcess:
+    """`make demo` with these settings, in the lab state `state`."""
+    return subprocess.run(
+        ["make", "--no-print-directory", "demo", *settings],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=600,
-        env=demo_env(lab_state),
+        env=demo_env(state),
     )
+
+
+def test_make_demo_twice_then_push_and_agent_commands(lab_state):
+    need(not provision.missing(), "the lab's Kubernetes tools (run `make provision`)")
+    need_docker()
+    need_registry()
+    make = make_demo(lab_state, "PROVIDER=kwok", "CLUSTERS=2")
     assert make.returncode == 0, make.stdout[-3000:] + make.stderr[-3000:]
     out = make.stdout
     for expected in ("checks passed", "1/3 push", "2/3 pull", "3/3 drift", "What happened"):
@@ -86,14 +91,7 @@ def test_make_demo_with_flux_then_stop_leaves_the_app_and_no_flux(lab_state):
     need(not provision.missing(tools=provision.FLUX_TOOLS), "Flux's controllers (`make provision`)")
     need_docker()
     need_registry()
-    make = subprocess.run(
-        ["make", "--no-print-directory", "demo", "PROVIDER=kwok", "CLUSTERS=1", "AGENT=flux"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=demo_env(lab_state),
-    )
+    make = make_demo(lab_state, "PROVIDER=kwok", "CLUSTERS=1", "AGENT=flux")
     assert make.returncode == 0, make.stdout[-3000:] + make.stderr[-3000:]
     assert "applied by Flux" in make.stdout and "put back by Flux" in make.stdout
 

@@ -27,17 +27,10 @@ from pathlib import Path
 import psutil
 from lightkube.resources.apps_v1 import Deployment
 
-from benchmarks.delivery import (
-    ROOT,
-    hook_run,
-    kwok_lab,
-    lead_times,
-    pull_lead_times,
-    spread,
-    step,
-)
+from benchmarks.delivery import ROOT, spread, step
 from benchmarks.report import publish
 from demo.delivery import CONFIG_REPO, NAMESPACE, Delivery, webhook_url
+from demo.experiments.measure import hook_run, kwok_lab, lead_times, pull_lead_times
 from demo.kubeapi import client
 from demo.services import Service
 

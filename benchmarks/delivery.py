@@ -8,7 +8,6 @@ written to .artifacts/bench/delivery.md.
 
 from __future__ import annotations
 
-import json
 import os
 import statistics
 import subprocess
@@ -18,13 +17,10 @@ import time
 from pathlib import Path
 
 import psutil
-from lightkube.resources.apps_v1 import Deployment
 
 from benchmarks.report import publish
-from demo.delivery import CONFIG_REPO, NAMESPACE, Delivery, webhook_url
-from demo.kubeapi import client
-from demo.pipeline import RunRecord, wait_rollout
-from demo.run import git_env
+from demo.delivery import CONFIG_REPO, webhook_url
+from demo.experiments.measure import hook_run, kwok_lab, pull_lead_times
 from demo.services import Service
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,89 +39,6 @@ def spread(samples: list[float], unit: str = "s") -> str:
     )
 
 
-def all_running(apis: list, image: str) -> None:
-    for api in apis:
-        wait_rollout(api, NAMESPACE, image)
-
-
-def commit_config(lab: Delivery, work: Path, images: list[str]) -> str:
-    """A commit to the config repository that only swaps the image for the other one (what
-    the agents see); the image it now names."""
-    env = git_env("bench", "bench@tellit.invalid")
-    if not work.exists():
-        subprocess.run(["git", "clone", "-q", lab.url(CONFIG_REPO), str(work)], check=True, env=env)
-    subprocess.run(["git", "-C", str(work), "pull", "-q", "--rebase"], check=True, env=env)
-    manifest = work / "deploy" / "app.yaml"
-    image = images[1] if images[0] in manifest.read_text() else images[0]
-    lines = [
-        f"        image: {image}" if line.strip().startswith("image:") else line
-        for line in manifest.read_text().splitlines()
-    ]
-    manifest.write_text("\n".join(lines) + "\n")
-    subprocess.run(["git", "-C", str(work), "commit", "-qam", "bench"], check=True, env=env)
-    subprocess.run(
-        ["git", "-C", str(work), "push", "-q", lab.url(CONFIG_REPO, token=True), "HEAD:main"],
-        check=True,
-        env=env,
-    )
-    return image
-
-
-def pull_lead_times(
-    lab: Delivery, images: list[str], work: Path, count: int, offsets: list[float] | None = None
-) -> list[float]:
-    """Commit a new image to the config repository; time until every cluster runs it."""
-    return lead_times(lab, images, work, count, offsets)[0]
-
-
-def lead_times(
-    lab: Delivery, images: list[str], work: Path, count: int, offsets: list[float] | None = None
-) -> tuple[list[float], list[float]]:
-    """Commit a new image to the config repository, `count` times: how long until every
-    cluster runs it, and how long until each cluster applied it (one sample per cluster).
-
-    `offsets`, when given, are seconds to wait before each commit: a commit made right after
-    the last apply lands just after a poll and waits a whole interval, every time.
-    """
-    apis = [client(c, "bench", namespace=NAMESPACE) for c in lab.clusters]
-    every, each = [], []
-    for index in range(count):
-        if offsets:
-            time.sleep(offsets[index % len(offsets)])
-        started = time.perf_counter()
-        image = commit_config(lab, work, images)
-        deadline = started + 120
-        pending = list(apis)
-        while pending:
-            if time.perf_counter() > deadline:
-                raise RuntimeError(f"{len(pending)} cluster(s) did not get {image} in 120 s")
-            done = [api for api in pending if live_image(api) == image]
-            each += [time.perf_counter() - started] * len(done)
-            pending = [api for api in pending if api not in done]
-            time.sleep(0.05)
-        all_running(apis, image)
-        every.append(time.perf_counter() - started)
-    for api in apis:
-        api.close()
-    return every, each
-
-
-def live_image(api) -> str:
-    deployment = api.get(Deployment, "app", namespace=NAMESPACE)
-    return deployment.spec.template.spec.containers[0].image
-
-
-def hook_run(root: Path, commit: str) -> dict:
-    """The record of the pipeline run the app repository's hook started for `commit`."""
-    deadline = time.perf_counter() + 300
-    while not (found := list((root / "runs").glob(f"*-{commit[:12]}.json"))):
-        if time.perf_counter() > deadline:
-            raise RuntimeError(f"the hook's pipeline run of {commit[:12]} did not finish")
-        time.sleep(0.05)
-    time.sleep(0.1)  # written atomically, but let the run's process finish its last log line
-    return json.loads(found[0].read_text())
-
-
 def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-delivery-") as state:
         os.environ["TELLIT_LAB_STATE"] = state
@@ -134,21 +47,6 @@ def main() -> int:
             return measure(root)
         finally:
             subprocess.run([sys.executable, "-m", "demo", "down"], cwd=ROOT, capture_output=True)
-
-
-def kwok_lab(root: Path) -> tuple[Delivery, RunRecord]:
-    """Three kwok clusters up in the lab state `root`, and the app pushed to them."""
-    subprocess.run(
-        [sys.executable, "-m", "demo", "up", "--provider", "kwok", "--clusters", "3"],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-    )
-    lab = Delivery(root, log=lambda message: None)
-    lab.prepare()
-    first = lab.push()
-    assert first.ok, first
-    return lab, first
 
 
 def measure(root: Path) -> int:

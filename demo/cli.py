@@ -16,6 +16,7 @@ import argparse
 import time
 import traceback
 from collections.abc import Sequence
+from pathlib import Path
 
 import requests
 from rich.console import Console
@@ -26,6 +27,8 @@ from . import doctor, nodeimage, provision, teardown
 from .clusters import NAMES, Cluster, Health, create_all, provider
 from .delivery import Delivery
 from .errors import LabError
+from .experiments.results import RESULTS
+from .experiments.runner import EXPERIMENTS, run_experiment
 from .gitserver import GitServer
 from .images import ensure_base_image
 from .lab import LabRecord, running_registry, start_registry
@@ -115,6 +118,19 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="start Flux (source- and kustomize-controller) instead of the lab's own agent",
     )
+    experiment = commands.add_parser(
+        "experiment",
+        help="measure one of part 4's claims on a lab of its own; writes its JSON result",
+        description="Each experiment brings up a lab of its own (yours is left alone), measures,"
+        " writes docs/lab/results/NAME.json (checked against schema.json) and takes its lab"
+        " down. `all` runs every one.",
+    )
+    experiment.add_argument("name", choices=(*EXPERIMENTS, "all"))
+    experiment.add_argument(
+        "--small", action="store_true", help="a quick run (about a minute for all of them)"
+    )
+    experiment.add_argument("--provider", choices=("kwok", "kind"), default=env("PROVIDER", "kwok"))
+    experiment.add_argument("--out", type=Path, default=RESULTS, help="(default: %(default)s)")
     tour = commands.add_parser(
         "tour",
         help="the story of part 4: push v1, pull v2, a change by hand (what `make demo` runs)",
@@ -155,6 +171,7 @@ def main(argv: Sequence[str] | None = None, console: Console | None = None) -> i
         "down": command_down,
         "doctor": command_doctor,
         "provision": command_provision,
+        "experiment": command_experiment,
         "node-image": command_node_image,
         "push": command_push,
         "agent": command_agent,
@@ -374,6 +391,26 @@ def command_node_image(args, console: Console) -> int:
 
         image = nodeimage.ensure(log=log)
     console.print(f"kind node image: {image}")
+    return 0
+
+
+def command_experiment(args, console: Console) -> int:
+    names = list(EXPERIMENTS) if args.name == "all" else [args.name]
+    size = "small" if args.small else "full"
+    table = Table(title=f"Experiments ({size})", title_justify="left")
+    for column in ("experiment", "seconds", "result"):
+        table.add_column(column)
+    for index, name in enumerate(names, start=1):
+        started = time.perf_counter()
+        with console.status(f"[{index}/{len(names)}] {name}") as status:
+
+            def progress(message: str, status=status, index=index) -> None:
+                status.update(f"[{index}/{len(names)}] {message}")
+                console.log(message)
+
+            path = run_experiment(name, size, args.provider, args.out, progress)
+        table.add_row(name, f"{time.perf_counter() - started:.0f}", str(path))
+    console.print(table)
     return 0
 
 

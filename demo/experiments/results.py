@@ -1,0 +1,122 @@
+"""One experiment's result: its samples, a summary per series, and everything needed to judge
+and repeat it (date, provider, size, cores, versions), checked against the published schema
+and written atomically to docs/lab/results/<name>.json, where the site reads it."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from jsonschema import Draft202012Validator
+
+from .. import versions
+from ..errors import LabError
+from ..paths import write_atomic
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+RESULTS = ROOT / "docs" / "lab" / "results"
+SCHEMA = RESULTS / "schema.json"
+
+
+class ResultError(LabError):
+    """A result does not match the schema: nothing is written."""
+
+
+@dataclass
+class Result:
+    experiment: str
+    title: str
+    claim: str  # the claim of part 4 this measures, in a reader's words
+    provider: str
+    size: str
+    parameters: dict
+    samples: list[dict] = field(default_factory=list)
+    summary: list[dict] = field(default_factory=list)
+    started: float = 0.0
+
+    def document(self, finished: float) -> dict:
+        return {
+            "experiment": self.experiment,
+            "title": self.title,
+            "claim": self.claim,
+            "metadata": metadata(self.provider, self.size, finished - self.started),
+            "parameters": self.parameters,
+            "samples": self.samples,
+            "summary": self.summary,
+        }
+
+
+def git_version() -> str:
+    try:
+        output = subprocess.run(["git", "--version"], capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return output.stdout.split()[-1]
+
+
+def metadata(provider: str, size: str, seconds: float) -> dict:
+    return {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "provider": provider,
+        "size": size,
+        "cores": os.cpu_count() or 1,
+        "machine": f"{platform.system()} {platform.machine()}",
+        "python": platform.python_version(),
+        "versions": {
+            "kubernetes": versions.KUBERNETES,
+            "etcd": versions.ETCD,
+            "kwok": versions.KWOK,
+            "kind": versions.KIND_HERE,
+            "flux": versions.FLUX,
+            "git": git_version(),
+        },
+        "seconds": round(seconds, 1),
+    }
+
+
+def summarise(samples: list[dict], key: str, unit: str, by: str = "series") -> list[dict]:
+    """Median, min and max of `key` per series, in the order series first appear."""
+    groups: dict[str, list[float]] = {}
+    for sample in samples:
+        groups.setdefault(sample[by], []).append(sample[key])
+    return [
+        {
+            "series": name,
+            "unit": unit,
+            "n": len(values),
+            "median": round(statistics.median(values), 3),
+            "min": round(min(values), 3),
+            "max": round(max(values), 3),
+        }
+        for name, values in groups.items()
+    ]
+
+
+def check(document: dict, schema_path: Path = SCHEMA) -> None:
+    """Every way `document` breaks the schema, in one error (where, what)."""
+    schema = json.loads(schema_path.read_text())
+    problems = sorted(
+        Draft202012Validator(schema).iter_errors(document), key=lambda e: list(e.path)
+    )
+    if problems:
+        lines = [f"{'/'.join(str(p) for p in e.path) or '(top)'}: {e.message}" for e in problems]
+        raise ResultError(
+            f"the {document.get('experiment', '?')} result does not match {schema_path.name}:\n"
+            + "\n".join(lines[:20]),
+            "this is a bug in the experiment: nothing was written",
+        )
+
+
+def write(result: Result, finished: float, folder: Path = RESULTS) -> Path:
+    """Check the result, then write it whole (or not at all) as <folder>/<experiment>.json."""
+    document = result.document(finished)
+    check(document)
+    path = folder / f"{result.experiment}.json"
+    write_atomic(path, json.dumps(document, indent=1) + "\n", mode=0o644)
+    return path

@@ -1,0 +1,68 @@
+"""Running an experiment: a lab state of its own (the reader's lab is left alone), the
+experiment, its result checked and written, and the lab torn down whatever happened."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import LabError
+from ..teardown import down
+from . import leadtime, pollload
+from .results import RESULTS, Result, write
+
+
+@dataclass(frozen=True)
+class Experiment:
+    name: str
+    title: str
+    clusters: bool  # whether it brings up clusters (and so takes a provider)
+    run: Callable[[Path, str, str, Callable[[str], None]], Result]
+
+
+EXPERIMENTS = {
+    e.name: e
+    for e in (
+        Experiment(leadtime.NAME, leadtime.TITLE, True, leadtime.run),
+        Experiment(
+            pollload.NAME,
+            pollload.TITLE,
+            False,
+            lambda root, size, provider, progress: pollload.run_experiment(root, size, progress),
+        ),
+    )
+}
+
+
+def run_experiment(
+    name: str,
+    size: str = "full",
+    provider: str = "kwok",
+    out: Path = RESULTS,
+    progress: Callable[[str], None] = print,
+) -> Path:
+    """Run one experiment on a fresh lab state; the result file written."""
+    experiment = EXPERIMENTS[name]
+    before = os.environ.get("TELLIT_LAB_STATE")
+    with tempfile.TemporaryDirectory(prefix=f"tellit-{name}-") as folder:
+        root = Path(folder) / "lab"
+        os.environ["TELLIT_LAB_STATE"] = str(root)
+        try:
+            result = experiment.run(root, size, provider, progress)
+            written = write(result, time.perf_counter(), out)
+        finally:  # torn down whether it worked or not; its own error comes first
+            left = down(root, log=lambda message: None)
+            if before is None:
+                os.environ.pop("TELLIT_LAB_STATE", None)
+            else:
+                os.environ["TELLIT_LAB_STATE"] = before
+        if left:
+            raise LabError(
+                f"the {name} experiment's lab left something behind: {'; '.join(left)}",
+                "`python -m demo down` with TELLIT_LAB_STATE set to it removes the rest",
+            )
+        return written

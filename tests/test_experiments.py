@@ -1,0 +1,81 @@
+"""The experiments at small size, for real (kwok clusters, the lab's git server and registry):
+each writes a result that matches the published schema, and says what it should."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from helpers import need
+from lab_support import need_docker, need_registry
+
+from demo import provision
+from demo.experiments.results import ResultError, check
+from demo.experiments.runner import run_experiment
+
+
+@pytest.mark.provisioned
+def test_polling_load_small(tmp_path, lab_state):
+    need_registry()
+    path = run_experiment("polling-load", "small", "kwok", tmp_path, lambda m: None)
+    document = json.loads(path.read_text())
+    check(document)
+    samples = document["samples"]
+    assert {s["kind"] for s in samples} == {"ours", "flux", "registry"}
+    for sample in samples:
+        assert sample["errors"] == 0 and not sample["saturated"], sample
+        # Every offered request was answered, at the rate offered.
+        assert sample["requests_per_minute"] == pytest.approx(sample["offered_per_minute"], 0.1)
+    grown = {
+        (s["kind"], s["refs"]): s["bytes_per_request"] for s in samples if "grow" in s["series"]
+    }
+    # Protocol v0 answers with every ref; v2 ls-refs of one ref does not grow.
+    assert grown[("ours", 201)] == grown[("ours", 1)]
+    assert grown[("flux", 201)] > 20 * grown[("flux", 1)]
+
+
+@pytest.mark.provisioned
+def test_lead_time_small_on_kwok(tmp_path, lab_state):
+    need(not provision.missing(), "the lab's Kubernetes tools (run `make provision`)")
+    need(not provision.missing(tools=provision.FLUX_TOOLS), "Flux's controllers (`make provision`)")
+    need_docker()
+    need_registry()
+    path = run_experiment("lead-time", "small", "kwok", tmp_path, lambda m: None)
+    document = json.loads(path.read_text())
+    check(document)
+    assert document["metadata"]["provider"] == "kwok"
+    assert document["metadata"]["versions"]["flux"] == "v1.9.6"
+    series = {row["series"]: row for row in document["summary"]}
+    expected = {
+        "push, with the image build",
+        "push, without the build",
+        "pull (the lab's agent), polling every 2 s",
+        "pull (the lab's agent), woken by the webhook",
+        "pull (Flux), polling every 2 s",
+        "pull (Flux), woken by the webhook",
+    }
+    assert set(series) == expected
+    assert all(row["median"] > 0 for row in series.values())
+    # Each pull commit has a sample to every cluster and one per cluster (two clusters).
+    pulls = [s for s in document["samples"] if s["model"] == "pull"]
+    assert sum(s["scope"] == "one cluster" for s in pulls) == 2 * sum(
+        s["scope"] == "every cluster" for s in pulls
+    )
+
+
+def test_a_result_that_breaks_the_schema_is_refused_with_every_problem(tmp_path):
+    document = {
+        "experiment": "Lead Time",
+        "title": "t",
+        "claim": "c",
+        "metadata": {"date": "today", "provider": "moon", "size": "small", "cores": 0},
+        "parameters": {},
+        "samples": [],
+        "summary": [{"series": "x", "unit": "s", "n": 1, "median": 1, "min": 1, "max": 1}],
+    }
+    with pytest.raises(ResultError) as caught:
+        check(document)
+    message = caught.value.message
+    for problem in ("experiment:", "metadata/provider:", "metadata/cores:", "samples:"):
+        assert problem in message, message
+    assert "required property" in message  # machine, python, versions, seconds are missing

@@ -121,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     experiment = commands.add_parser(
         "experiment",
         help="measure one of part 4's claims on a lab of its own; writes its JSON result",
-        description="Each experiment brings up a lab of its own (yours is left alone), measures,"
+        description="Each experiment brings up a lab of its own (take yours down first), measures,"
         " writes docs/lab/results/NAME.json (checked against schema.json) and takes its lab"
         " down. `all` runs every one.",
     )

@@ -10,6 +10,7 @@ from helpers import need
 from lab_support import need_docker, need_registry
 
 from demo import provision
+from demo.errors import LabError
 from demo.experiments.results import ResultError, check
 from demo.experiments.runner import run_experiment
 
@@ -79,3 +80,13 @@ def test_a_result_that_breaks_the_schema_is_refused_with_every_problem(tmp_path)
     for problem in ("experiment:", "metadata/provider:", "metadata/cores:", "samples:"):
         assert problem in message, message
     assert "required property" in message  # machine, python, versions, seconds are missing
+
+
+def test_an_experiment_refuses_to_run_beside_a_lab_that_is_up(lab_state, tmp_path):
+    lab_state.mkdir(parents=True)
+    (lab_state / "lab.json").write_text('{"provider": "kwok", "clusters": ["east"]}')
+    with pytest.raises(LabError) as caught:
+        run_experiment("polling-load", "small", "kwok", tmp_path, lambda m: None)
+    assert "take yours down first" in caught.value.fix
+    assert not list(tmp_path.glob("*.json"))  # nothing written
+    (lab_state / "lab.json").unlink()

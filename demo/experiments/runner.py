@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import LabError
+from ..paths import state_dir
 from ..teardown import down
 from . import leadtime, pollload
 from .results import RESULTS, Result, write
@@ -47,6 +48,15 @@ def run_experiment(
 ) -> Path:
     """Run one experiment on a fresh lab state; the result file written."""
     experiment = EXPERIMENTS[name]
+    yours = state_dir()
+    if (yours / "lab.json").is_file():
+        # Cleaning up removes every container, network and image labelled as the lab's:
+        # a lab that is up would lose its own.
+        raise LabError(
+            f"a lab is up ({yours}): an experiment brings up a lab of its own, and its cleanup"
+            " would remove your lab's containers and images",
+            "take yours down first (`python -m demo down`), then run the experiment again",
+        )
     before = os.environ.get("TELLIT_LAB_STATE")
     with tempfile.TemporaryDirectory(prefix=f"tellit-{name}-") as folder:
         root = Path(folder) / "lab"

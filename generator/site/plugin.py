@@ -19,6 +19,7 @@ from mkdocs.structure.files import File, Files, InclusionLevel, get_files
 from ..errors import MemeError, MemeErrors
 from ..pipeline import Drawing, MemeCache, PlannedMeme, RenderReport
 from ..render import Encoding
+from . import results
 from .fence import FENCE_FORMAT, Placements, activate, set_page
 from .planning import SitePlan, font_licences, image_uri, placements, plan_site
 from .series import Position, build_positions
@@ -104,6 +105,9 @@ class MemesPlugin(BasePlugin[MemesConfig]):
                 " of pymdownx.superfences (add under markdown_extensions: - pymdownx.superfences:"
                 f" custom_fences: [{{name: meme, class: meme, format: !!python/name:{FENCE_FORMAT}}}])"
             )
+        # The `lab-result` fence reads this project's results, whatever the working folder.
+        root = Path(config.config_file_path).resolve().parent
+        results.configure(Path(config.docs_dir) / "lab" / "results", root / ".cache" / "lab-charts")
         return config
 
     def _paths(self, config) -> tuple[Path, Path, Path]:

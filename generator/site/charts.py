@@ -1,0 +1,174 @@
+"""Charts of the lab's results, drawn with matplotlib as SVG text: pure functions of a result.
+
+Readable in both colour schemes: text, axes and grid are drawn in a sentinel colour that is
+then replaced by `currentColor`, so an inline chart takes the page's own text colour; series
+use mid-tone colours that hold contrast on light and dark backgrounds. Output is repeatable
+(no date, a fixed hash salt), so a chart is cached by the digest of its result.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+from collections.abc import Callable
+
+CHARTS_VERSION = "1"  # part of every chart's cache key: bump it when drawing changes
+INK = "#010203"  # the sentinel: becomes currentColor
+PALETTE = {"push": "#2f7fd1", "ours": "#d9822b", "flux": "#2e9e6a", "registry": "#a45ec9"}
+STYLE = {
+    "svg.fonttype": "none",
+    "svg.hashsalt": "tell-it-with-a-meme",
+    "font.family": "DejaVu Sans",
+    "font.size": 11,
+    "text.color": INK,
+    "axes.labelcolor": INK,
+    "axes.edgecolor": INK,
+    "xtick.color": INK,
+    "ytick.color": INK,
+    "axes.facecolor": "none",
+    "figure.facecolor": "none",
+    "savefig.facecolor": "none",
+    "grid.color": INK,
+    "grid.alpha": 0.2,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+}
+
+
+def _colour(sample: dict) -> str:
+    if sample.get("model") == "push":
+        return PALETTE["push"]
+    return PALETTE.get(sample.get("agent") or sample.get("kind", ""), PALETTE["ours"])
+
+
+def _svg(draw: Callable, width: float, height: float) -> str:
+    import matplotlib
+
+    matplotlib.use("svg")
+    from matplotlib import pyplot
+
+    with matplotlib.rc_context(STYLE):
+        figure = pyplot.figure(figsize=(width, height))
+        try:
+            draw(figure)
+            figure.tight_layout()
+            buffer = io.StringIO()
+            figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+        finally:
+            pyplot.close(figure)
+    text = buffer.getvalue()
+    text = text[text.index("<svg") :]  # no XML declaration or doctype inside HTML
+    return text.replace(INK, "currentColor")
+
+
+def _plain(*axes_list) -> None:
+    """Log axes labelled 1, 10, 1,000 rather than powers of ten: readers read numbers."""
+    from matplotlib.ticker import FuncFormatter
+
+    formatter = FuncFormatter(lambda value, _: f"{value:,.0f}" if value >= 1 else f"{value:g}")
+    for axis in axes_list:
+        axis.set_major_formatter(formatter)
+
+
+def lead_time(result: dict) -> str:
+    """Median lead time per series as bars, with the spread (min to max) as whiskers."""
+    rows = result["summary"]
+    first = {}
+    for sample in result["samples"]:
+        first.setdefault(sample["series"], sample)
+
+    def draw(figure) -> None:
+        axes = figure.add_subplot()
+        labels = [row["series"] for row in rows][::-1]
+        medians = [row["median"] for row in rows][::-1]
+        low = [max(0, row["median"] - row["min"]) for row in rows][::-1]
+        high = [max(0, row["max"] - row["median"]) for row in rows][::-1]
+        colours = [_colour(first[label]) for label in labels]
+        axes.barh(labels, medians, color=colours, xerr=[low, high], ecolor=INK, capsize=3)
+        for y, (value, above) in enumerate(zip(medians, high, strict=True)):
+            axes.annotate(f"  {value:.2g} s", (value + above, y), va="center", fontsize=9)
+        if max(medians) / max(min(medians), 1e-3) > 20:
+            axes.set_xscale("log")
+            _plain(axes.xaxis)
+        axes.set_xlabel("seconds from commit to running in every cluster (median, min to max)")
+        axes.grid(axis="x")
+
+    return _svg(draw, 9, 0.45 * len(rows) + 1.4)
+
+
+def polling(result: dict, measure: str) -> str:
+    """One measure of the polling-load steps against the number of pollers, a line per kind
+    and interval; saturated steps marked with a cross."""
+    samples = [s for s in result["samples"] if "grow" not in s["series"]]
+    labels = {
+        "cpu_percent": "server CPU, % of one core",
+        "bytes_per_minute": "bytes per minute (bodies, both ways)",
+        "requests_per_minute": "requests answered per minute",
+        "latency_p95_ms": "95th percentile latency, ms",
+    }
+
+    def draw(figure) -> None:
+        axes = figure.add_subplot()
+        lines: dict[tuple[str, float], list[dict]] = {}
+        for sample in samples:
+            lines.setdefault((sample["kind"], sample["interval"]), []).append(sample)
+        for (kind, interval), points in lines.items():
+            points.sort(key=lambda s: s["pollers"])
+            xs = [p["pollers"] for p in points]
+            ys = [max(p[measure], 1e-3) for p in points]
+            style = "-" if interval == min(s["interval"] for s in samples) else "--"
+            axes.plot(xs, ys, style, marker="o", color=PALETTE[kind],
+                      label=f"{points[0]['series']}, every {interval:g} s")  # fmt: skip
+            for point in points:
+                if point["saturated"]:
+                    axes.plot(point["pollers"], max(point[measure], 1e-3), "x", color=INK,
+                              markersize=10)  # fmt: skip
+        axes.set_xscale("log")
+        values = [s[measure] for s in samples if s[measure] > 0]
+        if values and max(values) / min(values) > 50:
+            axes.set_yscale("log")
+        _plain(axes.xaxis, axes.yaxis)
+        axes.set_xlabel("polling clients")
+        axes.set_ylabel(labels[measure])
+        axes.grid()
+        axes.legend(fontsize=8, frameon=False)
+
+    return _svg(draw, 9, 4.6)
+
+
+def refs(result: dict) -> str:
+    """Bytes of one idle poll as the repository gains refs, per kind of poller."""
+    samples = [s for s in result["samples"] if "grow" in s["series"]]
+
+    def draw(figure) -> None:
+        axes = figure.add_subplot()
+        kinds: dict[str, list[dict]] = {}
+        for sample in samples:
+            kinds.setdefault(sample["kind"], []).append(sample)
+        for kind, points in kinds.items():
+            points.sort(key=lambda s: s["refs"])
+            axes.plot([p["refs"] for p in points], [p["bytes_per_request"] for p in points],
+                      marker="o", color=PALETTE[kind], label=points[0]["series"])  # fmt: skip
+        axes.set_xscale("log")
+        axes.set_yscale("log")
+        _plain(axes.xaxis, axes.yaxis)
+        axes.set_xlabel("refs in the repository (branches and tags)")
+        axes.set_ylabel("bytes of one idle poll")
+        axes.grid()
+        axes.legend(fontsize=8, frameon=False)
+
+    return _svg(draw, 9, 4.2)
+
+
+def number(value: float) -> str:
+    """A figure for people: three significant digits, thousands separated."""
+    if value == 0 or not math.isfinite(value):
+        return f"{value:g}"
+    digits = max(0, 2 - int(math.floor(math.log10(abs(value)))))
+    return f"{value:,.{digits}f}" if digits else f"{round(value):,}"
+
+
+def with_label(svg: str, label: str) -> str:
+    """The chart as an image with its alt text, for inline use (`label` already escaped)."""
+    return re.sub(r"<svg\b", f'<svg role="img" aria-label="{label}"', svg, count=1)

@@ -1,0 +1,244 @@
+"""The `lab-result` fence of pymdownx.superfences: a chart of one of the lab's results, inline,
+with its numbers in a table beside it and what it was measured on under it.
+
+    ```lab-result
+    experiment: lead-time
+    chart: lead-time
+    ```
+
+The result is read from docs/lab/results/<experiment>.json and checked against schema.json
+there (the lab writes both; the site never imports the lab). Charts are drawn only when a
+result changed: each is cached under .cache/lab-charts by the digest of its result, its chart
+name and the drawing code's version, so a build with nothing new imports no matplotlib. Works
+under both builders, since it needs no plugin.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import yaml
+from pymdownx.superfences import SuperFencesException
+
+from ..files import write_atomically
+from . import charts
+
+FENCE_FORMAT = "generator.site.results.format_result"
+RESULTS_ENV = "LAB_RESULTS"  # where the results are, when not docs/lab/results of the cwd
+CACHE_ENV = "LAB_CHARTS_CACHE"
+MAX_FENCE = 2000  # characters: a fence names a result and a chart, nothing more
+
+
+class ResultFenceError(SuperFencesException):
+    """A `lab-result` fence that cannot be drawn: stops the build with what to do."""
+
+
+# chart name -> (experiments it draws, drawing, table, alt text)
+def _lead_time_table(result: dict) -> tuple[list[str], list[list[str]]]:
+    header = ["delivery", "runs", "median", "fastest", "slowest"]
+    rows = [
+        [r["series"], str(r["n"]), f"{charts.number(r['median'])} s",
+         f"{charts.number(r['min'])} s", f"{charts.number(r['max'])} s"]
+        for r in result["summary"]
+    ]  # fmt: skip
+    return header, rows
+
+
+def _lead_time_alt(result: dict) -> str:
+    parts = [f"{r['series']} {charts.number(r['median'])} s" for r in result["summary"]]
+    return "Bar chart of the median lead time, commit to running in every cluster: " + (
+        "; ".join(parts) + "."
+    )
+
+
+def _polling_table(result: dict) -> tuple[list[str], list[list[str]]]:
+    header = ["poller", "every", "clients", "offered / min", "answered / min", "bytes / min",
+              "CPU %", "p95 latency", "saturated"]  # fmt: skip
+    rows = [
+        [s["series"], f"{s['interval']:g} s", f"{s['pollers']:,}",
+         charts.number(s["offered_per_minute"]), charts.number(s["requests_per_minute"]),
+         charts.number(s["bytes_per_minute"]), charts.number(s["cpu_percent"]),
+         f"{charts.number(s['latency_p95_ms'])} ms", "yes" if s["saturated"] else "no"]
+        for s in result["samples"] if "grow" not in s["series"]
+    ]  # fmt: skip
+    return header, rows
+
+
+def _polling_alt(measure: str) -> Callable[[dict], str]:
+    def alt(result: dict) -> str:
+        samples = [s for s in result["samples"] if "grow" not in s["series"]]
+        most = max(s["pollers"] for s in samples)
+        top = [s for s in samples if s["pollers"] == most]
+        parts = [f"{s['series']} every {s['interval']:g} s: {charts.number(s[measure])}"
+                 for s in top]  # fmt: skip
+        what = {"cpu_percent": "server CPU in % of one core",
+                "bytes_per_minute": "bytes per minute"}[measure]  # fmt: skip
+        return (
+            f"Line chart of {what} against the number of polling clients, one line per kind of"
+            f" poller and interval. At {most:,} clients: " + "; ".join(parts) + "."
+        )
+
+    return alt
+
+
+def _refs_table(result: dict) -> tuple[list[str], list[list[str]]]:
+    header = ["poller", "refs", "bytes of one idle poll"]
+    rows = [
+        [s["series"].removesuffix(", as refs grow"), f"{s['refs']:,}",
+         f"{s['bytes_per_request']:,}"]
+        for s in result["samples"] if "grow" in s["series"]
+    ]  # fmt: skip
+    return header, rows
+
+
+def _refs_alt(result: dict) -> str:
+    parts = [
+        f"{s['kind']} with {s['refs']:,} refs: {s['bytes_per_request']:,} bytes"
+        for s in result["samples"]
+        if "grow" in s["series"]
+    ]
+    return "Line chart of the bytes of one idle poll as the repository gains refs: " + (
+        "; ".join(parts) + "."
+    )
+
+
+CHARTS = {
+    "lead-time": ("lead-time", charts.lead_time, _lead_time_table, _lead_time_alt),
+    "polling-cpu": (
+        "polling-load",
+        lambda r: charts.polling(r, "cpu_percent"),
+        _polling_table,
+        _polling_alt("cpu_percent"),
+    ),
+    "polling-bytes": (
+        "polling-load",
+        lambda r: charts.polling(r, "bytes_per_minute"),
+        _polling_table,
+        _polling_alt("bytes_per_minute"),
+    ),
+    "polling-refs": ("polling-load", charts.refs, _refs_table, _refs_alt),
+}
+
+
+_configured: dict[str, Path] = {}
+
+
+def configure(results: Path, cache: Path) -> None:
+    """Where the results and the chart cache are: MkDocs' plugin says so from its config;
+    without it (Zensical), the environment or the working folder decide."""
+    _configured.update(results=results, cache=cache)
+
+
+def results_dir() -> Path:
+    if RESULTS_ENV in os.environ:
+        return Path(os.environ[RESULTS_ENV])
+    return _configured.get("results", Path("docs/lab/results"))
+
+
+def cache_dir() -> Path:
+    if CACHE_ENV in os.environ:
+        return Path(os.environ[CACHE_ENV])
+    return _configured.get("cache", Path(".cache/lab-charts"))
+
+
+def parse_fence(src: str) -> tuple[str, str]:
+    """The experiment and chart a fence names; ResultFenceError with the fix otherwise."""
+    if len(src) > MAX_FENCE:
+        raise ResultFenceError(f"a lab-result fence is {len(src)} characters (at most {MAX_FENCE})")
+    try:
+        spec = yaml.safe_load(src) or {}
+    except yaml.YAMLError as error:
+        raise ResultFenceError(f"a lab-result fence is not YAML: {error}") from None
+    if not isinstance(spec, dict) or not isinstance(spec.get("experiment"), str):
+        raise ResultFenceError(
+            "a lab-result fence needs `experiment: NAME` (a file in docs/lab/results)"
+        )
+    chart = spec.get("chart", spec["experiment"])
+    if chart not in CHARTS:
+        raise ResultFenceError(
+            f"unknown chart {str(chart)[:40]!r} in a lab-result fence: use one of {sorted(CHARTS)}"
+        )
+    if CHARTS[chart][0] != spec["experiment"]:
+        raise ResultFenceError(
+            f"chart {chart!r} draws the {CHARTS[chart][0]} result, not {spec['experiment'][:40]!r}"
+        )
+    unknown = set(spec) - {"experiment", "chart"}
+    if unknown:
+        raise ResultFenceError(f"a lab-result fence has unknown keys {sorted(unknown)}")
+    return spec["experiment"], chart
+
+
+def load_result(folder: Path, experiment: str) -> tuple[dict, bytes]:
+    """The result, checked against the schema beside it; its bytes (for the cache key)."""
+    from jsonschema import Draft202012Validator  # only builds with lab results pay for it
+
+    path = folder / f"{experiment}.json"
+    try:
+        data = path.read_bytes()
+        document = json.loads(data)
+        schema = json.loads((folder / "schema.json").read_text())
+    except FileNotFoundError as error:
+        raise ResultFenceError(
+            f"{error.filename} is missing: run `make experiments` (or SMALL=1) to measure it"
+        ) from None
+    except ValueError as error:
+        raise ResultFenceError(f"{path} is not JSON ({error}): run its experiment again") from None
+    problems = list(Draft202012Validator(schema).iter_errors(document))
+    if problems:
+        where = "/".join(str(p) for p in problems[0].path) or "(top)"
+        raise ResultFenceError(
+            f"{path} does not match schema.json at {where}: {problems[0].message[:200]}"
+            f" ({len(problems)} problem(s)); run its experiment again"
+        )
+    return document, data
+
+
+def chart_svg(document: dict, data: bytes, chart: str) -> str:
+    """The chart's SVG, drawn once per result and chart version, then read from the cache."""
+    key = hashlib.sha256(f"{charts.CHARTS_VERSION}\0{chart}\0".encode() + data).hexdigest()
+    cached = cache_dir() / f"{chart}-{key[:20]}.svg"
+    if cached.is_file():
+        return cached.read_text()
+    svg = CHARTS[chart][1](document)
+    write_atomically(cached, svg.encode())
+    return svg
+
+
+def table_html(header: list[str], rows: list[list[str]]) -> str:
+    head = "".join(f"<th>{html.escape(cell)}</th>" for cell in header)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>"
+        for row in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def caption_html(document: dict, experiment: str) -> str:
+    meta = document["metadata"]
+    versions = ", ".join(f"{k} {v}" for k, v in sorted(meta["versions"].items()))
+    text = (
+        f"{document['title']}. Measured {meta['date'][:10]} on {meta['cores']} cores"
+        f" ({meta['machine']}), provider {meta['provider']}, {meta['size']} run; {versions}."
+    )
+    link = f'<a href="results/{html.escape(experiment)}.json">every sample (JSON)</a>'
+    return f"{html.escape(text)} {link}"
+
+
+def format_result(src: str, language: str, class_name: str, options, md, **kwargs) -> str:
+    """superfences' custom-fence formatter: the chart, its caption and its table."""
+    experiment, chart = parse_fence(src)
+    document, data = load_result(results_dir(), experiment)
+    _, _, table, alt = CHARTS[chart]
+    svg = charts.with_label(chart_svg(document, data, chart), html.escape(alt(document)))
+    header, rows = table(document)
+    anchor = html.escape(f"result-{chart}")
+    return (
+        f'<figure class="lab-result" id="{anchor}">{svg}'
+        f"<figcaption>{caption_html(document, experiment)}</figcaption></figure>"
+        f"{table_html(header, rows)}"
+    )

@@ -1,0 +1,110 @@
+"""The lab's charts, from fixture results (small runs of the real experiments): drawn as inline
+SVG that follows the page's colours, with alt text and a table of the numbers, repeatable,
+cached, and every value escaped; a fence that names the wrong thing stops the build."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from generator.site import results
+from generator.site.results import ResultFenceError, format_result
+
+FIXTURES = Path(__file__).parent / "fixtures" / "results"
+SCHEMA = Path(__file__).resolve().parent.parent / "docs" / "lab" / "results" / "schema.json"
+
+
+@pytest.fixture
+def folder(tmp_path, monkeypatch) -> Path:
+    results_folder = tmp_path / "results"
+    shutil.copytree(FIXTURES, results_folder)
+    shutil.copy(SCHEMA, results_folder)
+    monkeypatch.setenv(results.RESULTS_ENV, str(results_folder))
+    monkeypatch.setenv(results.CACHE_ENV, str(tmp_path / "cache"))
+    return results_folder
+
+
+def fence(experiment: str, chart: str | None = None) -> str:
+    source = f"experiment: {experiment}\n" + (f"chart: {chart}\n" if chart else "")
+    return format_result(source, "lab-result", "lab-result", {}, None)
+
+
+@pytest.mark.parametrize("chart", sorted(results.CHARTS))
+def test_every_chart_is_an_inline_image_with_alt_text_and_its_numbers(folder, chart):
+    experiment = results.CHARTS[chart][0]
+    out = fence(experiment, chart)
+    svg = out[out.index("<svg") : out.index("</svg>")]
+    label = re.search(r'<svg role="img" aria-label="([^"]+)"', svg)
+    assert label and len(label.group(1)) > 60, "the chart needs its alt text"
+    # Text and axes take the page's own colour, in light and dark mode alike.
+    assert "currentColor" in svg and results.charts.INK not in svg
+    assert "font-family" in svg or "font:" in svg  # text stays text, not outlines
+    assert "<table>" in out and out.count("<tr>") >= 3
+    assert f'href="results/{experiment}.json"' in out
+    document = json.loads((folder / f"{experiment}.json").read_text())
+    assert document["metadata"]["date"][:10] in out
+
+
+def test_charts_are_repeatable_and_drawn_once(folder, tmp_path):
+    first = fence("lead-time")
+    cached = list((tmp_path / "cache").glob("lead-time-*.svg"))
+    assert len(cached) == 1
+    cached[0].write_text(cached[0].read_text().replace("seconds from commit", "CACHED"))
+    assert "CACHED" in fence("lead-time")  # the cache answered: nothing was drawn again
+    cached[0].unlink()
+    assert fence("lead-time") == first  # drawn again, byte for byte the same
+
+
+def test_a_new_result_draws_a_new_chart(folder, tmp_path):
+    fence("lead-time")
+    path = folder / "lead-time.json"
+    document = json.loads(path.read_text())
+    document["summary"][0].update(median=99.5, min=99.0, max=100.0)
+    path.write_text(json.dumps(document))
+    assert "99.5 s" in fence("lead-time")
+    assert len(list((tmp_path / "cache").glob("lead-time-*.svg"))) == 2
+
+
+def test_hostile_series_names_stay_text(folder):
+    path = folder / "lead-time.json"
+    document = json.loads(path.read_text())
+    hostile = '"><img src=x onerror=alert(1)>'
+    for row in document["summary"]:
+        row["series"] = hostile + row["series"]
+    for sample in document["samples"]:
+        sample["series"] = hostile + sample["series"]
+    path.write_text(json.dumps(document))
+    out = fence("lead-time")
+    assert "<img" not in out and "onerror=alert(1)>" not in out
+    assert "&lt;img src=x onerror=alert(1)&gt;" in out
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("experiment: lead-time\nchart: pie\n", "unknown chart 'pie'"),
+        ("experiment: lead-time\nchart: polling-cpu\n", "draws the polling-load result"),
+        ("chart: lead-time\n", "needs `experiment: NAME`"),
+        ("experiment: lead-time\ncolour: red\n", "unknown keys ['colour']"),
+        ("experiment: [unclosed\n", "is not YAML"),
+        ("experiment: drift\nchart: lead-time\n", "draws the lead-time result"),
+        ("experiment: lead-time\n" + "#" * 3000, "at most 2000"),
+    ],
+)
+def test_a_fence_that_names_the_wrong_thing_says_what_to_do(folder, source, expected):
+    with pytest.raises(ResultFenceError) as caught:
+        format_result(source, "lab-result", "lab-result", {}, None)
+    assert expected in str(caught.value)
+
+
+def test_a_missing_or_broken_result_stops_the_build_with_the_fix(folder):
+    (folder / "lead-time.json").unlink()
+    with pytest.raises(ResultFenceError, match="run `make experiments`"):
+        fence("lead-time")
+    (folder / "polling-load.json").write_text('{"experiment": "polling-load"}')
+    with pytest.raises(ResultFenceError, match=r"does not match schema\.json"):
+        fence("polling-load", "polling-cpu")

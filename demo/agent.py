@@ -174,7 +174,8 @@ class Agent:
     # Steps.
     def _apply_commit(self, sha: str) -> None:
         s = self.settings
-        if sha == self.status.last_attempted and self.status.last_error and self.desired:
+        refused = self.status.reason == "InvalidCommit"
+        if sha == self.status.last_attempted and refused and self.desired:
             self._repair_drift()  # a known bad commit: keep the last good state, wait for news
             return
         self.status.last_attempted = sha
@@ -250,7 +251,9 @@ class Agent:
             self._report("DriftRepaired", f"put back {names}")
 
     def _failed(self, error: LabError) -> float:
-        transient = getattr(error, "transient", True)
+        # Refused for want of rights (401, 403) is retried too: its fix (a role granted, an API
+        # server back with its authorizer warmed up) never comes as a commit.
+        transient = getattr(error, "transient", True) or getattr(error, "status", 0) in (401, 403)
         if isinstance(error, gitpoll.GitError):
             self.metrics.polls.labels("error").inc()
         self.status.last_error = error.message
@@ -263,7 +266,10 @@ class Agent:
             return self.settings.interval
         self.failures += 1
         self._save_status()
-        return min(self.settings.backoff_max, 2 ** min(self.failures, 10) * 0.5)
+        # Doubling, but never longer than a poll: an agent that backed off for a minute after
+        # an outage was the last to put its cluster right (the propagation experiment).
+        cap = min(self.settings.backoff_max, max(self.settings.interval, 0.5))
+        return min(cap, 2 ** min(self.failures, 10) * 0.5)
 
     # Reporting.
     def _load_status(self) -> Status:

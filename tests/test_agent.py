@@ -16,6 +16,7 @@ from helpers import need
 from lab_support import GIT_ENV
 from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import ConfigMap, Event
+from lightkube.resources.rbac_authorization_v1 import RoleBinding
 
 from demo import provision, signing
 from demo.agent import FIELD_MANAGER, STATUS_NAME, Agent, Settings
@@ -308,3 +309,39 @@ def test_metrics_on_loopback(lab):
         "tellit_agent_round_seconds_count 1.0",
     ):
         assert metric in text, text
+
+
+def test_a_commit_that_failed_for_a_passing_reason_is_applied_once_it_passes(lab):
+    """An API server that was down, or that refused for want of rights (fixed by granting
+    them, never by a commit), must not make a good commit count as a bad one."""
+    agent, repo, admin, _, messages = lab
+    good = repo.commit({"app.yaml": [deployment("a")]}, "good")
+    agent.round()
+    kwok = provider("kwok")
+    kwok.stop("pull")
+    try:
+        later = repo.commit({"app.yaml": [deployment("b")]}, "while the cluster is down")
+        assert agent.round() <= agent.settings.interval * 1.1  # retried, not given up
+    finally:
+        kwok.start("pull")
+    deadline = time.monotonic() + 30  # a restarted API server may refuse for a moment
+    while status(admin)["lastAppliedRevision"] != later:
+        assert time.monotonic() < deadline, messages[-3:]
+        agent.round()
+        time.sleep(0.2)
+    assert admin.get(Deployment, "app").spec.template.spec.containers[0].image.endswith("b" * 64)
+
+    # Rights taken away, then given back: the same commit goes through without a new one.
+    binding = admin.get(RoleBinding, "agent", namespace=NAMESPACE)
+    admin.delete(RoleBinding, "agent", namespace=NAMESPACE)
+    third = repo.commit({"app.yaml": [deployment("c")]}, "while the agent may not apply")
+    agent.round()
+    assert "forbidden" in messages[-1] or "403" in messages[-1], messages[-1]
+    binding.metadata.resourceVersion = None
+    admin.create(binding)
+    deadline = time.monotonic() + 30
+    while status(admin)["lastAppliedRevision"] != third:
+        assert time.monotonic() < deadline, messages[-3:]
+        agent.round()
+        time.sleep(0.2)
+    assert good != later != third

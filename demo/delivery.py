@@ -16,9 +16,10 @@ import shutil
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import httpx2
@@ -48,6 +49,7 @@ NAMESPACE = "shop"
 APP_REPO = "app"
 CONFIG_REPO = "config"
 TOKEN_LIFETIME = "24h"
+TOKEN_REUSE_SECONDS = 12 * 3600  # half the lifetime
 SUBSCRIBING = threading.Lock()
 
 
@@ -94,8 +96,13 @@ class Delivery:
         self.git.on_push(APP_REPO, command)
 
     def credential(self, cluster: Cluster, account: str) -> Cluster:
-        """`cluster` as one ServiceAccount sees it, through a fresh token kept 0600."""
+        """`cluster` as one ServiceAccount sees it, through a token kept 0600: reused while it
+        has most of its life left, so that a cluster that is down fails its own deploy rather
+        than the whole pipeline run (a token is asked of the cluster itself)."""
         path = self.root / "credentials" / account / f"{cluster.name}.yaml"
+        if _fresh(path, cluster.kubeconfig):
+            return replace(cluster, name=f"{cluster.name}-{account}", kubeconfig=path,
+                           context=account)  # fmt: skip
         return service_account_kubeconfig(cluster, NAMESPACE, account, path, TOKEN_LIFETIME)
 
     # Git.
@@ -383,6 +390,19 @@ class Delivery:
     def _ports(service: Service) -> dict:
         path = service.root / "ports.json"
         return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def _fresh(credential: Path, admin_kubeconfig: Path) -> bool:
+    """Whether a kept token can be used again: most of its life left, and issued after the
+    cluster's own kubeconfig was last written (a cluster made or restarted since may not
+    know it)."""
+    try:
+        issued = credential.stat().st_mtime
+        return time.time() - issued < TOKEN_REUSE_SECONDS and (
+            issued > admin_kubeconfig.stat().st_mtime
+        )
+    except FileNotFoundError:
+        return False
 
 
 def webhook_url(port: int) -> str:

@@ -238,6 +238,15 @@ class KwokProvider:
         except CommandError:
             return False
 
+    def stop(self, name: str) -> None:
+        """Take the cluster down, every component of it, as an outage would (its data stays);
+        `start` brings it back."""
+        self._kwokctl("stop", "cluster", name=name, timeout=60)
+
+    def start(self, name: str) -> None:
+        """Bring a stopped cluster back and wait until its API server answers."""
+        self._repair(name)
+
     def _repair(self, name: str) -> None:
         """Restart the components (a stopped or killed one comes back) and rewrite the
         kubeconfig from kwokctl's own copy."""

@@ -13,7 +13,7 @@ from pathlib import Path
 from ..errors import LabError
 from ..paths import state_dir
 from ..teardown import down
-from . import leadtime, pollload
+from . import drift, leadtime, pollload
 from .results import RESULTS, Result, write
 
 
@@ -29,6 +29,7 @@ EXPERIMENTS = {
     e.name: e
     for e in (
         Experiment(leadtime.NAME, leadtime.TITLE, True, leadtime.run),
+        Experiment(drift.NAME, drift.TITLE, True, drift.run),
         Experiment(
             pollload.NAME,
             pollload.TITLE,

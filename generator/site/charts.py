@@ -97,6 +97,35 @@ def lead_time(result: dict) -> str:
     return _svg(draw, 9, 0.45 * len(rows) + 1.4)
 
 
+def repairs(result: dict) -> str:
+    """How long each model took to put a cluster right; a grey, hatched bar at the full wait
+    where it did not within it."""
+    rows = result["summary"]
+    wait = result["parameters"]["wait_seconds"]
+    first = {}
+    for sample in result["samples"]:
+        first.setdefault(sample["series"], sample)
+
+    def draw(figure) -> None:
+        axes = figure.add_subplot()
+        labels = [row["series"] for row in rows][::-1]
+        for y, row in enumerate(rows[::-1]):
+            if row["repaired"]:
+                axes.barh(y, row["median"], color=_colour(first[row["series"]]))
+                text = f"  {row['median']:.2g} s ({row['repaired']} of {row['n']})"
+                axes.annotate(text, (row["median"], y), va="center", fontsize=9)
+            else:
+                axes.barh(y, wait, color="none", edgecolor=INK, hatch="//", alpha=0.5)
+                axes.annotate(f"  not put right within {wait:g} s", (wait, y), va="center",
+                              fontsize=9)  # fmt: skip
+        axes.set_yticks(range(len(labels)), labels)
+        axes.set_xlim(0, wait * 1.6)
+        axes.set_xlabel("seconds until the cluster runs what git says (median)")
+        axes.grid(axis="x")
+
+    return _svg(draw, 9, 0.45 * len(rows) + 1.4)
+
+
 def polling(result: dict, measure: str) -> str:
     """One measure of the polling-load steps against the number of pollers, a line per kind
     and interval; saturated steps marked with a cross."""

@@ -56,17 +56,33 @@ def _lead_time_alt(result: dict) -> str:
     )
 
 
-def _polling_table(result: dict) -> tuple[list[str], list[list[str]]]:
-    header = ["poller", "every", "clients", "offered / min", "answered / min", "bytes / min",
-              "CPU %", "p95 latency", "saturated"]  # fmt: skip
-    rows = [
-        [s["series"], f"{s['interval']:g} s", f"{s['pollers']:,}",
-         charts.number(s["offered_per_minute"]), charts.number(s["requests_per_minute"]),
-         charts.number(s["bytes_per_minute"]), charts.number(s["cpu_percent"]),
-         f"{charts.number(s['latency_p95_ms'])} ms", "yes" if s["saturated"] else "no"]
-        for s in result["samples"] if "grow" not in s["series"]
-    ]  # fmt: skip
-    return header, rows
+SHORT = {"ours": "our agent (v2)", "flux": "Flux (v0)", "registry": "registry tags"}
+
+
+def _polling_table(measure: str) -> Callable[[dict], tuple[list[str], list[list[str]]]]:
+    """A narrow table (it must fit a phone without scrolling) of what the chart shows."""
+
+    def table(result: dict) -> tuple[list[str], list[list[str]]]:
+        samples = [s for s in result["samples"] if "grow" not in s["series"]]
+        if measure == "cpu_percent":
+            header = ["poller", "every", "clients", "answered / min", "CPU %", "p95"]
+            rows = [
+                [SHORT[s["kind"]], f"{s['interval']:g} s", f"{s['pollers']:,}",
+                 charts.number(s["requests_per_minute"]) + (" (saturated)" if s["saturated"]
+                                                            else ""),
+                 charts.number(s["cpu_percent"]), f"{charts.number(s['latency_p95_ms'])} ms"]
+                for s in samples
+            ]  # fmt: skip
+        else:
+            header = ["poller", "every", "clients", "bytes / min"]
+            rows = [
+                [SHORT[s["kind"]], f"{s['interval']:g} s", f"{s['pollers']:,}",
+                 charts.number(s["bytes_per_minute"])]
+                for s in samples
+            ]  # fmt: skip
+        return header, rows
+
+    return table
 
 
 def _polling_alt(measure: str) -> Callable[[dict], str]:
@@ -89,7 +105,7 @@ def _polling_alt(measure: str) -> Callable[[dict], str]:
 def _refs_table(result: dict) -> tuple[list[str], list[list[str]]]:
     header = ["poller", "refs", "bytes of one idle poll"]
     rows = [
-        [s["series"].removesuffix(", as refs grow"), f"{s['refs']:,}",
+        [SHORT[s["kind"]], f"{s['refs']:,}",
          f"{s['bytes_per_request']:,}"]
         for s in result["samples"] if "grow" in s["series"]
     ]  # fmt: skip
@@ -107,18 +123,42 @@ def _refs_alt(result: dict) -> str:
     )
 
 
+def _repairs_table(result: dict) -> tuple[list[str], list[list[str]]]:
+    wait = result["parameters"]["wait_seconds"]
+    header = ["model and case", "put right", "median", "fastest", "slowest"]
+    rows = [
+        [r["series"], f"{r['repaired']} of {r['n']}",
+         *((f"{charts.number(r[k])} s" for k in ("median", "min", "max")) if r["repaired"]
+           else (f"not within {wait:g} s", "", ""))]
+        for r in result["summary"]
+    ]  # fmt: skip
+    return header, rows
+
+
+def _repairs_alt(result: dict) -> str:
+    parts = [
+        f"{r['series']}: " + (f"put right after {charts.number(r['median'])} s" if r["repaired"]
+                              else "not put right")
+        for r in result["summary"]
+    ]  # fmt: skip
+    return "Bar chart of how long each model took to put a cluster right: " + "; ".join(parts)
+
+
 CHARTS = {
+    "propagation-drift": (
+        "propagation-drift", charts.repairs, _repairs_table, _repairs_alt
+    ),
     "lead-time": ("lead-time", charts.lead_time, _lead_time_table, _lead_time_alt),
     "polling-cpu": (
         "polling-load",
         lambda r: charts.polling(r, "cpu_percent"),
-        _polling_table,
+        _polling_table("cpu_percent"),
         _polling_alt("cpu_percent"),
     ),
     "polling-bytes": (
         "polling-load",
         lambda r: charts.polling(r, "bytes_per_minute"),
-        _polling_table,
+        _polling_table("bytes_per_minute"),
         _polling_alt("bytes_per_minute"),
     ),
     "polling-refs": ("polling-load", charts.refs, _refs_table, _refs_alt),

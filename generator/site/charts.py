@@ -71,12 +71,18 @@ def _plain(*axes_list) -> None:
         axis.set_major_formatter(formatter)
 
 
+def _first_samples(result: dict) -> dict[str, dict]:
+    """The first sample of each series: what model and agent it is, for its colour."""
+    first: dict[str, dict] = {}
+    for sample in result["samples"]:
+        first.setdefault(sample["series"], sample)
+    return first
+
+
 def lead_time(result: dict) -> str:
     """Median lead time per series as bars, with the spread (min to max) as whiskers."""
     rows = result["summary"]
-    first = {}
-    for sample in result["samples"]:
-        first.setdefault(sample["series"], sample)
+    first = _first_samples(result)
 
     def draw(figure) -> None:
         axes = figure.add_subplot()
@@ -102,9 +108,7 @@ def repairs(result: dict) -> str:
     where it did not within it."""
     rows = result["summary"]
     wait = result["parameters"]["wait_seconds"]
-    first = {}
-    for sample in result["samples"]:
-        first.setdefault(sample["series"], sample)
+    first = _first_samples(result)
 
     def draw(figure) -> None:
         axes = figure.add_subplot()

@@ -82,11 +82,16 @@ def test_a_result_that_breaks_the_schema_is_refused_with_every_problem(tmp_path)
     assert "required property" in message  # machine, python, versions, seconds are missing
 
 
-def test_an_experiment_refuses_to_run_beside_a_lab_that_is_up(lab_state, tmp_path):
-    lab_state.mkdir(parents=True)
-    (lab_state / "lab.json").write_text('{"provider": "kwok", "clusters": ["east"]}')
+def test_an_experiment_refuses_to_run_beside_a_lab_that_is_up(tmp_path, monkeypatch):
+    # A state of its own that is never torn down: the refusal comes before anything is made
+    # (and a teardown would sweep the labelled containers of a kind lab starting meanwhile).
+    state = tmp_path / "yours"
+    state.mkdir()
+    (state / "lab.json").write_text('{"provider": "kwok", "clusters": ["east"]}')
+    monkeypatch.setenv("TELLIT_LAB_STATE", str(state))
+    out = tmp_path / "results"
     with pytest.raises(LabError) as caught:
-        run_experiment("polling-load", "small", "kwok", tmp_path, lambda m: None)
+        run_experiment("polling-load", "small", "kwok", out, lambda m: None)
     assert "take yours down first" in caught.value.fix
-    assert not list(tmp_path.glob("*.json"))  # nothing written
-    (lab_state / "lab.json").unlink()
+    assert not out.exists()  # nothing written
+    assert sorted(p.name for p in state.iterdir()) == ["lab.json"]  # nothing started

@@ -29,7 +29,7 @@ from lightkube.resources.apps_v1 import Deployment
 
 from benchmarks.delivery import ROOT, spread, step
 from benchmarks.report import publish
-from demo.delivery import CONFIG_REPO, NAMESPACE, Delivery, webhook_url
+from demo.delivery import CONFIG_REPO, NAMESPACE, Delivery
 from demo.experiments.measure import hook_run, kwok_lab, lead_times, pull_lead_times
 from demo.kubeapi import client
 from demo.services import Service
@@ -47,7 +47,7 @@ IDLE_WINDOW = 20  # seconds of idle polling measured
 
 def processes(lab: Delivery, kind: str) -> list[list[psutil.Process]]:
     """Per cluster, the processes that make up the agent."""
-    services = root_services(lab)
+    services = lab.root / "services"
     parts = ("source-controller", "kustomize-controller") if kind == "flux" else ("",)
     found = []
     for cluster in lab.clusters:
@@ -55,10 +55,6 @@ def processes(lab: Delivery, kind: str) -> list[list[psutil.Process]]:
                  for p in parts]  # fmt: skip
         found.append([psutil.Process(Service.named(n, services).pid()) for n in names])
     return found
-
-
-def root_services(lab: Delivery) -> Path:
-    return lab.root / "services"
 
 
 def footprint(lab: Delivery, kind: str) -> tuple[list[float], list[float]]:
@@ -77,7 +73,7 @@ def idle_polls(lab: Delivery, kind: str) -> tuple[float, float, float]:
     """Requests and bytes (in and out) per cluster per minute, and bytes per request, from the
     git server's access log while nothing changes."""
     lab.start_agents(interval=IDLE_INTERVAL, kind=kind)
-    unsubscribe(lab)
+    lab.mute_webhooks()
     time.sleep(IDLE_INTERVAL * 2)  # past the first full fetch
     since = time.time()
     time.sleep(IDLE_WINDOW)
@@ -86,12 +82,6 @@ def idle_polls(lab: Delivery, kind: str) -> tuple[float, float, float]:
     per_minute = 60 / IDLE_WINDOW / len(lab.clusters)
     total = sum(a.bytes_in + a.bytes_out for a in seen)
     return len(seen) * per_minute, total * per_minute, total / max(1, len(seen))
-
-
-def unsubscribe(lab: Delivery) -> None:
-    for info in lab.agents():
-        if info.webhook_port:
-            lab.git.unsubscribe(CONFIG_REPO, webhook_url(info.webhook_port))
 
 
 def drift_repairs(lab: Delivery, count: int) -> list[float]:
@@ -114,7 +104,7 @@ def measure_agent(lab: Delivery, kind: str, images: list[str], work: Path) -> di
     name = AGENTS[kind]
     step(f"{name}: lead time polling every 5 s, no webhook ({POLLED_RUNS} commits)")
     lab.start_agents(interval=5, kind=kind)
-    unsubscribe(lab)
+    lab.mute_webhooks()
     pull_lead_times(lab, images, work, 1)  # the first apply of this agent is not a sample
     every, polled = lead_times(lab, images, work, POLLED_RUNS, OFFSETS)
     step(f"{name}: drift repair, polling every 5 s ({RUNS} times)")

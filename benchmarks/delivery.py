@@ -19,7 +19,6 @@ from pathlib import Path
 import psutil
 
 from benchmarks.report import publish
-from demo.delivery import CONFIG_REPO, webhook_url
 from demo.experiments.measure import hook_run, kwok_lab, pull_lead_times
 from demo.services import Service
 
@@ -82,8 +81,7 @@ def measure(root: Path) -> int:
     for interval in (5, 15):
         step(f"pull lead time, polling every {interval} s, no webhook ({RUNS} commits)")
         lab.start_agents(interval=interval)
-        for info in lab.agents():
-            lab.git.unsubscribe(CONFIG_REPO, webhook_url(info.webhook_port))
+        lab.mute_webhooks()
         results[interval] = pull_lead_times(lab, images, work, RUNS)
         lab.stop_agents()
     step(f"pull lead time woken by the webhook ({RUNS} commits, polling every 60 s)")

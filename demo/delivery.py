@@ -321,6 +321,14 @@ class Delivery:
             run(["docker", "rm", "--force", incluster.MIRROR_NAME])
         self.set_mode("push")
 
+    def mute_webhooks(self) -> None:
+        """The git hook stops calling the agents: they learn of a commit only by polling
+        (what the experiments and benchmarks measure polling with)."""
+        for info in self.agents():
+            if info.webhook_port:
+                with SUBSCRIBING:
+                    self.git.unsubscribe(CONFIG_REPO, webhook_url(info.webhook_port))
+
     def agents(self) -> list[AgentInfo]:
         if self.agent_kind == "flux":
             return [self._flux_info(c) for c in self.clusters]

@@ -45,6 +45,7 @@ from .fluxobjects import (
     kustomization,
     receiver_access,
 )
+from .fluxreceiver import GitRepository
 from .kube import namespaced_role, service_account_kubeconfig
 from .paths import write_atomic
 from .processes import free_port, free_ports, listening, wait_closed
@@ -52,9 +53,6 @@ from .services import Service
 
 Kustomization = create_namespaced_resource(
     "kustomize.toolkit.fluxcd.io", "v1", "Kustomization", "kustomizations"
-)
-GitRepository = create_namespaced_resource(
-    "source.toolkit.fluxcd.io", "v1", "GitRepository", "gitrepositories"
 )
 # Each controller and the account it runs as.
 ACCOUNTS = {"source-controller": SOURCE_CONTROLLER, "kustomize-controller": KUSTOMIZE_CONTROLLER}
@@ -114,22 +112,20 @@ def status_of(kustomization: dict, source: dict) -> FluxStatus:
 
 
 def read_status(api: Client, namespace: str) -> FluxStatus:
-    def plain(obj) -> dict:
-        return obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
+    return status_of(
+        _found(api, Kustomization, KUSTOMIZATION, namespace),
+        _found(api, GitRepository, SOURCE, namespace),
+    )
 
+
+def _found(api: Client, resource, name: str, namespace: str) -> dict:
+    """The object as a dict, or {} while it does not exist (not created, or not yet)."""
     try:
-        found = plain(api.get(Kustomization, KUSTOMIZATION, namespace=namespace))
+        return api.get(resource, name, namespace=namespace).to_dict()
     except ApiError as error:
         if error.status.code != 404:
             raise
-        found = {}
-    try:
-        source = plain(api.get(GitRepository, SOURCE, namespace=namespace))
-    except ApiError as error:
-        if error.status.code != 404:
-            raise
-        source = {}
-    return status_of(found, source)
+        return {}
 
 
 def crd_files(root: Path | None = None) -> list[Path]:

@@ -22,7 +22,7 @@ from lightkube.resources.apps_v1 import Deployment
 from ..delivery import NAMESPACE, Delivery
 from ..errors import LabError
 from ..kubeapi import client
-from .leadtime import AGENT_NAMES, unsubscribe
+from .leadtime import AGENT_NAMES
 from .measure import commit_config, hook_run, kwok_lab, live_image
 from .results import Result
 
@@ -74,7 +74,7 @@ def run(root: Path, size: str, provider: str, progress: Callable[[str], None]) -
         result.samples += push_round(lab, commits, outage.name, touched.name, plan, index, progress)
     for agent in ("ours", "flux"):
         lab.start_agents(interval=plan.interval, kind=agent)
-        unsubscribe(lab)  # polling alone: a missed webhook is what an outage also means
+        lab.mute_webhooks()  # polling alone: a missed webhook is what an outage also means
         for index in range(plan.runs):
             progress(f"propagation: pull by {AGENT_NAMES[agent]}, run {index + 1}")
             result.samples += pull_round(

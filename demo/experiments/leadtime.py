@@ -16,7 +16,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..delivery import CONFIG_REPO, Delivery, webhook_url
 from .measure import hook_run, kwok_lab, lead_times
 from .results import Result, summarise
 
@@ -99,7 +98,7 @@ def run(root: Path, size: str, provider: str, progress: Callable[[str], None]) -
         for interval in plan.intervals:
             progress(f"lead time: pull by {name}, polling every {interval:g} s ({plan.runs})")
             lab.start_agents(interval=interval, kind=agent)
-            unsubscribe(lab)
+            lab.mute_webhooks()
             lead_times(lab, images, work, 1)  # the first apply after a start is no sample
             offsets = [random.Random(SEED + i).uniform(0, interval) for i in range(plan.runs)]
             every, each = lead_times(lab, images, work, plan.runs, offsets)
@@ -153,10 +152,3 @@ def pull_samples(
         for i, s in enumerate(each)
     ]
     return found
-
-
-def unsubscribe(lab: Delivery) -> None:
-    """No webhook: the agents learn of a commit only by polling."""
-    for info in lab.agents():
-        if info.webhook_port:
-            lab.git.unsubscribe(CONFIG_REPO, webhook_url(info.webhook_port))

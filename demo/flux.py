@@ -205,11 +205,11 @@ class FluxOnHost:
                 )
             args = ["apply", "--server-side", "--force-conflicts"]
             self.cluster.kubectl(*args, *(f"--filename={f}" for f in files), timeout=120)
-        self.cluster.kubectl(
-            "wait", "--for=condition=Established", "--timeout=60s",
+        self.cluster.wait_condition(
+            "Established",
             "crd/gitrepositories.source.toolkit.fluxcd.io",
             "crd/kustomizations.kustomize.toolkit.fluxcd.io",
-        )  # fmt: skip
+        )
         access = namespaced_role(self.namespace, APPLIER) + "---\n"
         access += dump(controller_access(self.namespace) + receiver_access(self.namespace))
         self.cluster.kubectl("apply", "-f", "-", input=access)

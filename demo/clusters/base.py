@@ -53,6 +53,34 @@ class Cluster:
     def kubectl(self, *args: str | Path, input: str | None = None, timeout: float = 120) -> str:
         return run(self.kubectl_command(*args), input=input, timeout=timeout)
 
+    def wait_condition(self, condition: str, *objects: str, timeout: float = 60) -> None:
+        """Until every object (`kubectl get` arguments) has `condition` True. Polled here
+        rather than `kubectl wait`, which fails at once on an object whose status has no
+        conditions yet (a CRD or a node just created)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = json.loads(self.kubectl("get", *objects, "-o", "json"))
+            items = (
+                found.get("items", [found]) if found.get("kind", "").endswith("List") else [found]
+            )
+            waiting = [
+                item["metadata"]["name"]
+                for item in items
+                if not any(
+                    c.get("type") == condition and c.get("status") == "True"
+                    for c in (item.get("status") or {}).get("conditions") or []
+                )
+            ]
+            if items and not waiting:
+                return
+            if time.monotonic() > deadline:
+                raise ClusterError(
+                    f"{self.name}: {', '.join(waiting) or ' '.join(objects)} not {condition}"
+                    f" after {timeout:g} s",
+                    "`python -m demo status` shows the cluster; `python -m demo up` repairs it",
+                )
+            time.sleep(0.2)
+
 
 @dataclass(frozen=True)
 class Health:

@@ -277,9 +277,7 @@ class KwokProvider:
                     "`python -m demo down`, then `python -m demo up` again",
                 )
             time.sleep(0.1)
-        cluster.kubectl(
-            "wait", "--for=condition=Ready", "node", "--all", "--timeout=120s", timeout=150
-        )
+        cluster.wait_condition("Ready", "nodes", timeout=120)
 
     def health(self, cluster: Cluster) -> Health:
         return api_health(cluster, self.nodes)

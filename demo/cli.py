@@ -106,6 +106,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     push.add_argument("--commit", default="", help="the app commit (default: main's head)")
     push.add_argument("--no-build", action="store_true", help="reuse the image already built")
+    push.add_argument(
+        "--docker-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also deploy to a plain Docker host of this name (a container on this machine's"
+        " Docker, published on 127.0.0.1): a target that is not Kubernetes",
+    )
     agent = commands.add_parser(
         "agent", help="start, stop or show the pull agents (one per cluster)"
     )
@@ -416,7 +424,7 @@ def command_experiment(args, console: Console) -> int:
 
 def command_push(args, console: Console) -> int:
     delivery = Delivery(log=console.log)
-    record = delivery.push(args.commit, build=not args.no_build)
+    record = delivery.push(args.commit, build=not args.no_build, hosts=tuple(args.docker_host))
     console.print(run_table(record, delivery.mode))
     return 0 if record.ok else 1
 

@@ -31,12 +31,14 @@ from . import flux, incluster, pyimage
 from .agent import FIELD_MANAGER as AGENT_MANAGER
 from .agent import STATUS_NAME
 from .clusters.base import Cluster
+from .dockerhost import DockerHost
 from .errors import LabError
 from .fluxobjects import FIELD_MANAGER as FLUX_MANAGER
 from .gitserver import GitServer
 from .kube import namespaced_role, service_account_kubeconfig
 from .kubeapi import client
 from .lab import LabRecord, running_registry
+from .naming import check_name
 from .paths import state_dir, write_atomic
 from .pipeline import APP, Pipeline, RunRecord, Target
 from .pipeline import FIELD_MANAGER as PIPELINE_MANAGER
@@ -149,8 +151,9 @@ class Delivery:
         write_atomic(self.root / "delivery.json", state, mode=0o644)
 
     # Push.
-    def push(self, commit: str = "", build: bool = True) -> RunRecord:
-        """Run the pipeline for an app commit (default: the app repository's main)."""
+    def push(self, commit: str = "", build: bool = True, hosts: tuple[str, ...] = ()) -> RunRecord:
+        """Run the pipeline for an app commit (default: the app repository's main); `hosts`
+        are plain Docker hosts it deploys to as well, in either mode (no agent runs there)."""
         commit = commit or self.head(APP_REPO)
         deploy = self.mode == "push"
         targets = [Target(self.credential(c, "pipeline"), NAMESPACE, c.name) for c in self.clusters]
@@ -165,6 +168,7 @@ class Delivery:
                 self.root / "runs",
                 log=self.log,
                 app=source,
+                hosts=[DockerHost(check_name(h, "Docker host name")) for h in hosts],
             )
             return pipeline.run(commit, build=build)
 

@@ -8,7 +8,9 @@ Stages, each timed and written to a JSON run record:
 4. commit: the manifests, with `image@digest`, to the config repository;
 5. deploy: server-side apply to every target cluster in parallel, each with its own
    credential (a namespaced ServiceAccount token the pipeline holds, never cluster-admin);
-6. verify: in each cluster, the Deployment's new ReplicaSet is available with that digest.
+6. verify: in each cluster, the Deployment's new ReplicaSet is available with that digest;
+   on each plain Docker host (`demo.dockerhost`, a target that is not Kubernetes), the new
+   container answers with its version before the old one is removed.
 
 One failing cluster is reported while the others are deployed; running it again converges,
 since every stage is idempotent (same commit, same digest, same apply).
@@ -31,6 +33,7 @@ from lightkube import ApiError
 from lightkube.resources.apps_v1 import Deployment, ReplicaSet
 
 from .clusters.base import Cluster
+from .dockerhost import DockerHost
 from .errors import LabError
 from .images import build_app
 from .kubeapi import KubeError, apply_all, client, describe, typed
@@ -135,8 +138,10 @@ class Pipeline:
         runs: Path,
         log: Callable[[str], None] = print,
         app: Path = APP,
+        hosts: Sequence[DockerHost] = (),
     ) -> None:
         self.registry = registry
+        self.hosts = list(hosts)  # targets that are not Kubernetes: plain Docker hosts
         self.config_url = config_url  # with the pipeline's push token in it
         self.targets = list(targets)
         self.runs = runs
@@ -163,7 +168,7 @@ class Pipeline:
             record.config_commit = self._stage(
                 record, "commit", lambda: self._commit(manifests, record)
             )
-            if self.targets:
+            if self.targets or self.hosts:
                 self._stage(
                     record, "deploy and verify", lambda: self._deploy_all(manifests, record)
                 )
@@ -227,10 +232,10 @@ class Pipeline:
             return run(["git", "-C", folder, "rev-parse", "HEAD"], env=env).strip()
 
     def _deploy_all(self, manifests: list[dict], record: RunRecord) -> None:
-        with ThreadPoolExecutor(max_workers=max(1, len(self.targets))) as pool:
-            record.clusters = list(
-                pool.map(lambda t: self._deploy(t, manifests, record.image), self.targets)
-            )
+        with ThreadPoolExecutor(max_workers=max(1, len(self.targets) + len(self.hosts))) as pool:
+            clusters = pool.map(lambda t: self._deploy(t, manifests, record.image), self.targets)
+            hosts = pool.map(lambda h: self._deploy_host(h, record), self.hosts)
+            record.clusters = [*clusters, *hosts]
         failed = [c for c in record.clusters if not c.ok]
         if failed:
             raise PipelineError(
@@ -238,6 +243,18 @@ class Pipeline:
                 + "; ".join(f"{c.cluster}: {c.error}" for c in failed),
                 "fix those clusters (`python -m demo status`), then run the pipeline again",
             )
+
+    def _deploy_host(self, host: DockerHost, record: RunRecord) -> ClusterResult:
+        """A plain Docker host: pull by digest, start beside the old one, check the version."""
+        result = ClusterResult(host.label)
+        try:
+            result.deploy_seconds = round(host.deploy(record.image, record.commit[:12]), 3)
+            result.ok = True
+            self.log(f"pipeline: {host.label} runs {record.image.rsplit('@', 1)[-1][:19]}")
+        except LabError as error:
+            result.error = error.message
+            self.log(f"pipeline: {host.label} failed: {error.message}")
+        return result
 
     def _deploy(self, target: Target, manifests: list[dict], image: str) -> ClusterResult:
         result = ClusterResult(target.label)

@@ -4,6 +4,7 @@ each writes a result that matches the published schema, and says what it should.
 from __future__ import annotations
 
 import json
+import subprocess
 
 import pytest
 from helpers import need
@@ -62,6 +63,59 @@ def test_lead_time_small_on_kwok(tmp_path, lab_state):
     assert sum(s["scope"] == "one cluster" for s in pulls) == 2 * sum(
         s["scope"] == "every cluster" for s in pulls
     )
+
+
+@pytest.mark.provisioned
+def test_stolen_credentials_open_what_each_model_says(tmp_path, lab_state):
+    need(not provision.missing(), "the lab's Kubernetes tools (run `make provision`)")
+    need(not provision.missing(tools=provision.FLUX_TOOLS), "Flux's controllers (`make provision`)")
+    need_docker()
+    need_registry()
+    path = run_experiment("credentials", "small", "kwok", tmp_path, lambda m: None)
+    document = json.loads(path.read_text())
+    check(document)
+    answer = {(s["holder"], s["action"], s["target"]): s["status"] for s in document["samples"]}
+    clusters = ("east", "west", "north")
+    # The CI secret opens every cluster and the config repository, and nothing more.
+    assert [answer["pipeline", "change the app", c] for c in clusters] == [200] * 3
+    assert answer["pipeline", "push to the config repository", "config"] == 200
+    # An agent's token opens its own cluster only; the others do not know it.
+    assert [answer["ours", "change the app", c] for c in clusters] == [200, 401, 401]
+    assert answer["ours", "push to the config repository", "config"] == 401
+    # Flux's kustomize-controller watches the namespace's Secrets, so its token reads them.
+    assert answer["flux-kustomize", "read the app namespace's Secrets", "east"] == 200
+    assert answer["flux-source", "change the app", "east"] == 403
+    for holder in ("pipeline", "ours", "flux-kustomize", "flux-source"):
+        assert answer[holder, "grant itself more rights", "east"] == 403
+        assert answer[holder, "read another namespace", "east"] == 403
+    assert answer["pipeline", "read the app namespace's Secrets", "east"] == 403
+    assert answer["ours", "read the app namespace's Secrets", "east"] == 403
+    rows = {row["series"]: row for row in document["summary"]}
+    assert rows["a stolen CI secret (the pipeline's)"]["clusters_opened"] == 3
+
+
+@pytest.mark.provisioned
+def test_push_delivers_to_a_plain_docker_host(tmp_path, lab_state):
+    need(not provision.missing(), "the lab's Kubernetes tools (run `make provision`)")
+    need_docker()
+    need_registry()
+    path = run_experiment("flexibility", "small", "kwok", tmp_path, lambda m: None)
+    document = json.loads(path.read_text())
+    check(document)
+    host = [s for s in document["samples"] if s["kind"] == "docker"]
+    assert len(host) == 2 and all(s["answered"] for s in host)  # served each new version
+    assert {s["target"] for s in document["samples"] if s["kind"] == "kubernetes"} == {
+        "east",
+        "west",
+        "north",
+    }
+    assert document["parameters"]["pull_would_need"]
+    # The runner took the lab down: no container of the host is left.
+    left = subprocess.run(
+        ["docker", "ps", "-aq", "--filter", "label=tell-it-with-a-meme/lab.host"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert left.stdout.strip() == ""
 
 
 def test_a_result_that_breaks_the_schema_is_refused_with_every_problem(tmp_path):

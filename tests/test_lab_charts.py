@@ -108,3 +108,20 @@ def test_a_missing_or_broken_result_stops_the_build_with_the_fix(folder):
     (folder / "polling-load.json").write_text('{"experiment": "polling-load"}')
     with pytest.raises(ResultFenceError, match=r"does not match schema\.json"):
         fence("polling-load", "polling-cpu")
+
+
+def test_the_credentials_grid_says_allowed_and_refused_in_words(folder):
+    out = fence("credentials")
+    svg = out[out.index("<svg") : out.index("</svg>")]
+    # Not colour alone: every cell says what the lab answered, in the chart and in the table.
+    assert "3 of 3 clusters" in svg and "refused" in svg and "allowed" in svg
+    table = out[out.index("<table>") :]
+    assert "change the app (3 of 3 clusters); push to the config repository" in table
+    assert "where it lives" in table and "in the CI system" in table
+    assert "<td>nothing</td>" in table  # the source-controller's token opened nothing
+
+
+def test_the_flexibility_chart_says_whether_the_docker_host_served(folder):
+    out = fence("flexibility")
+    assert "a plain Docker host" in out
+    assert re.search(r"served the new version after (\d+) of \1 runs", out)

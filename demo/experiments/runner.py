@@ -13,7 +13,7 @@ from pathlib import Path
 from ..errors import LabError
 from ..paths import state_dir
 from ..teardown import down
-from . import drift, leadtime, pollload
+from . import credentials, drift, flexibility, leadtime, pollload
 from .results import RESULTS, Result, write
 
 
@@ -30,6 +30,8 @@ EXPERIMENTS = {
     for e in (
         Experiment(leadtime.NAME, leadtime.TITLE, True, leadtime.run),
         Experiment(drift.NAME, drift.TITLE, True, drift.run),
+        Experiment(credentials.NAME, credentials.TITLE, True, credentials.run),
+        Experiment(flexibility.NAME, flexibility.TITLE, True, flexibility.run),
         Experiment(
             pollload.NAME,
             pollload.TITLE,

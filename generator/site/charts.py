@@ -13,9 +13,10 @@ import math
 import re
 from collections.abc import Callable
 
-CHARTS_VERSION = "1"  # part of every chart's cache key: bump it when drawing changes
+CHARTS_VERSION = "3"  # part of every chart's cache key: bump it when drawing changes
 INK = "#010203"  # the sentinel: becomes currentColor
-PALETTE = {"push": "#2f7fd1", "ours": "#d9822b", "flux": "#2e9e6a", "registry": "#a45ec9"}
+PALETTE = {"push": "#2f7fd1", "ours": "#d9822b", "flux": "#2e9e6a", "registry": "#a45ec9",
+           "kubernetes": "#2f7fd1", "docker": "#a45ec9", "run": "#7a8591"}
 STYLE = {
     "svg.fonttype": "none",
     "svg.hashsalt": "tell-it-with-a-meme",
@@ -81,6 +82,15 @@ def _first_samples(result: dict) -> dict[str, dict]:
 
 def lead_time(result: dict) -> str:
     """Median lead time per series as bars, with the spread (min to max) as whiskers."""
+    return _bars(result, "seconds from commit to running in every cluster (median, min to max)")
+
+
+def deploy_times(result: dict) -> str:
+    """Median seconds the pipeline took per kind of target, with the spread as whiskers."""
+    return _bars(result, "seconds to deploy and verify (median, min to max)")
+
+
+def _bars(result: dict, xlabel: str) -> str:
     rows = result["summary"]
     first = _first_samples(result)
 
@@ -97,7 +107,7 @@ def lead_time(result: dict) -> str:
         if max(medians) / max(min(medians), 1e-3) > 20:
             axes.set_xscale("log")
             _plain(axes.xaxis)
-        axes.set_xlabel("seconds from commit to running in every cluster (median, min to max)")
+        axes.set_xlabel(xlabel)
         axes.grid(axis="x")
 
     return _svg(draw, 9, 0.45 * len(rows) + 1.4)
@@ -192,6 +202,68 @@ def refs(result: dict) -> str:
         axes.legend(fontsize=8, frameon=False)
 
     return _svg(draw, 9, 4.2)
+
+
+def access_cells(result: dict) -> tuple[list[str], list[str], dict[tuple[str, str], str]]:
+    """Holders, actions and, for each pair, what the lab answered: "3 of 3 clusters" for the
+    change tried in every cluster, else "allowed" or "refused (403)"."""
+    holders = list(dict.fromkeys(s["series"] for s in result["samples"]))
+    actions = list(dict.fromkeys(s["action"] for s in result["samples"]))
+    cells = {}
+    for holder in holders:
+        for action in actions:
+            tried = [s for s in result["samples"] if (s["series"], s["action"]) == (holder, action)]
+            allowed = sum(s["allowed"] for s in tried)
+            if len(tried) > 1:
+                cells[holder, action] = f"{allowed} of {len(tried)} clusters"
+            elif allowed:
+                cells[holder, action] = "allowed"
+            else:
+                cells[holder, action] = f"refused ({tried[0]['status']})" if tried else ""
+    return holders, actions, cells
+
+
+def _two_lines(text: str) -> str:
+    """`text` broken at the space nearest its middle: labels that fit a narrow column."""
+    spaces = [i for i, c in enumerate(text) if c == " "]
+    if not spaces:
+        return text
+    middle = min(spaces, key=lambda i: abs(i - len(text) / 2))
+    return text[:middle] + "\n" + text[middle + 1 :]
+
+
+def access(result: dict) -> str:
+    """A grid of who could do what: a filled cell where a stolen credential was allowed, an
+    outlined one where the lab refused it; the words say it too, not only the colour."""
+    holders, actions, cells = access_cells(result)
+
+    def draw(figure) -> None:
+        from matplotlib.patches import Rectangle
+
+        axes = figure.add_subplot()
+        for y, holder in enumerate(holders):
+            for x, action in enumerate(actions):
+                text = cells[holder, action]
+                opened = not text.startswith(("refused", "0 of"))
+                axes.add_patch(Rectangle((x + 0.04, y + 0.08), 0.92, 0.84, linewidth=1,
+                                         edgecolor=INK if not opened else "none",
+                                         facecolor="#b52b27" if opened else "none",
+                                         alpha=1 if opened else 0.5))  # fmt: skip
+                text = text.replace(" (", "\n(").replace(" clusters", "\nclusters")
+                axes.text(x + 0.5, y + 0.5, text, ha="center", va="center",
+                          fontsize=11, color="white" if opened else INK)  # fmt: skip
+        axes.set_xlim(0, len(actions))
+        axes.set_ylim(len(holders), 0)
+        axes.set_xticks([x + 0.5 for x in range(len(actions))],
+                        [_two_lines(a) for a in actions], fontsize=10)  # fmt: skip
+        axes.xaxis.tick_top()
+        axes.set_yticks([y + 0.5 for y in range(len(holders))],
+                        [_two_lines(h) for h in holders], fontsize=10)  # fmt: skip
+        axes.tick_params(length=0)
+        for spine in axes.spines.values():
+            spine.set_visible(False)
+
+    return _svg(draw, 9, 0.95 * len(holders) + 1.4)
 
 
 def number(value: float) -> str:

@@ -144,10 +144,50 @@ def _repairs_alt(result: dict) -> str:
     return "Bar chart of how long each model took to put a cluster right: " + "; ".join(parts)
 
 
+def _deploy_table(result: dict) -> tuple[list[str], list[list[str]]]:
+    header, rows = _lead_time_table(result)
+    return ["target", *header[1:]], rows
+
+
+def _deploy_alt(result: dict) -> str:
+    parts = [f"{r['series']} {charts.number(r['median'])} s" for r in result["summary"]]
+    answered = [s["answered"] for s in result["samples"] if s.get("kind") == "docker"]
+    return (
+        "Bar chart of the median time the push pipeline took per target: " + "; ".join(parts)
+        + f". The Docker host served the new version after {sum(answered)} of"
+        f" {len(answered)} runs."
+    )
+
+
+def _access_table(result: dict) -> tuple[list[str], list[list[str]]]:
+    """Narrow enough for a phone: what each credential opened, and how much was refused."""
+    holders, actions, cells = charts.access_cells(result)
+    lives = result["parameters"].get("holders", {})
+    header = ["stolen credential", "where it lives", "what the lab allowed", "refused"]
+    rows = []
+    for holder in holders:
+        opened = [
+            f"{a} ({cells[holder, a]})" if "clusters" in cells[holder, a] else a
+            for a in actions
+            if not cells[holder, a].startswith(("refused", "0 of"))
+        ]
+        tried = [s for s in result["samples"] if s["series"] == holder]
+        refused = sum(not s["allowed"] for s in tried)
+        rows.append([holder, lives.get(holder, ""), "; ".join(opened) or "nothing",
+                     f"{refused} of {len(tried)} requests"])  # fmt: skip
+    return header, rows
+
+
+def _access_alt(result: dict) -> str:
+    holders, actions, cells = charts.access_cells(result)
+    parts = [f"{h}: " + ", ".join(f"{a} {cells[h, a]}" for a in actions) for h in holders]
+    return "Grid of what each stolen credential could do against the lab. " + "; ".join(parts)
+
+
 CHARTS = {
-    "propagation-drift": (
-        "propagation-drift", charts.repairs, _repairs_table, _repairs_alt
-    ),
+    "flexibility": ("flexibility", charts.deploy_times, _deploy_table, _deploy_alt),
+    "credentials": ("credentials", charts.access, _access_table, _access_alt),
+    "propagation-drift": ("propagation-drift", charts.repairs, _repairs_table, _repairs_alt),
     "lead-time": ("lead-time", charts.lead_time, _lead_time_table, _lead_time_alt),
     "polling-cpu": (
         "polling-load",
@@ -252,8 +292,7 @@ def chart_svg(document: dict, data: bytes, chart: str) -> str:
 def table_html(header: list[str], rows: list[list[str]]) -> str:
     head = "".join(f"<th>{html.escape(cell)}</th>" for cell in header)
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>"
-        for row in rows
+        "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>" for row in rows
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 

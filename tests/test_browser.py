@@ -224,3 +224,54 @@ def test_no_serious_accessibility_violations_in_what_the_project_adds(browser, s
         finally:
             context.close()
     assert found == [], found
+
+
+CALCULATOR_CASES = [
+    # fleet, interval, refs, agent, parallel
+    (1000, 60, 100, "ours", 10),
+    (10000, 5, 1000, "flux", 25),
+    (3, 15, 1, "ours", 1),
+]
+
+
+def test_the_lab_page_draws_every_chart_and_its_calculator_answers(browser, served_site):
+    """No console error, every result drawn as an inline chart with its alt text, and the
+    calculator giving the Python model's answers (the same inputs, read from the page)."""
+    import math
+
+    from generator.site import scaling
+
+    context, page, problems = open_page(browser, f"{served_site}/lab/")
+    try:
+        figures = page.locator("figure.lab-result")
+        fences = (ROOT / "docs" / "lab" / "index.md").read_text().count("```lab-result")
+        assert figures.count() == fences
+        for index in range(fences):
+            svg = figures.nth(index).locator("svg[role=img]")
+            assert svg.get_attribute("aria-label")
+            box = svg.bounding_box()
+            assert box and box["width"] > 200 and box["height"] > 80  # drawn, not empty
+        model = json.loads(page.locator("script.scaling-inputs").text_content())
+        inputs = scaling.Inputs(**model)
+        for fleet, interval, refs, agent, parallel in CALCULATOR_CASES:
+            page.fill("input[name=fleet]", str(fleet))
+            page.fill("input[name=interval]", str(interval))
+            page.fill("input[name=refs]", str(refs))
+            page.fill("input[name=parallel]", str(parallel))
+            page.select_option("select[name=agent]", agent)
+            shown = {
+                item.get_attribute("data-key"): float(item.get_attribute("data-value"))
+                for item in page.locator("output[name=result] dd").all()
+            }
+            expected = scaling.predict(inputs, fleet, interval, refs, agent, parallel)
+            for key, value in shown.items():
+                assert math.isclose(value, getattr(expected, key), rel_tol=1e-9), (key, fleet)
+            assert len(shown) == 6
+        page.fill("input[name=fleet]", "-5")
+        answer = page.locator("output[name=result]")
+        assert answer.get_attribute("data-state") == "error"
+        assert "Clusters: a number from 1 to 1000000" in answer.text_content()
+        page.wait_for_load_state("networkidle")
+        assert problems == [], problems
+    finally:
+        context.close()

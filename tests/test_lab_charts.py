@@ -5,14 +5,16 @@ cached, and every value escaped; a fence that names the wrong thing stops the bu
 from __future__ import annotations
 
 import json
+import math
 import re
 import shutil
 from pathlib import Path
 
 import pytest
 
-from generator.site import results
+from generator.site import results, scaling
 from generator.site.results import ResultFenceError, format_result
+from generator.site.scaling import format_scaling
 
 FIXTURES = Path(__file__).parent / "fixtures" / "results"
 SCHEMA = Path(__file__).resolve().parent.parent / "docs" / "lab" / "results" / "schema.json"
@@ -125,3 +127,25 @@ def test_the_flexibility_chart_says_whether_the_docker_host_served(folder):
     out = fence("flexibility")
     assert "a plain Docker host" in out
     assert re.search(r"served the new version after (\d+) of \1 runs", out)
+
+
+def test_the_scaling_model_takes_its_inputs_from_the_results(folder):
+    polling = json.loads((folder / "polling-load.json").read_text())
+    lead = json.loads((folder / "lead-time.json").read_text())
+    inputs = scaling.inputs_from(polling, lead)
+    # The new protocol's poll does not grow with refs; the old one's does, by tens of bytes.
+    assert inputs.bytes_per_ref["ours"] == 0 and inputs.bytes_per_ref["flux"] > 30
+    assert inputs.bytes_base["ours"] == 124
+    small, large = (scaling.predict(inputs, n, 60, 100, "flux") for n in (100, 1000))
+    assert math.isclose(large.requests_per_minute, 10 * small.requests_per_minute)
+    assert math.isclose(large.requests_per_minute, 1000)
+    assert math.isclose(large.git_cores, 10 * small.git_cores)
+    # The latest of many polls approaches the whole interval, plus the apply.
+    assert small.pull_seconds < large.pull_seconds < 60 + inputs.apply_seconds["flux"]
+    pushed = scaling.predict(inputs, 25, 60, 1, "ours", parallel=10).push_seconds
+    assert math.isclose(pushed, 3 * inputs.push_seconds)  # three groups of ten
+    out = format_scaling("", "lab-scaling", "lab-scaling", {}, None)
+    assert out.count("<table>") == 3 and 'class="scaling-calculator"' in out
+    assert json.loads(re.search(r'scaling-inputs">([^<]+)</script>', out).group(1))["cores"] >= 1
+    with pytest.raises(ResultFenceError, match="takes nothing inside it"):
+        format_scaling("fleet: 10\n", "lab-scaling", "lab-scaling", {}, None)

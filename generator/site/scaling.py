@@ -1,0 +1,224 @@
+"""The scaling model: what the lab's measured costs imply for a fleet of any size.
+
+Its inputs are read from the lab's results (polling-load and lead-time), never typed in; its
+assumptions are stated on the page with it:
+
+- polls are spread evenly and independently over the interval (agents add jitter);
+- the git server's cost per request is what this machine measured at its busiest step, plus,
+  for the old protocol, what each extra ref added per request (a straight line through the
+  measured points), and it grows linearly: nothing here models a server that saturates;
+- a commit reaches every cluster when the last poller has polled: the expected latest of N
+  uniform waits is interval x N / (N + 1), then the agent's own apply (its webhook time);
+- push deploys to `parallel` clusters at once, each wave as long as the lab's whole run.
+
+The same formulas run in the page's calculator (docs/assets/scaling.js); a browser test checks
+that both give the same answers.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import statistics
+from dataclasses import asdict, dataclass
+
+from . import charts
+from .results import ResultFenceError, load_result, results_dir, table_html
+
+AGENTS = ("ours", "flux")
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Everything the model takes from the measurements (seconds, bytes, core-seconds)."""
+
+    cpu_per_request: dict[str, float]  # core-seconds of the git server per idle poll
+    cpu_per_ref: dict[str, float]  # extra core-seconds per poll for each ref in the repository
+    bytes_base: dict[str, float]  # bytes of one idle poll with no refs but main
+    bytes_per_ref: dict[str, float]
+    apply_seconds: dict[str, float]  # a woken agent's time to apply (webhook lead time)
+    push_seconds: float  # the pipeline's run to three clusters at once, without the build
+    build_seconds: float  # what the image build added
+    measured_rate: float  # the highest request rate measured, per second
+    cores: int  # of the machine that measured
+
+
+@dataclass(frozen=True)
+class Prediction:
+    requests_per_minute: float
+    bytes_per_minute: float
+    git_cores: float  # of this machine's kind of core
+    beyond_measured: bool  # more requests a second than the lab ever sent
+    pull_seconds: float  # commit to every cluster, polling
+    webhook_seconds: float
+    push_seconds: float
+
+
+def _line(points: list[tuple[float, float]]) -> tuple[float, float]:
+    """Least-squares intercept and slope (a flat line through one point)."""
+    if len({x for x, _ in points}) < 2:
+        return statistics.mean(y for _, y in points), 0.0
+    slope, intercept = statistics.linear_regression(*zip(*points, strict=True))
+    return intercept, slope
+
+
+def inputs_from(polling: dict, lead: dict) -> Inputs:
+    """The model's inputs from the two results (pure: the documents, not files)."""
+    steps = [s for s in polling["samples"] if "grow" not in s["series"] and not s["saturated"]]
+    grown = [s for s in polling["samples"] if "grow" in s["series"]]
+    cpu, cpu_ref, base, per_ref = {}, {}, {}, {}
+    for kind in AGENTS:
+        busiest = max((s for s in steps if s["kind"] == kind), key=lambda s: s["requests_per_minute"])
+        cpu[kind] = busiest["cpu_percent"] / 100 / (busiest["requests_per_minute"] / 60)
+        mine = [s for s in grown if s["kind"] == kind]
+        base[kind], per_ref[kind] = _line([(s["refs"], s["bytes_per_request"]) for s in mine])
+        per_request = [(s["refs"], s["cpu_percent"] / 100 / (s["requests_per_minute"] / 60))
+                       for s in mine]  # fmt: skip
+        cpu_ref[kind] = max(0.0, _line(per_request)[1])
+    rows = {r["series"]: r for r in lead["summary"]}
+    webhook = {
+        kind: next(r["median"] for name, r in rows.items()
+                   if name.startswith("pull") and name.endswith("webhook")
+                   and (("Flux" in name) == (kind == "flux")))
+        for kind in AGENTS
+    }  # fmt: skip
+    push = rows["push, without the build"]["median"]
+    return Inputs(
+        cpu_per_request=cpu,
+        cpu_per_ref=cpu_ref,
+        bytes_base=base,
+        bytes_per_ref=per_ref,
+        apply_seconds=webhook,
+        push_seconds=push,
+        build_seconds=max(0.0, rows["push, with the image build"]["median"] - push),
+        measured_rate=max(s["offered_per_minute"] for s in steps) / 60,
+        cores=polling["metadata"]["cores"],
+    )
+
+
+def predict(
+    inputs: Inputs, fleet: int, interval: float, refs: int, agent: str, parallel: int = 10
+) -> Prediction:
+    """What a fleet of `fleet` clusters polling every `interval` seconds costs and waits."""
+    rate = fleet / interval  # requests a second
+    poll_bytes = inputs.bytes_base[agent] + inputs.bytes_per_ref[agent] * refs
+    cpu = inputs.cpu_per_request[agent] + inputs.cpu_per_ref[agent] * refs
+    apply = inputs.apply_seconds[agent]
+    return Prediction(
+        requests_per_minute=rate * 60,
+        bytes_per_minute=rate * 60 * poll_bytes,
+        git_cores=rate * cpu,
+        beyond_measured=rate > inputs.measured_rate,
+        pull_seconds=interval * fleet / (fleet + 1) + apply,
+        webhook_seconds=apply,
+        push_seconds=inputs.push_seconds * math.ceil(fleet / max(1, parallel)),
+    )
+
+
+def size(value: float) -> str:
+    """Bytes for people: 1.2 MB, 75 MB, 3.4 GB."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
+        if value >= scale:
+            return f"{charts.number(value / scale)} {unit}"
+    return f"{charts.number(value)} B"
+
+
+def duration(seconds: float) -> str:
+    if seconds >= 120:
+        return f"{charts.number(seconds / 60)} min"
+    return f"{charts.number(seconds)} s"
+
+
+FLEETS = (10, 100, 1000, 10000)
+INTERVALS = (60, 5)
+
+
+def load_rows(inputs: Inputs, refs: int = 1000) -> tuple[list[str], list[list[str]]]:
+    """The git server's load, both agents side by side (narrow enough for a phone)."""
+    header = ["clusters", "every", "requests / min", "bytes / min, v2", "bytes / min, v0",
+              "cores, v2", "cores, v0"]  # fmt: skip
+    rows = []
+    for interval in INTERVALS:
+        for fleet in FLEETS:
+            ours, flux = (predict(inputs, fleet, interval, refs, a) for a in AGENTS)
+            mark = " *" if ours.beyond_measured else ""
+            rows.append([
+                f"{fleet:,}", f"{interval:g} s", charts.number(ours.requests_per_minute) + mark,
+                size(ours.bytes_per_minute), size(flux.bytes_per_minute),
+                charts.number(ours.git_cores), charts.number(flux.git_cores),
+            ])  # fmt: skip
+    return header, rows
+
+
+def lead_rows(inputs: Inputs) -> tuple[list[str], list[list[str]]]:
+    """Lead time to every cluster, the lab's agent against push 10 clusters at a time."""
+    header = ["clusters", "pull, every 60 s", "pull, every 5 s", "pull, webhook",
+              "push, 10 at once"]  # fmt: skip
+    rows = []
+    for fleet in FLEETS:
+        slow, fast = (predict(inputs, fleet, i, 1, "ours") for i in INTERVALS)
+        rows.append([f"{fleet:,}", duration(slow.pull_seconds), duration(fast.pull_seconds),
+                     duration(fast.webhook_seconds), duration(fast.push_seconds)])  # fmt: skip
+    return header, rows
+
+
+AGENT_LABELS = {"ours": "the lab's agent (v2)", "flux": "Flux (v0)"}
+
+
+def check_rows(inputs: Inputs, lead: dict) -> tuple[list[str], list[list[str]]]:
+    """The model against what the lab measured: three clusters, each interval and agent."""
+    header = ["agent", "every", "model", "measured (median)"]
+    rows = []
+    clusters = lead["parameters"]["clusters"]
+    for row in lead["summary"]:
+        name = row["series"]
+        if "polling every" not in name:
+            continue
+        agent = "flux" if "Flux" in name else "ours"
+        interval = float(name.rsplit("every ", 1)[1].split()[0])
+        model = predict(inputs, clusters, interval, 1, agent).pull_seconds
+        rows.append([AGENT_LABELS[agent], f"{interval:g} s", duration(model),
+                     duration(row["median"])])  # fmt: skip
+    return header, rows
+
+
+def calculator_html(inputs: Inputs) -> str:
+    """The calculator's form; its script reads the inputs from the JSON beside it."""
+    # Raw text inside <script>: entities are not decoded there, so only `<` is escaped (as
+    # JSON's own \u003c), which is all that could end the element early.
+    data = json.dumps(asdict(inputs)).replace("<", "\\u003c")
+    return f"""<form class="scaling-calculator" aria-label="Scaling calculator" onsubmit="return false">
+<script type="application/json" class="scaling-inputs">{data}</script>
+<label>Clusters <input type="number" name="fleet" min="1" max="1000000" value="1000"></label>
+<label>Poll every (s) <input type="number" name="interval" min="1" max="86400" value="60"></label>
+<label>Refs in the repository <input type="number" name="refs" min="1" max="1000000" value="100"></label>
+<label>Agent <select name="agent"><option value="ours">the lab's agent (git v2)</option><option value="flux">Flux (git v0)</option></select></label>
+<label>Push deploys to <input type="number" name="parallel" min="1" max="10000" value="10"> clusters at once</label>
+<output name="result" aria-live="polite"><noscript>The calculator needs JavaScript; the table above has the same model's answers.</noscript></output>
+</form>"""  # noqa: E501
+
+
+def format_scaling(src: str, language: str, class_name: str, options, md, **kwargs) -> str:
+    """superfences' formatter of the `lab-scaling` fence (empty): the model's predictions,
+    the model against the measurements, and the calculator."""
+    if src.strip():
+        raise ResultFenceError("a lab-scaling fence takes nothing inside it: leave it empty")
+    folder = results_dir()
+    polling, _ = load_result(folder, "polling-load")
+    lead, _ = load_result(folder, "lead-time")
+    inputs = inputs_from(polling, lead)
+    note = (
+        f"Load with 1,000 refs in the repository; cores of this machine's kind. * More requests"
+        f" a second than the lab sent ({charts.number(inputs.measured_rate)}): there the"
+        " straight line is a guess, and a real server saturates somewhere beyond."
+    )
+    clusters = lead["parameters"]["clusters"]
+    return (
+        '<div class="lab-scaling">'
+        f"{table_html(*load_rows(inputs))}<p class=\"scaling-note\">{html.escape(note)}</p>"
+        f"{table_html(*lead_rows(inputs))}"
+        f"<p>The model against the lab's own runs ({clusters} clusters, polling):</p>"
+        f"{table_html(*check_rows(inputs, lead))}<p>Try your own fleet:</p>"
+        f"{calculator_html(inputs)}</div>"
+    )

@@ -15,7 +15,7 @@ export ACTIONLINT
 # Material prints its end-of-life notice on every build; README.md says where the site can go.
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: site serve test test-fast test-kind lint bench clean tools help provision node-image doctor demo demo-up demo-status demo-down experiments
+.PHONY: site serve test test-fast test-kind lint bench clean tools help provision node-image doctor demo demo-up demo-status demo-down experiments record
 
 help:
 	@echo "make site   build the static site into site/ (BUILDER=zensical: with Zensical)"
@@ -29,6 +29,7 @@ help:
 	@echo "make doctor     is this machine ready for the lab? (says how to fix what is not)"
 	@echo "make demo       the lab's whole story: push v1, pull v2, a change by hand (PROVIDER=kind|kwok|kubeconfig, CLUSTERS=3, AGENT=ours|flux)"
 	@echo "make experiments  measure part 4's claims into docs/lab/results (SMALL=1: about a minute)"
+	@echo "make record     record make demo PROVIDER=kwok for the lab page's player"
 	@echo "make demo-up    bring up the lab only"
 	@echo "make demo-status  each cluster, the registry and the git server"
 	@echo "make demo-down  remove everything the lab created, then check nothing is left"
@@ -128,6 +129,10 @@ demo: $(LAB_STAMP)
 # The measurements behind part 4, each writing docs/lab/results/NAME.json (SMALL=1: quick).
 experiments: $(LAB_STAMP)
 	$(BIN)/python -m demo experiment all $(if $(SMALL),--small) --provider $(or $(EXPERIMENT_PROVIDER),kwok)
+
+# The lab page's recording of `make demo PROVIDER=kwok` (docs/lab/recordings/demo-kwok.cast).
+record: $(LAB_STAMP)
+	$(BIN)/python -m demo record
 
 demo-up: $(LAB_STAMP)
 	$(BIN)/python -m demo up --provider $(PROVIDER) --clusters $(CLUSTERS)

@@ -34,6 +34,7 @@ from .images import ensure_base_image
 from .lab import LabRecord, running_registry, start_registry
 from .naming import env
 from .paths import state_dir
+from .recording import RECORDING, record_demo
 from .tour import AGENTS, NEXT, STEPS, Step, Story, run_steps
 
 DESCRIPTION = """\
@@ -126,6 +127,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="start Flux (source- and kustomize-controller) instead of the lab's own agent",
     )
+    recording = commands.add_parser(
+        "record",
+        help="record `make demo PROVIDER=kwok` for the lab page's player (asciicast v2)",
+        description="Runs the tour on a lab of its own under a pseudo-terminal, writes the"
+        " timed recording with this machine's paths replaced, and takes its lab down.",
+    )
+    recording.add_argument("--out", type=Path, default=RECORDING, help="(default: %(default)s)")
     experiment = commands.add_parser(
         "experiment",
         help="measure one of part 4's claims on a lab of its own; writes its JSON result",
@@ -180,6 +188,7 @@ def main(argv: Sequence[str] | None = None, console: Console | None = None) -> i
         "doctor": command_doctor,
         "provision": command_provision,
         "experiment": command_experiment,
+        "record": command_record,
         "node-image": command_node_image,
         "push": command_push,
         "agent": command_agent,
@@ -419,6 +428,11 @@ def command_experiment(args, console: Console) -> int:
             path = run_experiment(name, size, args.provider, args.out, progress)
         table.add_row(name, f"{time.perf_counter() - started:.0f}", str(path))
     console.print(table)
+    return 0
+
+
+def command_record(args, console: Console) -> int:
+    record_demo(args.out, progress=console.log)
     return 0
 
 

@@ -275,3 +275,29 @@ def test_the_lab_page_draws_every_chart_and_its_calculator_answers(browser, serv
         assert problems == [], problems
     finally:
         context.close()
+
+
+def test_the_recorded_run_replays_in_the_page(browser, served_site):
+    """The player loads the lab's own recording from the site, opens on how the run ended,
+    plays from the start when asked, and seeks; with no console error."""
+    context, page, problems = open_page(browser, f"{served_site}/lab/")
+    try:
+        page.wait_for_selector(".terminal-player[data-ready=true]", timeout=10_000)
+        player = page.locator(".terminal-player")
+        screen = page.locator(".terminal-screen")
+        assert "What happened" in screen.text_content()  # the end of the run
+        page.fill(".terminal-player input[type=range]", "0")
+        assert "What happened" not in screen.text_content()
+        page.select_option(".terminal-player select", "4")
+        page.click(".terminal-player [data-action=play]")
+        page.wait_for_function(
+            "() => Number(document.querySelector('.terminal-player').dataset.position) > 2"
+        )
+        assert player.get_attribute("data-state") == "playing"
+        assert "kwok" in screen.text_content()
+        page.click(".terminal-player [data-action=play]")
+        assert player.get_attribute("data-state") == "paused"
+        assert screen.locator("a, img, script").count() == 0  # text only, never markup
+        assert problems == [], problems
+    finally:
+        context.close()

@@ -1,0 +1,176 @@
+"""A terminal recording of the lab, made by the lab: `python -m demo record`.
+
+Runs `python -m demo tour` on a lab state of its own under a pseudo-terminal (so it prints
+exactly what a reader sees: colours, progress, tables), timestamps every chunk of output and
+writes an asciicast v2 file (a JSON header line, then `[seconds, "o", text]` lines), which the
+site's player replays with its real timings. Paths of this machine (the checkout, the home
+folder, the lab state) are replaced before anything is written, and the lab is taken down
+whatever happened.
+
+Why by hand rather than asciinema's recorder: it is one `pty` and a loop, and asciinema
+would be one more program to install on every machine that records.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import os
+import pty
+import select
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import LabError
+from .paths import write_atomic
+from .teardown import down
+
+ROOT = Path(__file__).resolve().parent.parent
+RECORDING = ROOT / "docs" / "lab" / "recordings" / "demo-kwok.cast"
+WIDTH, HEIGHT = 100, 32
+
+
+@dataclass
+class Recording:
+    width: int
+    height: int
+    title: str
+    command: str
+    events: list[tuple[float, str]] = field(default_factory=list)
+    exit_code: int = 0
+
+    @property
+    def duration(self) -> float:
+        return self.events[-1][0] if self.events else 0.0
+
+    def cast(self) -> str:
+        """The asciicast v2 text: header, then one event per line."""
+        header = {
+            "version": 2,
+            "width": self.width,
+            "height": self.height,
+            "title": self.title,
+            "command": self.command,
+            "env": {"TERM": "xterm-256color"},
+            "exit_code": self.exit_code,
+        }
+        lines = [json.dumps(header)]
+        lines += [json.dumps([round(t, 3), "o", text]) for t, text in self.events]
+        return "\n".join(lines) + "\n"
+
+
+def record(
+    argv: Sequence[str],
+    env: dict[str, str],
+    title: str,
+    width: int = WIDTH,
+    height: int = HEIGHT,
+    timeout: float = 900,
+) -> Recording:
+    """Run `argv` on a pseudo-terminal of `width` x `height`; its output, timed."""
+    primary, secondary = pty.openpty()
+    _set_size(secondary, width, height)
+    environment = {**env, "TERM": "xterm-256color", "COLUMNS": str(width), "LINES": str(height)}
+    started = time.monotonic()
+    process = subprocess.Popen(
+        list(argv), stdin=secondary, stdout=secondary, stderr=secondary, env=environment,
+        cwd=ROOT, start_new_session=True, close_fds=True,
+    )  # fmt: skip
+    os.close(secondary)
+    shown = ["python" if a == sys.executable else a for a in argv]
+    result = Recording(width, height, title, " ".join(shown))
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    try:
+        while True:
+            if time.monotonic() - started > timeout:
+                process.kill()
+                raise LabError(f"the recorded command ran longer than {timeout:g} s")
+            ready, _, _ = select.select([primary], [], [], 0.5)
+            if not ready:
+                if process.poll() is not None:
+                    break
+                continue
+            try:
+                chunk = os.read(primary, 65536)
+            except OSError:  # EIO: the command closed its terminal
+                break
+            if not chunk:
+                break
+            text = decoder.decode(chunk)
+            if text:
+                result.events.append((time.monotonic() - started, text))
+    finally:
+        os.close(primary)
+        result.exit_code = process.wait(timeout=60)
+    return result
+
+
+def _set_size(fd: int, width: int, height: int) -> None:
+    import fcntl
+    import struct
+    import termios
+
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))
+
+
+def scrub(recording: Recording, replacements: dict[str, str]) -> Recording:
+    """The recording with every path of this machine replaced (longest first, so the lab
+    state inside the home folder becomes its own placeholder)."""
+    order = sorted((k for k in replacements if k), key=len, reverse=True)
+
+    def clean(text: str) -> str:
+        for old in order:
+            text = text.replace(old, replacements[old])
+        return text
+
+    recording.events = [(t, clean(text)) for t, text in recording.events]
+    return recording
+
+
+def record_demo(
+    out: Path = RECORDING,
+    provider: str = "kwok",
+    clusters: int = 3,
+    progress: Callable[[str], None] = print,
+) -> Recording:
+    """`python -m demo tour` recorded on a lab state of its own, then taken down."""
+    from .paths import state_dir
+
+    if (state_dir() / "lab.json").is_file():
+        raise LabError(
+            "a lab is up: the recording brings up a lab of its own, and its cleanup would"
+            " remove your lab's containers and images",
+            "take yours down first (`python -m demo down`), then record again",
+        )
+    argv = [sys.executable, "-m", "demo", "tour", "--provider", provider,
+            "--clusters", str(clusters)]  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="tellit-record-") as folder:
+        state = Path(folder) / "lab"
+        env = {**os.environ, "TELLIT_LAB_STATE": str(state)}
+        progress(f"recording `python -m demo tour --provider {provider}` (a few minutes)")
+        try:
+            recording = record(argv, env, f"make demo PROVIDER={provider}")
+        finally:
+            left = down(state, log=lambda message: None)
+        if left:
+            raise LabError(f"the recorded lab left something behind: {'; '.join(left)}")
+    replacements = {
+        str(state): "~/.cache/tell-it-with-a-meme/lab",
+        str(ROOT): ".",
+        str(Path.home()): "~",
+        folder: "~/.cache/tell-it-with-a-meme",
+    }
+    recording = scrub(recording, replacements)
+    if recording.exit_code != 0:
+        raise LabError(
+            f"the recorded tour failed (exit {recording.exit_code}): nothing was written",
+            "run `make demo PROVIDER=kwok` to see why, fix it, then record again",
+        )
+    write_atomic(out, recording.cast(), mode=0o644)
+    progress(f"recorded {recording.duration:.0f} s, {len(recording.events)} events: {out}")
+    return recording

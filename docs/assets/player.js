@@ -1,0 +1,250 @@
+// The lab page's terminal player: replays an asciicast v2 recording that the lab made of
+// itself (`python -m demo record`), with its real timings, from a file served by the site.
+//
+// Written here rather than taken from asciinema's player: the site builds without npm, and the
+// lab's output needs only a small part of a terminal (text, colours, carriage returns, the
+// cursor moving up to redraw progress, erasing a line). Text goes in with textContent and
+// colours through element.style, never as HTML, so a recording cannot inject markup.
+(function () {
+  "use strict";
+
+  var BASE16 = 16;
+
+  function Screen() {
+    this.lines = [[]];
+    this.row = 0;
+    this.col = 0;
+    this.style = {};
+    this.state = "text";
+    this.params = "";
+  }
+
+  Screen.prototype.line = function () {
+    while (this.lines.length <= this.row) this.lines.push([]);
+    return this.lines[this.row];
+  };
+
+  Screen.prototype.put = function (ch) {
+    var line = this.line();
+    while (line.length < this.col) line.push({ ch: " ", style: {} });
+    line[this.col] = { ch: ch, style: this.style };
+    this.col += 1;
+  };
+
+  Screen.prototype.sgr = function (codes) {
+    var style = Object.assign({}, this.style);
+    var list = codes.length ? codes.split(";").map(Number) : [0];
+    for (var i = 0; i < list.length; i++) {
+      var code = list[i];
+      if (code === 0) style = {};
+      else if (code === 1) style.bold = true;
+      else if (code === 2) style.dim = true;
+      else if (code === 3) style.italic = true;
+      else if (code === 4) style.underline = true;
+      else if (code === 22) { delete style.bold; delete style.dim; }
+      else if (code === 23) delete style.italic;
+      else if (code === 24) delete style.underline;
+      else if (code >= 30 && code <= 37) style.fg = code - 30;
+      else if (code >= 90 && code <= 97) style.fg = code - 90 + 8;
+      else if (code === 39) delete style.fg;
+      else if (code >= 40 && code <= 47) style.bg = code - 40;
+      else if (code >= 100 && code <= 107) style.bg = code - 100 + 8;
+      else if (code === 49) delete style.bg;
+      else if ((code === 38 || code === 48) && list[i + 1] === 5) {
+        style[code === 38 ? "fg" : "bg"] = list[i + 2];
+        i += 2;
+      } else if ((code === 38 || code === 48) && list[i + 1] === 2) {
+        style[code === 38 ? "fg" : "bg"] = "rgb(" + list.slice(i + 2, i + 5).join(",") + ")";
+        i += 4;
+      }
+    }
+    this.style = style;
+  };
+
+  Screen.prototype.csi = function (params, command) {
+    if (params.charAt(0) === "?") return; // private modes: cursor shown or hidden
+    var n = params === "" ? 1 : Number(params.split(";")[0]) || 0;
+    var line;
+    switch (command) {
+      case "m": this.sgr(params); break;
+      case "A": this.row = Math.max(0, this.row - Math.max(1, n)); break;
+      case "B": this.row += Math.max(1, n); break;
+      case "C": this.col += Math.max(1, n); break;
+      case "D": this.col = Math.max(0, this.col - Math.max(1, n)); break;
+      case "G": this.col = Math.max(0, n - 1); break;
+      case "K":
+        line = this.line();
+        if (params === "2") line.length = 0;
+        else if (params === "1") for (var i = 0; i < Math.min(this.col, line.length); i++) line[i] = { ch: " ", style: {} };
+        else line.length = Math.min(line.length, this.col);
+        break;
+      case "J":
+        if (params === "2" || params === "3") { this.lines = [[]]; this.row = 0; this.col = 0; }
+        else { this.line().length = Math.min(this.line().length, this.col); this.lines.length = this.row + 1; }
+        break;
+      default: break; // anything else the lab does not print
+    }
+  };
+
+  Screen.prototype.write = function (text) {
+    for (var i = 0; i < text.length; i++) {
+      var ch = text.charAt(i);
+      if (this.state === "esc") {
+        if (ch === "[") { this.state = "csi"; this.params = ""; }
+        else if (ch === "]") this.state = "osc";
+        else this.state = "text";
+      } else if (this.state === "csi") {
+        if (/[0-9;?]/.test(ch)) this.params += ch;
+        else { this.csi(this.params, ch); this.state = "text"; }
+      } else if (this.state === "osc") {
+        if (ch === "\u0007") this.state = "text";
+        else if (ch === "\u001b") this.state = "osc-end";
+      } else if (this.state === "osc-end") {
+        this.state = "text"; // ESC \ ends a hyperlink or a title
+      } else if (ch === "\u001b") this.state = "esc";
+      else if (ch === "\r") this.col = 0;
+      else if (ch === "\n") { this.row += 1; this.line(); }
+      else if (ch === "\b") this.col = Math.max(0, this.col - 1);
+      else if (ch >= " ") this.put(ch);
+    }
+  };
+
+  function colour(value) {
+    if (typeof value === "string") return value;
+    if (value < BASE16) return "var(--terminal-" + value + ")";
+    if (value >= 232) { var grey = 8 + (value - 232) * 10; return "rgb(" + grey + "," + grey + "," + grey + ")"; }
+    var index = value - 16, steps = [0, 95, 135, 175, 215, 255];
+    return "rgb(" + steps[Math.floor(index / 36)] + "," + steps[Math.floor(index / 6) % 6] + "," + steps[index % 6] + ")";
+  }
+
+  function same(a, b) {
+    return a.fg === b.fg && a.bg === b.bg && !a.bold === !b.bold && !a.dim === !b.dim &&
+      !a.italic === !b.italic && !a.underline === !b.underline;
+  }
+
+  function render(screen, target) {
+    var fragment = document.createDocumentFragment();
+    screen.lines.forEach(function (line, index) {
+      var run = "", style = null;
+      function flush() {
+        if (!run) return;
+        var span = document.createElement("span");
+        span.textContent = run;
+        if (style.fg !== undefined) span.style.color = colour(style.fg);
+        if (style.bg !== undefined) span.style.backgroundColor = colour(style.bg);
+        if (style.bold) span.style.fontWeight = "700";
+        if (style.italic) span.style.fontStyle = "italic";
+        if (style.underline) span.style.textDecoration = "underline";
+        if (style.dim) span.className = "terminal-dim";
+        fragment.append(span);
+        run = "";
+      }
+      line.forEach(function (cell) {
+        if (style === null || !same(style, cell.style)) { flush(); style = cell.style; }
+        run += cell.ch;
+      });
+      flush();
+      if (index < screen.lines.length - 1) fragment.append("\n");
+    });
+    target.replaceChildren(fragment);
+  }
+
+  function clock(seconds) {
+    var whole = Math.floor(seconds);
+    return Math.floor(whole / 60) + ":" + String(whole % 60).padStart(2, "0");
+  }
+
+  function Player(root, header, events) {
+    this.root = root;
+    this.events = events;
+    this.duration = events.length ? events[events.length - 1][0] : 0;
+    this.position = 0;
+    this.speed = 1;
+    this.timer = null;
+    this.screenElement = root.querySelector(".terminal-screen");
+    this.playButton = root.querySelector("[data-action=play]");
+    this.seek = root.querySelector("input[type=range]");
+    this.time = root.querySelector(".terminal-time");
+    this.seek.max = String(this.duration);
+    this.screenElement.style.setProperty("--terminal-columns", String(header.width));
+    var self = this;
+    this.playButton.addEventListener("click", function () { self.toggle(); });
+    root.querySelector("select").addEventListener("change", function (event) {
+      self.speed = Number(event.target.value) || 1;
+      if (self.timer) { self.pause(); self.play(); }
+    });
+    this.seek.addEventListener("input", function () { self.pause(); self.show(Number(self.seek.value)); });
+    this.show(this.duration); // the whole run first: readers see how it ends without playing
+  }
+
+  Player.prototype.show = function (position) {
+    var screen = new Screen();
+    this.position = Math.max(0, Math.min(position, this.duration));
+    for (var i = 0; i < this.events.length && this.events[i][0] <= this.position; i++) {
+      screen.write(this.events[i][2]);
+    }
+    render(screen, this.screenElement);
+    this.screenElement.scrollTop = this.screenElement.scrollHeight;
+    this.seek.value = String(this.position);
+    this.time.textContent = clock(this.position) + " / " + clock(this.duration);
+    this.root.dataset.position = this.position.toFixed(3);
+  };
+
+  Player.prototype.play = function () {
+    if (this.position >= this.duration) this.show(0);
+    var self = this, startedAt = performance.now(), from = this.position;
+    this.playButton.textContent = "Pause";
+    this.root.dataset.state = "playing";
+    function tick() {
+      var position = from + ((performance.now() - startedAt) / 1000) * self.speed;
+      self.show(position);
+      if (position >= self.duration) { self.pause(); return; }
+      self.timer = window.setTimeout(tick, 50);
+    }
+    tick();
+  };
+
+  Player.prototype.pause = function () {
+    if (this.timer) window.clearTimeout(this.timer);
+    this.timer = null;
+    this.playButton.textContent = "Play";
+    this.root.dataset.state = "paused";
+  };
+
+  Player.prototype.toggle = function () {
+    if (this.timer) this.pause(); else this.play();
+  };
+
+  function parse(text) {
+    var lines = text.split("\n").filter(function (line) { return line.trim() !== ""; });
+    var header = JSON.parse(lines[0]);
+    if (header.version !== 2) throw new Error("not an asciicast v2 recording");
+    var events = lines.slice(1).map(function (line) { return JSON.parse(line); })
+      .filter(function (event) { return event[1] === "o" && typeof event[2] === "string"; });
+    return { header: header, events: events };
+  }
+
+  function start() {
+    var players = document.querySelectorAll(".terminal-player[data-cast]");
+    players.forEach(function (root) {
+      fetch(root.dataset.cast)
+        .then(function (response) {
+          if (!response.ok) throw new Error("HTTP " + response.status);
+          return response.text();
+        })
+        .then(function (text) {
+          var cast = parse(text);
+          root.dataset.ready = "true";
+          new Player(root, cast.header, cast.events);
+        })
+        .catch(function (error) {
+          root.querySelector(".terminal-screen").textContent =
+            "The recording could not be loaded (" + error.message + ").";
+          root.dataset.ready = "error";
+        });
+    });
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();

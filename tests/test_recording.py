@@ -1,0 +1,88 @@
+"""The lab's terminal recording: the recorder on a real pseudo-terminal, the committed
+recording (a valid asciicast with nothing of this machine in it), and `make record` for real."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+from helpers import need
+from lab_support import need_docker, need_registry
+
+from demo import provision
+from demo.errors import LabError
+from demo.recording import RECORDING, Recording, record, record_demo, scrub
+
+SCRIPT = r"""
+import sys, time
+print("\x1b[32mstarting\x1b[0m", flush=True)
+for step in range(3):
+    sys.stdout.write(f"\rstep {step + 1}/3"); sys.stdout.flush(); time.sleep(0.15)
+print("\ndone, on a terminal:", sys.stdout.isatty())
+"""
+
+
+def read_cast(path: Path) -> tuple[dict, list[list]]:
+    lines = path.read_text().splitlines()
+    return json.loads(lines[0]), [json.loads(line) for line in lines[1:]]
+
+
+def test_the_recorder_keeps_the_terminal_and_its_timings(tmp_path):
+    recording = record([sys.executable, "-c", SCRIPT], {"PATH": "/usr/bin:/bin"}, "a test")
+    assert recording.exit_code == 0
+    text = "".join(chunk for _, chunk in recording.events)
+    assert "\x1b[32mstarting" in text  # colours kept
+    assert "\rstep 3/3" in text and "done, on a terminal: True" in text
+    times = [t for t, _ in recording.events]
+    assert times == sorted(times) and recording.duration >= 0.4  # three sleeps of 0.15 s
+    header, events = json.loads(recording.cast().splitlines()[0]), recording.cast().splitlines()[1:]
+    assert header["version"] == 2 and header["width"] == 100 and header["exit_code"] == 0
+    assert len(events) == len(recording.events)
+
+
+def test_scrub_replaces_the_longest_path_first():
+    recording = Recording(100, 32, "t", "c", [(0.1, "/home/x/.cache/lab/git and /home/x/repo")])
+    scrub(recording, {"/home/x": "~", "/home/x/.cache/lab": "LAB", "": "never"})
+    assert recording.events == [(0.1, "LAB/git and ~/repo")]
+
+
+def test_the_committed_recording_is_a_real_run_with_nothing_of_this_machine():
+    header, events = read_cast(RECORDING)
+    assert header["version"] == 2 and header["exit_code"] == 0
+    assert header["command"] == "python -m demo tour --provider kwok --clusters 3"
+    times = [event[0] for event in events]
+    assert times == sorted(times) and times[-1] > 5  # a real run takes its time
+    assert all(event[1] == "o" and isinstance(event[2], str) for event in events)
+    text = "".join(event[2] for event in events)
+    for words in ("The lab is up", "1/3 push", "2/3 pull", "3/3 drift", "What happened"):
+        assert words in text
+    for private in (str(ROOT), str(Path.home()) + "/", "/tmp/tellit-", "eyJhbGci"):
+        assert private not in text, f"the recording shows {private!r}"
+
+
+def test_recording_refuses_beside_a_lab_that_is_up(tmp_path, monkeypatch):
+    state = tmp_path / "yours"
+    state.mkdir()
+    (state / "lab.json").write_text('{"provider": "kwok", "clusters": ["east"]}')
+    monkeypatch.setenv("TELLIT_LAB_STATE", str(state))
+    out = tmp_path / "demo.cast"
+    with pytest.raises(LabError) as caught:
+        record_demo(out, progress=lambda message: None)
+    assert "take yours down first" in caught.value.fix
+    assert not out.exists()
+
+
+@pytest.mark.provisioned
+def test_make_record_records_the_demo_and_takes_its_lab_down(tmp_path, lab_state):
+    need(not provision.missing(), "the lab's Kubernetes tools (run `make provision`)")
+    need_docker()
+    need_registry()
+    out = tmp_path / "demo.cast"
+    recording = record_demo(out, progress=lambda message: None)
+    header, events = read_cast(out)
+    assert header["exit_code"] == 0 and len(events) == len(recording.events)
+    assert "What happened" in "".join(event[2] for event in events)
+    assert not (lab_state / "lab.json").exists()  # its own state, not the test's

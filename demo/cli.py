@@ -412,7 +412,12 @@ def command_node_image(args, console: Console) -> int:
 
 
 def command_experiment(args, console: Console) -> int:
-    names = list(EXPERIMENTS) if args.name == "all" else [args.name]
+    if args.name == "all":  # every one that runs on this provider
+        names = [n for n, e in EXPERIMENTS.items() if args.provider in e.providers]
+        if args.provider != "kwok":
+            names = [n for n in names if EXPERIMENTS[n].clusters]
+    else:
+        names = [args.name]
     size = "small" if args.small else "full"
     table = Table(title=f"Experiments ({size})", title_justify="left")
     for column in ("experiment", "seconds", "result"):

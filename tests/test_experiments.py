@@ -118,6 +118,31 @@ def test_push_delivers_to_a_plain_docker_host(tmp_path, lab_state):
     assert left.stdout.strip() == ""
 
 
+@pytest.mark.provisioned
+def test_propagation_and_drift_small(tmp_path, lab_state):
+    need(not provision.missing(), "the lab's Kubernetes tools (run `make provision`)")
+    need(not provision.missing(tools=provision.FLUX_TOOLS), "Flux's controllers (`make provision`)")
+    need_docker()
+    need_registry()
+    path = run_experiment("propagation-drift", "small", "kwok", tmp_path, lambda m: None)
+    document = json.loads(path.read_text())
+    check(document)
+    repaired = {(s["agent"], s["case"]): s["repaired"] for s in document["samples"]}
+    # The pipeline deploys once per run: it puts right neither the outage nor the change.
+    assert repaired["pipeline", "outage"] is False and repaired["pipeline", "drift"] is False
+    # Our agent, polling every 2 s, puts both right within the 8 s waited.
+    assert repaired["ours", "outage"] is True and repaired["ours", "drift"] is True
+    assert repaired["flux", "drift"] is True  # Flux's outage recovery backs off: not asserted
+
+
+def test_an_experiment_refuses_a_provider_it_cannot_run_on(tmp_path, monkeypatch):
+    monkeypatch.setenv("TELLIT_LAB_STATE", str(tmp_path / "lab"))
+    with pytest.raises(LabError) as caught:
+        run_experiment("credentials", "small", "kind", tmp_path / "out", lambda m: None)
+    assert "runs on kwok, not kind" in caught.value.message
+    assert not (tmp_path / "lab").exists() and not (tmp_path / "out").exists()
+
+
 def test_a_result_that_breaks_the_schema_is_refused_with_every_problem(tmp_path):
     document = {
         "experiment": "Lead Time",

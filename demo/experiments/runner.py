@@ -23,12 +23,15 @@ class Experiment:
     title: str
     clusters: bool  # whether it brings up clusters (and so takes a provider)
     run: Callable[[Path, str, str, Callable[[str], None]], Result]
+    # Where it can run: stopping a cluster, or Flux built here, needs kwok; lead time runs on
+    # kind too (real pods, the agent in its cluster) and writes lead-time-kind.json.
+    providers: tuple[str, ...] = ("kwok",)
 
 
 EXPERIMENTS = {
     e.name: e
     for e in (
-        Experiment(leadtime.NAME, leadtime.TITLE, True, leadtime.run),
+        Experiment(leadtime.NAME, leadtime.TITLE, True, leadtime.run, ("kwok", "kind")),
         Experiment(drift.NAME, drift.TITLE, True, drift.run),
         Experiment(credentials.NAME, credentials.TITLE, True, credentials.run),
         Experiment(flexibility.NAME, flexibility.TITLE, True, flexibility.run),
@@ -37,6 +40,7 @@ EXPERIMENTS = {
             pollload.TITLE,
             False,
             lambda root, size, provider, progress: pollload.run_experiment(root, size, progress),
+            ("kwok", "kind"),  # no clusters: the same on either
         ),
     )
 }
@@ -51,6 +55,11 @@ def run_experiment(
 ) -> Path:
     """Run one experiment on a fresh lab state; the result file written."""
     experiment = EXPERIMENTS[name]
+    if provider not in experiment.providers:
+        raise LabError(
+            f"the {name} experiment runs on {' or '.join(experiment.providers)}, not {provider}",
+            f"run it with --provider {experiment.providers[0]}",
+        )
     yours = state_dir()
     if (yours / "lab.json").is_file():
         # Cleaning up removes every container, network and image labelled as the lab's:

@@ -243,7 +243,8 @@ def parse_fence(src: str) -> tuple[str, str]:
         raise ResultFenceError(
             f"unknown chart {str(chart)[:40]!r} in a lab-result fence: use one of {sorted(CHARTS)}"
         )
-    if CHARTS[chart][0] != spec["experiment"]:
+    drawn = CHARTS[chart][0]  # lead-time also draws lead-time-kind: the same kind of result
+    if spec["experiment"] != drawn and not str(spec["experiment"]).startswith(f"{drawn}-"):
         raise ResultFenceError(
             f"chart {chart!r} draws the {CHARTS[chart][0]} result, not {spec['experiment'][:40]!r}"
         )

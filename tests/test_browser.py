@@ -192,8 +192,8 @@ AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 # What this project adds to Material's pages is inside .md-content: its text, memes and series
 # blocks. Material's own frame is left to Material: its search dialog has no accessible name
 # (aria-dialog-name), which only a copy of its search partial could add.
-RUN_AXE = """async () => {
-  const content = await axe.run({include: ['.md-content']}, {
+RUN_AXE = """async (scope) => {
+  const content = await axe.run({include: [scope]}, {
     runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']},
   });
   return content.violations.map((v) => ({
@@ -205,7 +205,7 @@ RUN_AXE = """async () => {
 
 def site_pages() -> list[str]:
     pages = ["", "series/", "lab/", "tags/"]
-    return pages + [f"series/{post.stem}/" for post in POSTS]
+    return pages + [f"{kind}series/{post.stem}/" for post in POSTS for kind in ("", "slides/")]
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
@@ -218,7 +218,8 @@ def test_no_serious_accessibility_violations_in_what_the_project_adds(browser, s
         context, page, _ = open_page(browser, f"{served_site}/{path}", color_scheme=scheme)
         try:
             page.add_script_tag(path=str(AXE))
-            for violation in page.evaluate(RUN_AXE):
+            scope = "body" if path.startswith("slides/") else ".md-content"  # decks: all ours
+            for violation in page.evaluate(RUN_AXE, scope):
                 if violation["impact"] in ("serious", "critical"):
                     found.append((path or "/", violation["id"], violation["targets"][:3]))
         finally:
@@ -298,6 +299,47 @@ def test_the_recorded_run_replays_in_the_page(browser, served_site):
         page.click(".terminal-player [data-action=play]")
         assert player.get_attribute("data-state") == "paused"
         assert screen.locator("a, img, script").count() == 0  # text only, never markup
+        assert problems == [], problems
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("post", POSTS, ids=lambda p: p.stem)
+def test_every_deck_navigates_by_keyboard_and_prints_one_page_per_slide(
+    browser, served_site, post, tmp_path
+):
+    """A projector's size: arrows and End move, N shows the notes, every meme loads, and
+    Chromium prints the deck as one 1280 x 720 page per slide."""
+    import re
+
+    memes = post.read_text().count("```meme")
+    url = f"{served_site}/slides/series/{post.stem}/"
+    context, page, problems = open_page(browser, url, viewport={"width": 1280, "height": 720})
+    try:
+        count = page.locator(".deck-controls__count")
+        assert count.text_content() == f"1 / {memes + 1}"
+        page.keyboard.press("ArrowRight")
+        assert count.text_content() == f"2 / {memes + 1}" and page.url.endswith("#slide-2")
+        image = page.locator(".slide.is-current img")
+        assert image.evaluate("i => i.decode().then(() => i.naturalWidth)") > 0
+        box = image.bounding_box()
+        assert box["height"] > 400, "the meme is large on a 1280 x 720 screen"
+        assert not page.locator(".slide.is-current .slide__notes").is_visible()
+        page.keyboard.press("n")
+        assert page.locator(".slide.is-current .slide__notes").is_visible()
+        page.keyboard.press("End")
+        assert count.text_content() == f"{memes + 1} / {memes + 1}"
+        page.keyboard.press("ArrowRight")  # stays on the last slide
+        assert count.text_content() == f"{memes + 1} / {memes + 1}"
+        for index in range(memes):  # every meme loaded before printing
+            page.goto(f"{url}#slide-{index + 2}")
+            page.locator(".slide.is-current img").evaluate("i => i.decode()")
+        pdf = page.pdf(prefer_css_page_size=True, print_background=True)
+        (tmp_path / "deck.pdf").write_bytes(pdf)
+        pages = re.findall(rb"/Type\s*/Page\b(?!s)", pdf)
+        assert len(pages) == memes + 1
+        sizes = set(re.findall(rb"/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", pdf))
+        assert sizes == {(b"960", b"540")}, sizes  # 1280 x 720 CSS pixels, in points
         assert problems == [], problems
     finally:
         context.close()

@@ -19,7 +19,7 @@ from mkdocs.structure.files import File, Files, InclusionLevel, get_files
 from ..errors import MemeError, MemeErrors
 from ..pipeline import Drawing, MemeCache, PlannedMeme, RenderReport
 from ..render import Encoding
-from . import results
+from . import results, slides
 from .fence import FENCE_FORMAT, Placements, activate, set_page
 from .planning import SitePlan, font_licences, image_uri, placements, plan_site
 from .series import Position, build_positions
@@ -168,6 +168,12 @@ class MemesPlugin(BasePlugin[MemesConfig]):
             for name, path in font_licences(memes):
                 uri = f"{self.config.output_dir}/{name}"
                 files.append(File.generated(config, uri, abs_src_path=str(path)))
+        urls = {f.src_uri: f.url for f in files.documentation_pages()}
+        entries = [position.entry for position in self.positions.values()]
+        decks = slides.site_decks(entries, self.placements.pages, self.planned,
+                                  Path(config.docs_dir), urls, config.site_name)  # fmt: skip
+        for page, html in decks.items():
+            files.append(File.generated(config, slides.deck_uri(page), content=html))
         return files
 
     def on_page_markdown(self, markdown: str, *, page, config, files: Files) -> str:
@@ -216,6 +222,9 @@ class MemesPlugin(BasePlugin[MemesConfig]):
                 "previous": _link(position.previous, urls),
                 "next": _link(position.next, urls),
                 "parts": [_link(entry, urls) for entry in position.entries],
+                "slides": slides.deck_uri(page.file.src_uri).removesuffix("index.html")
+                if self.placements.pages.get(page.file.src_uri)
+                else "",
             }
         if "social_image" not in page.meta and self.default_card:
             uri, alt = self.default_card

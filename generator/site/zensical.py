@@ -27,6 +27,7 @@ from ..pipeline import Drawing, MemeCache
 from ..render import Encoding
 from .fence import PLACEMENTS_ENV, PLACEMENTS_FILE
 from .planning import font_licences, image_uri, placements, plan_site
+from .slides import deck_uri, site_decks
 
 
 def _say(message: str) -> None:
@@ -126,6 +127,12 @@ def build(config_file: Path, strict: bool = True) -> int:
             shutil.copyfile(cache.path(meme), target)
     for name, path in font_licences(memes):
         shutil.copyfile(path, site / options.output_dir / name)
+    urls = {f.src_uri: f.url for f in documents}
+    figures = placements(plan, options.output_dir).pages
+    decks = site_decks(plan.entries, figures, plan.planned, Path(config.docs_dir), urls,
+                       config.site_name)  # fmt: skip
+    for page, html in decks.items():
+        write_atomically(site / deck_uri(page), html.encode())
     _say(f"{len(memes)} published into {site.name}/ ({time.perf_counter() - started:.2f} s)")
     return 0
 

@@ -16,6 +16,20 @@ from demo.experiments.results import ResultError, check
 from demo.experiments.runner import run_experiment
 
 
+def small(name: str, folder, flux: bool = True) -> dict:
+    """The experiment at small size on kwok, its result checked against the schema."""
+    need(not provision.missing(), "the lab's Kubernetes tools (run `make provision`)")
+    if flux:
+        flux_built = not provision.missing(tools=provision.FLUX_TOOLS)
+        need(flux_built, "Flux's controllers (`make provision`)")
+    need_docker()
+    need_registry()
+    path = run_experiment(name, "small", "kwok", folder, lambda m: None)
+    document = json.loads(path.read_text())
+    check(document)
+    return document
+
+
 @pytest.mark.provisioned
 def test_polling_load_small(tmp_path, lab_state):
     need_registry()
@@ -38,13 +52,7 @@ def test_polling_load_small(tmp_path, lab_state):
 
 @pytest.mark.provisioned
 def test_lead_time_small_on_kwok(tmp_path, lab_state):
-    need(not provision.missing(), "the lab's Kubernetes tools (run `make provision`)")
-    need(not provision.missing(tools=provision.FLUX_TOOLS), "Flux's controllers (`make provision`)")
-    need_docker()
-    need_registry()
-    path = run_experiment("lead-time", "small", "kwok", tmp_path, lambda m: None)
-    document = json.loads(path.read_text())
-    check(document)
+    document = small("lead-time", tmp_path)
     assert document["metadata"]["provider"] == "kwok"
     assert document["metadata"]["versions"]["flux"] == "v1.9.6"
     series = {row["series"]: row for row in document["summary"]}
@@ -67,13 +75,7 @@ def test_lead_time_small_on_kwok(tmp_path, lab_state):
 
 @pytest.mark.provisioned
 def test_stolen_credentials_open_what_each_model_says(tmp_path, lab_state):
-    need(not provision.missing(), "the lab's Kubernetes tools (run `make provision`)")
-    need(not provision.missing(tools=provision.FLUX_TOOLS), "Flux's controllers (`make provision`)")
-    need_docker()
-    need_registry()
-    path = run_experiment("credentials", "small", "kwok", tmp_path, lambda m: None)
-    document = json.loads(path.read_text())
-    check(document)
+    document = small("credentials", tmp_path)
     answer = {(s["holder"], s["action"], s["target"]): s["status"] for s in document["samples"]}
     clusters = ("east", "west", "north")
     # The CI secret opens every cluster and the config repository, and nothing more.
@@ -96,12 +98,7 @@ def test_stolen_credentials_open_what_each_model_says(tmp_path, lab_state):
 
 @pytest.mark.provisioned
 def test_push_delivers_to_a_plain_docker_host(tmp_path, lab_state):
-    need(not provision.missing(), "the lab's Kubernetes tools (run `make provision`)")
-    need_docker()
-    need_registry()
-    path = run_experiment("flexibility", "small", "kwok", tmp_path, lambda m: None)
-    document = json.loads(path.read_text())
-    check(document)
+    document = small("flexibility", tmp_path, flux=False)
     host = [s for s in document["samples"] if s["kind"] == "docker"]
     assert len(host) == 2 and all(s["answered"] for s in host)  # served each new version
     assert {s["target"] for s in document["samples"] if s["kind"] == "kubernetes"} == {
@@ -120,13 +117,7 @@ def test_push_delivers_to_a_plain_docker_host(tmp_path, lab_state):
 
 @pytest.mark.provisioned
 def test_propagation_and_drift_small(tmp_path, lab_state):
-    need(not provision.missing(), "the lab's Kubernetes tools (run `make provision`)")
-    need(not provision.missing(tools=provision.FLUX_TOOLS), "Flux's controllers (`make provision`)")
-    need_docker()
-    need_registry()
-    path = run_experiment("propagation-drift", "small", "kwok", tmp_path, lambda m: None)
-    document = json.loads(path.read_text())
-    check(document)
+    document = small("propagation-drift", tmp_path)
     repaired = {(s["agent"], s["case"]): s["repaired"] for s in document["samples"]}
     # The pipeline deploys once per run: it puts right neither the outage nor the change.
     assert repaired["pipeline", "outage"] is False and repaired["pipeline", "drift"] is False

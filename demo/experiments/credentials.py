@@ -124,23 +124,17 @@ def agent_holder(lab: Delivery) -> Holder:
 def flux_holders(lab: Delivery, root: Path) -> list[Holder]:
     first = lab.clusters[0]
     folder = root / "flux" / first.name
-    where = f"inside {first.name} only (each controller's own ServiceAccount)"
+    applier = f"system:serviceaccount:{NAMESPACE}:flux-applier"
     return [
         Holder(
-            "flux-kustomize",
-            f"a stolen Flux kustomize-controller token ({first.name})",
-            where,
-            {first.name: folder / f"{KUSTOMIZE_CONTROLLER}.kubeconfig"},
+            f"flux-{part}",
+            f"a stolen Flux {part}-controller token ({first.name})",
+            f"inside {first.name} only (each controller's own ServiceAccount)",
+            {first.name: folder / f"{account}.kubeconfig"},
             git_push=False,
-            impersonate=f"system:serviceaccount:{NAMESPACE}:flux-applier",
-        ),
-        Holder(
-            "flux-source",
-            f"a stolen Flux source-controller token ({first.name})",
-            where,
-            {first.name: folder / f"{SOURCE_CONTROLLER}.kubeconfig"},
-            git_push=False,
-        ),
+            impersonate=applier if part == "kustomize" else "",  # it may act as the applier
+        )
+        for part, account in (("kustomize", KUSTOMIZE_CONTROLLER), ("source", SOURCE_CONTROLLER))
     ]
 
 

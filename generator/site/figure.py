@@ -50,7 +50,8 @@ class Figure:
 
 
 @lru_cache(maxsize=1)
-def _environment() -> jinja2.Environment:
+def template_environment() -> jinja2.Environment:
+    """The package's Jinja2 templates, every value escaped (also used by the slide decks)."""
     return jinja2.Environment(
         loader=jinja2.PackageLoader("generator.site", "html"),
         autoescape=True,
@@ -62,7 +63,7 @@ def _environment() -> jinja2.Environment:
 def figure_html(figure: Figure, src: str, lazy: bool) -> str:
     """A <figure> whose size attributes let the browser reserve space before the image loads."""
     return (
-        _environment()
+        template_environment()
         .get_template("figure.html.j2")
         .render(
             id=figure.id,

@@ -13,13 +13,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
-import jinja2
-
 from ..pipeline import PlannedMeme
-from .figure import Figure
+from .figure import Figure, template_environment
 from .series import Entry
 
 SLIDES_DIR = "slides"
@@ -119,18 +116,9 @@ def build_deck(
     return Deck(title, part, description, root + post_url, root, slides)
 
 
-@lru_cache(maxsize=1)
-def _environment() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.PackageLoader("generator.site", "html"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-    )
-
-
 def deck_html(deck: Deck, site_name: str) -> str:
     """The deck's page: every value escaped by Jinja2; its script and style from the site."""
-    return _environment().get_template("deck.html.j2").render(deck=deck, site_name=site_name)
+    return template_environment().get_template("deck.html.j2").render(deck=deck, site_name=site_name)
 
 
 def site_decks(

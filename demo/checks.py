@@ -24,6 +24,10 @@ class Check:
         return "ok" if self.ok else ("FAIL" if self.required else "warn")
 
 
+def port_free_fix(port: int) -> str:
+    return f"stop what listens there (`ss -ltnp 'sport = :{port}'`)"
+
+
 def port_free(port: int) -> Check:
     """Whether the lab can bind `port` on loopback (something listening there would stop it)."""
     with socket.socket() as sock:
@@ -38,7 +42,7 @@ def port_free(port: int) -> Check:
                 f"port {port}",
                 False,
                 "in use on 127.0.0.1",
-                f"stop what listens there (`ss -ltnp 'sport = :{port}'`)",
+                port_free_fix(port),
             )
 
 

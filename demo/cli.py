@@ -16,6 +16,7 @@ import argparse
 import time
 import traceback
 from collections.abc import Sequence
+from contextlib import nullcontext
 from pathlib import Path
 
 import requests
@@ -23,12 +24,12 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from . import doctor, nodeimage, provision, teardown
+from . import doctor, nodeimage, provision, room, teardown
 from .clusters import NAMES, Cluster, Health, create_all, provider
 from .delivery import Delivery
 from .errors import LabError
 from .experiments.results import RESULTS
-from .experiments.runner import EXPERIMENTS, run_experiment
+from .experiments.runner import EXPERIMENTS, SHARED_ORDER, own_lab, run_experiment
 from .gitserver import GitServer
 from .images import ensure_base_image
 from .lab import LabRecord, running_registry, start_registry
@@ -133,7 +134,16 @@ def build_parser() -> argparse.ArgumentParser:
         description="Runs the tour on a lab of its own under a pseudo-terminal, writes the"
         " timed recording with this machine's paths replaced, and takes its lab down.",
     )
-    recording.add_argument("--out", type=Path, default=RECORDING, help="(default: %(default)s)")
+    recording.add_argument("--out", type=Path, default=None, help="(default: %(default)s)")
+    recording.add_argument(
+        "--provider", choices=("kwok", "kind"), default="kwok",
+        help="kwok for the lab page's player; kind times the workshop's agenda",
+    )  # fmt: skip
+    room_parser = commands.add_parser(
+        "room",
+        help="write what a workshop room needs (docs/workshop/room.json) from doctor's checks",
+    )
+    room_parser.add_argument("--out", type=Path, default=room.ROOM, help="(default: %(default)s)")
     experiment = commands.add_parser(
         "experiment",
         help="measure one of part 4's claims on a lab of its own; writes its JSON result",
@@ -143,7 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     experiment.add_argument("name", choices=(*EXPERIMENTS, "all"))
     experiment.add_argument(
-        "--small", action="store_true", help="a quick run (about a minute for all of them)"
+        "--small",
+        action="store_true",
+        help="a quick run, fewer samples (about 4 minutes for all of them)",
     )
     experiment.add_argument("--provider", choices=("kwok", "kind"), default=env("PROVIDER", "kwok"))
     experiment.add_argument("--out", type=Path, default=RESULTS, help="(default: %(default)s)")
@@ -189,6 +201,7 @@ def main(argv: Sequence[str] | None = None, console: Console | None = None) -> i
         "provision": command_provision,
         "experiment": command_experiment,
         "record": command_record,
+        "room": command_room,
         "node-image": command_node_image,
         "push": command_push,
         "agent": command_agent,
@@ -422,22 +435,32 @@ def command_experiment(args, console: Console) -> int:
     table = Table(title=f"Experiments ({size})", title_justify="left")
     for column in ("experiment", "seconds", "result"):
         table.add_column(column)
-    for index, name in enumerate(names, start=1):
-        started = time.perf_counter()
-        with console.status(f"[{index}/{len(names)}] {name}") as status:
+    shared = size == "small" and len(names) > 1  # quick runs share one lab (runner says why)
+    if shared:
+        names = [n for n in SHARED_ORDER if n in names]
+    with own_lab("experiments") if shared else nullcontext() as root:
+        for index, name in enumerate(names, start=1):
+            started = time.perf_counter()
+            with console.status(f"[{index}/{len(names)}] {name}") as status:
 
-            def progress(message: str, status=status, index=index) -> None:
-                status.update(f"[{index}/{len(names)}] {message}")
-                console.log(message)
+                def progress(message: str, status=status, index=index) -> None:
+                    status.update(f"[{index}/{len(names)}] {message}")
+                    console.log(message)
 
-            path = run_experiment(name, size, args.provider, args.out, progress)
-        table.add_row(name, f"{time.perf_counter() - started:.0f}", str(path))
+                path = run_experiment(name, size, args.provider, args.out, progress, root)
+            table.add_row(name, f"{time.perf_counter() - started:.0f}", str(path))
     console.print(table)
     return 0
 
 
 def command_record(args, console: Console) -> int:
-    record_demo(args.out, progress=console.log)
+    out = args.out or RECORDING.with_name(f"demo-{args.provider}.cast")
+    record_demo(out, provider=args.provider, progress=console.log)
+    return 0
+
+
+def command_room(args, console: Console) -> int:
+    console.print(f"room requirements: {room.write(args.out)}")
     return 0
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import platform
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 from .checks import Check
@@ -18,13 +19,43 @@ from .run import CommandError, run
 
 MIN_MEMORY_GB = 8
 MIN_DISK_GB = 10
+MIN_CORES = 2  # what the lab is measured on; the tests and three clusters run on 2
+ARCHITECTURES = ("x86_64", "amd64", "aarch64", "arm64")
+
+
+@dataclass(frozen=True)
+class Need:
+    """What a shared check asks of a machine, and what to do when it fails: one place, so the
+    doctor and the workshop's room requirements (`demo.room`) say the same."""
+
+    check: str
+    need: str
+    fix: str
+
+
+NEEDS = {
+    n.check: n
+    for n in (
+        Need("docker", "Docker installed, its engine running",
+             "install Docker (Debian: apt-get install docker.io; macOS and Windows: Docker"
+             " Desktop), then start it: `make provision` (as root), `sudo systemctl start"
+             " docker` or Docker Desktop"),
+        Need("memory", f"{MIN_MEMORY_GB} GB of memory or more",
+             f"the lab wants {MIN_MEMORY_GB} GB or more; use fewer clusters (--clusters 1)"),
+        Need("cpu cores", f"{MIN_CORES} cores or more",
+             "the lab runs on 2 cores, slowly; use fewer clusters (--clusters 1)"),
+        Need("cpu architecture", "amd64 or arm64",
+             "the lab supports amd64 and arm64 only"),
+        Need("free disk", f"{MIN_DISK_GB} GB free where the lab keeps its state",
+             f"free at least {MIN_DISK_GB} GB (docker system prune removes unused images)"),
+        Need("git", "git", "install git"),
+    )
+}  # fmt: skip
 
 
 def docker_running() -> Check:
     if shutil.which("docker") is None:
-        return Check(
-            "docker", False, "not installed", "install Docker (Debian: apt-get install docker.io)"
-        )
+        return Check("docker", False, "not installed", NEEDS["docker"].fix)
     try:
         version = run(["docker", "version", "--format", "{{.Server.Version}}"], timeout=15)
         return Check("docker", True, f"engine {version.strip()} running")
@@ -33,7 +64,7 @@ def docker_running() -> Check:
             "docker",
             False,
             "installed, but the engine does not answer",
-            "start it: `make provision` (as root), `sudo systemctl start docker` or Docker Desktop",
+            NEEDS["docker"].fix,
         )
 
 
@@ -47,18 +78,22 @@ def memory() -> Check:
         "memory",
         gigabytes >= MIN_MEMORY_GB,
         f"{gigabytes:.1f} GB",
-        f"the lab wants {MIN_MEMORY_GB} GB or more; use fewer clusters (--clusters 1)",
+        NEEDS["memory"].fix,
     )
+
+
+def cores() -> Check:
+    count = os.cpu_count() or 0
+    return Check("cpu cores", count >= MIN_CORES, f"{count}", NEEDS["cpu cores"].fix)
 
 
 def architecture() -> Check:
     machine = platform.machine().lower()
-    ok = machine in ("x86_64", "amd64", "aarch64", "arm64")
     return Check(
         "cpu architecture",
-        ok,
+        machine in ARCHITECTURES,
         f"{platform.system()} {machine}",
-        "the lab supports amd64 and arm64 only",
+        NEEDS["cpu architecture"].fix,
     )
 
 
@@ -70,13 +105,13 @@ def disk() -> Check:
         "free disk",
         free >= MIN_DISK_GB,
         f"{free:.0f} GB free at {probe}",
-        f"free at least {MIN_DISK_GB} GB (docker system prune removes unused images)",
+        NEEDS["free disk"].fix,
     )
 
 
 def git() -> Check:
     found = shutil.which("git")
-    return Check("git", found is not None, found or "missing", "install git")
+    return Check("git", found is not None, found or "missing", NEEDS["git"].fix)
 
 
 def all_checks(provider: str) -> list[Check]:
@@ -84,6 +119,7 @@ def all_checks(provider: str) -> list[Check]:
     return [
         docker_running(),
         memory(),
+        cores(),
         architecture(),
         disk(),
         git(),

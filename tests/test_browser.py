@@ -204,7 +204,7 @@ RUN_AXE = """async (scope) => {
 
 
 def site_pages() -> list[str]:
-    pages = ["", "series/", "lab/", "tags/"]
+    pages = ["", "series/", "lab/", "workshop/", "tags/"]
     return pages + [f"{kind}series/{post.stem}/" for post in POSTS for kind in ("", "slides/")]
 
 

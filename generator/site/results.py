@@ -19,6 +19,7 @@ import hashlib
 import html
 import json
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -290,10 +291,17 @@ def chart_svg(document: dict, data: bytes, chart: str) -> str:
     return svg
 
 
-def table_html(header: list[str], rows: list[list[str]]) -> str:
-    head = "".join(f"<th>{html.escape(cell)}</th>" for cell in header)
+def table_html(header: list[str], rows: list[list[str]], code: bool = False) -> str:
+    """An HTML table of text, every cell escaped; with `code`, `backquoted` words become
+    <code> (after escaping, so a backquote can never make markup)."""
+
+    def cell(text: str) -> str:
+        escaped = html.escape(text)
+        return re.sub(r"`([^`]+)`", r"<code>\1</code>", escaped) if code else escaped
+
+    head = "".join(f"<th>{html.escape(cell_text)}</th>" for cell_text in header)
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>" for row in rows
+        "<tr>" + "".join(f"<td>{cell(text)}</td>" for text in row) + "</tr>" for row in rows
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 

@@ -1,9 +1,11 @@
 """The experiments at small size, for real (kwok clusters, the lab's git server and registry):
-each writes a result that matches the published schema, and says what it should."""
+`make experiments SMALL=1` runs them all once, on one lab, and each result matches the
+published schema and says what it should."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 
 import pytest
@@ -11,31 +13,45 @@ from helpers import need
 from lab_support import need_docker, need_registry
 
 from demo import provision
+from demo.cli import main
 from demo.errors import LabError
 from demo.experiments.results import ResultError, check
 from demo.experiments.runner import run_experiment
 
 
-def small(name: str, folder, flux: bool = True) -> dict:
-    """The experiment at small size on kwok, its result checked against the schema."""
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory):
+    """`python -m demo experiment all --small` (what `make experiments SMALL=1` runs), once,
+    in a lab state of its own; the folder of its results."""
     need(not provision.missing(), "the lab's Kubernetes tools (run `make provision`)")
-    if flux:
-        flux_built = not provision.missing(tools=provision.FLUX_TOOLS)
-        need(flux_built, "Flux's controllers (`make provision`)")
+    need(not provision.missing(tools=provision.FLUX_TOOLS), "Flux's controllers (`make provision`)")
     need_docker()
     need_registry()
-    path = run_experiment(name, "small", "kwok", folder, lambda m: None)
-    document = json.loads(path.read_text())
+    folder = tmp_path_factory.mktemp("experiments")
+    before = os.environ.get("TELLIT_LAB_STATE")
+    os.environ["TELLIT_LAB_STATE"] = str(folder / "yours")  # no lab of a reader's is up here
+    try:
+        code = main(["experiment", "all", "--small", "--out", str(folder / "results")])
+    finally:
+        if before is None:
+            os.environ.pop("TELLIT_LAB_STATE", None)
+        else:
+            os.environ["TELLIT_LAB_STATE"] = before
+    assert code == 0
+    return folder / "results"
+
+
+def small(name: str, folder) -> dict:
+    """One experiment's result of the small run, checked against the schema."""
+    document = json.loads((folder / f"{name}.json").read_text())
     check(document)
+    assert document["metadata"]["size"] == "small"
     return document
 
 
 @pytest.mark.provisioned
-def test_polling_load_small(tmp_path, lab_state):
-    need_registry()
-    path = run_experiment("polling-load", "small", "kwok", tmp_path, lambda m: None)
-    document = json.loads(path.read_text())
-    check(document)
+def test_polling_load_small(small_run):
+    document = small("polling-load", small_run)
     samples = document["samples"]
     assert {s["kind"] for s in samples} == {"ours", "flux", "registry"}
     for sample in samples:
@@ -51,8 +67,8 @@ def test_polling_load_small(tmp_path, lab_state):
 
 
 @pytest.mark.provisioned
-def test_lead_time_small_on_kwok(tmp_path, lab_state):
-    document = small("lead-time", tmp_path)
+def test_lead_time_small_on_kwok(small_run):
+    document = small("lead-time", small_run)
     assert document["metadata"]["provider"] == "kwok"
     assert document["metadata"]["versions"]["flux"] == "v1.9.6"
     series = {row["series"]: row for row in document["summary"]}
@@ -66,16 +82,16 @@ def test_lead_time_small_on_kwok(tmp_path, lab_state):
     }
     assert set(series) == expected
     assert all(row["median"] > 0 for row in series.values())
-    # Each pull commit has a sample to every cluster and one per cluster (two clusters).
+    # Each pull commit has a sample to every cluster and one per cluster (three clusters).
     pulls = [s for s in document["samples"] if s["model"] == "pull"]
-    assert sum(s["scope"] == "one cluster" for s in pulls) == 2 * sum(
+    assert sum(s["scope"] == "one cluster" for s in pulls) == 3 * sum(
         s["scope"] == "every cluster" for s in pulls
     )
 
 
 @pytest.mark.provisioned
-def test_stolen_credentials_open_what_each_model_says(tmp_path, lab_state):
-    document = small("credentials", tmp_path)
+def test_stolen_credentials_open_what_each_model_says(small_run):
+    document = small("credentials", small_run)
     answer = {(s["holder"], s["action"], s["target"]): s["status"] for s in document["samples"]}
     clusters = ("east", "west", "north")
     # The CI secret opens every cluster and the config repository, and nothing more.
@@ -97,8 +113,8 @@ def test_stolen_credentials_open_what_each_model_says(tmp_path, lab_state):
 
 
 @pytest.mark.provisioned
-def test_push_delivers_to_a_plain_docker_host(tmp_path, lab_state):
-    document = small("flexibility", tmp_path, flux=False)
+def test_push_delivers_to_a_plain_docker_host(small_run):
+    document = small("flexibility", small_run)
     host = [s for s in document["samples"] if s["kind"] == "docker"]
     assert len(host) == 2 and all(s["answered"] for s in host)  # served each new version
     assert {s["target"] for s in document["samples"] if s["kind"] == "kubernetes"} == {
@@ -116,8 +132,8 @@ def test_push_delivers_to_a_plain_docker_host(tmp_path, lab_state):
 
 
 @pytest.mark.provisioned
-def test_propagation_and_drift_small(tmp_path, lab_state):
-    document = small("propagation-drift", tmp_path)
+def test_propagation_and_drift_small(small_run):
+    document = small("propagation-drift", small_run)
     repaired = {(s["agent"], s["case"]): s["repaired"] for s in document["samples"]}
     # The pipeline deploys once per run: it puts right neither the outage nor the change.
     assert repaired["pipeline", "outage"] is False and repaired["pipeline", "drift"] is False

@@ -40,7 +40,7 @@ class Plan:
 
 BOTH = ("ours", "flux")
 PLANS = {
-    "small": Plan(clusters=2, runs=2, build_runs=1, intervals=(2,), agents=BOTH),
+    "small": Plan(clusters=3, runs=2, build_runs=1, intervals=(2,), agents=BOTH),
     "full": Plan(clusters=3, runs=10, build_runs=10, intervals=(5, 15, 60), agents=BOTH),
 }
 WEBHOOK_INTERVAL = 300  # polls so rare while the webhook is measured that only it explains

@@ -6,7 +6,8 @@ from __future__ import annotations
 import os
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,20 +47,7 @@ EXPERIMENTS = {
 }
 
 
-def run_experiment(
-    name: str,
-    size: str = "full",
-    provider: str = "kwok",
-    out: Path = RESULTS,
-    progress: Callable[[str], None] = print,
-) -> Path:
-    """Run one experiment on a fresh lab state; the result file written."""
-    experiment = EXPERIMENTS[name]
-    if provider not in experiment.providers:
-        raise LabError(
-            f"the {name} experiment runs on {' or '.join(experiment.providers)}, not {provider}",
-            f"run it with --provider {experiment.providers[0]}",
-        )
+def refuse_beside_a_lab() -> None:
     yours = state_dir()
     if (yours / "lab.json").is_file():
         # Cleaning up removes every container, network and image labelled as the lab's:
@@ -69,14 +57,20 @@ def run_experiment(
             " would remove your lab's containers and images",
             "take yours down first (`python -m demo down`), then run the experiment again",
         )
+
+
+@contextmanager
+def own_lab(name: str) -> Iterator[Path]:
+    """A lab state of its own for what runs inside, torn down after whatever happened, and
+    checked: anything left behind is an error (after the body's own error, if any)."""
+    refuse_beside_a_lab()
     before = os.environ.get("TELLIT_LAB_STATE")
     with tempfile.TemporaryDirectory(prefix=f"tellit-{name}-") as folder:
         root = Path(folder) / "lab"
         os.environ["TELLIT_LAB_STATE"] = str(root)
         try:
-            result = experiment.run(root, size, provider, progress)
-            written = write(result, time.perf_counter(), out)
-        finally:  # torn down whether it worked or not; its own error comes first
+            yield root
+        finally:
             left = down(root, log=lambda message: None)
             if before is None:
                 os.environ.pop("TELLIT_LAB_STATE", None)
@@ -84,7 +78,34 @@ def run_experiment(
                 os.environ["TELLIT_LAB_STATE"] = before
         if left:
             raise LabError(
-                f"the {name} experiment's lab left something behind: {'; '.join(left)}",
+                f"the {name} lab left something behind: {'; '.join(left)}",
                 "`python -m demo down` with TELLIT_LAB_STATE set to it removes the rest",
             )
-        return written
+
+
+# Small runs share one lab, in this order: no clusters first, the one that stops and starts
+# clusters last. (Full runs each get a fresh lab: nothing one leaves can touch the next.)
+SHARED_ORDER = ("polling-load", "credentials", "flexibility", "lead-time", "propagation-drift")
+
+
+def run_experiment(
+    name: str,
+    size: str = "full",
+    provider: str = "kwok",
+    out: Path = RESULTS,
+    progress: Callable[[str], None] = print,
+    root: Path | None = None,
+) -> Path:
+    """Run one experiment on a fresh lab state (or on `root`, a lab state shared by small
+    runs and torn down by whoever made it); the result file written."""
+    experiment = EXPERIMENTS[name]
+    if provider not in experiment.providers:
+        raise LabError(
+            f"the {name} experiment runs on {' or '.join(experiment.providers)}, not {provider}",
+            f"run it with --provider {experiment.providers[0]}",
+        )
+    if root is None:
+        with own_lab(name) as root:
+            return run_experiment(name, size, provider, out, progress, root)
+    result = experiment.run(root, size, provider, progress)
+    return write(result, time.perf_counter(), out)

@@ -28,7 +28,7 @@ help:
 	@echo "make node-image  the kind node image, built here (for machines that cannot pull)"
 	@echo "make doctor     is this machine ready for the lab? (says how to fix what is not)"
 	@echo "make demo       the lab's whole story: push v1, pull v2, a change by hand (PROVIDER=kind|kwok|kubeconfig, CLUSTERS=3, AGENT=ours|flux)"
-	@echo "make experiments  measure part 4's claims into docs/lab/results (SMALL=1: about 4 minutes; EXPERIMENT_PROVIDER=kind: lead time on kind)"
+	@echo "make experiments  measure part 4's claims into docs/lab/results (SMALL=1: about 3 minutes; EXPERIMENT_PROVIDER=kind: lead time on kind)"
 	@echo "make record     record make demo PROVIDER=kwok for the lab page's player"
 	@echo "make demo-up    bring up the lab only"
 	@echo "make demo-status  each cluster, the registry and the git server"

@@ -155,7 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     experiment.add_argument(
         "--small",
         action="store_true",
-        help="a quick run, fewer samples (about 4 minutes for all of them)",
+        help="a quick run, fewer samples (about 3 minutes for all of them, on one lab)",
     )
     experiment.add_argument("--provider", choices=("kwok", "kind"), default=env("PROVIDER", "kwok"))
     experiment.add_argument("--out", type=Path, default=RESULTS, help="(default: %(default)s)")

@@ -57,13 +57,16 @@ class Plan:
     refs: tuple[int, ...]  # tags in the repository, for the refs step
     refs_pollers: int
     window: float  # seconds each step is measured
+    # Pollers of our agent's kind every second, each step more, until this machine (server
+    # and load generator together: one machine is all there is) answers less than it is sent.
+    limit: tuple[int, ...] = ()
 
 
 PLANS = {
     "small": Plan(pollers=(1, 20), intervals=(5,), refs=(0, 200), refs_pollers=10, window=3),
     "full": Plan(
         pollers=(1, 10, 100, 300, 1000), intervals=(5, 60), refs=(0, 100, 1000),
-        refs_pollers=100, window=20,
+        refs_pollers=100, window=20, limit=(250, 500, 1000),
     ),
 }  # fmt: skip
 
@@ -197,7 +200,9 @@ def step(target: Target, pollers: int, interval: float, window: float) -> dict:
         "latency_median_ms": round(1000 * statistics.median(ordered), 1),
         "latency_p95_ms": round(1000 * p95, 1),
         "errors": errors,
-        "saturated": answered < 0.95 * count or p95 > interval,
+        # Fewer answered than sent, slow answers, or not even sent at the rate offered (the
+        # generator shares the machine): any of these is where this machine stops keeping up.
+        "saturated": answered < 0.95 * count or p95 > interval or elapsed > 1.1 * span,
     }
 
 
@@ -232,6 +237,7 @@ def run_experiment(root: Path, size: str, progress: Callable[[str], None]) -> Re
             "refs": list(plan.refs),
             "refs_pollers": plan.refs_pollers,
             "window_seconds": plan.window,
+            "limit_pollers_every_second": list(plan.limit),
             "workers": WORKERS,
             "kinds": KINDS,
         },
@@ -255,6 +261,12 @@ def run_experiment(root: Path, size: str, progress: Callable[[str], None]) -> Re
                     result.samples.append(
                         {"series": KINDS[target.kind], "kind": target.kind, "refs": 1, **found}
                     )
+        for pollers in plan.limit:
+            progress(f"polling load: {pollers} x ours every 1 s, looking for the limit")
+            found = step(targets[0], pollers, 1, plan.window)
+            result.samples.append({"series": KINDS["ours"], "kind": "ours", "refs": 1, **found})
+            if found["saturated"]:
+                break
         for refs in plan.refs:
             seed_repository(server, root / "config-work", refs)
             for target in targets[:2]:

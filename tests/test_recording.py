@@ -49,10 +49,11 @@ def test_scrub_replaces_the_longest_path_first():
     assert recording.events == [(0.1, "LAB/git and ~/repo")]
 
 
-def test_the_committed_recording_is_a_real_run_with_nothing_of_this_machine():
-    header, events = read_cast(RECORDING)
+@pytest.mark.parametrize("provider", ["kwok", "kind"])
+def test_the_committed_recording_is_a_real_run_with_nothing_of_this_machine(provider):
+    header, events = read_cast(RECORDING.with_name(f"demo-{provider}.cast"))
     assert header["version"] == 2 and header["exit_code"] == 0
-    assert header["command"] == "python -m demo tour --provider kwok --clusters 3"
+    assert header["command"] == f"python -m demo tour --provider {provider} --clusters 3"
     times = [event[0] for event in events]
     assert times == sorted(times) and times[-1] > 5  # a real run takes its time
     assert all(event[1] == "o" and isinstance(event[2], str) for event in events)

@@ -29,13 +29,14 @@ from .clusters import NAMES, Cluster, Health, create_all, provider
 from .delivery import Delivery
 from .errors import LabError
 from .experiments.results import RESULTS
-from .experiments.runner import EXPERIMENTS, SHARED_ORDER, own_lab, run_experiment
+from .experiments.runner import EXPERIMENTS, SHARED_ORDER, run_experiment
 from .gitserver import GitServer
 from .images import ensure_base_image
 from .lab import LabRecord, running_registry, start_registry
 from .naming import env
 from .paths import state_dir
 from .recording import RECORDING, record_demo
+from .teardown import own_lab
 from .tour import AGENTS, NEXT, STEPS, Step, Story, run_steps
 
 DESCRIPTION = """\

@@ -100,18 +100,25 @@ def ensure_network() -> None:
                 raise
 
 
+def answers(port: int, version: str) -> str:
+    """ "" when the app on `port` answers now with `version` in its page; else what it did."""
+    try:
+        response = httpx2.get(f"http://127.0.0.1:{port}/", timeout=2)
+    except httpx2.HTTPError as error:
+        return type(error).__name__
+    if response.status_code == 200 and version in response.text:
+        return ""
+    return f"HTTP {response.status_code}"
+
+
 def wait_answers(port: int, version: str, timeout: float) -> None:
     """Until the app on `port` answers with `version` in its page."""
     deadline = time.perf_counter() + timeout
     last = "no answer"
     while time.perf_counter() < deadline:
-        try:
-            response = httpx2.get(f"http://127.0.0.1:{port}/", timeout=2)
-            if response.status_code == 200 and version in response.text:
-                return
-            last = f"HTTP {response.status_code}"
-        except httpx2.HTTPError as error:
-            last = type(error).__name__
+        last = answers(port, version)
+        if not last:
+            return
         time.sleep(0.1)
     raise DockerHostError(
         f"the app on the Docker host did not answer with version {version} in {timeout:g} s"

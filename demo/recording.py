@@ -20,7 +20,6 @@ import pty
 import select
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -28,7 +27,7 @@ from pathlib import Path
 
 from .errors import LabError
 from .paths import write_atomic
-from .teardown import down
+from .teardown import own_lab
 
 ROOT = Path(__file__).resolve().parent.parent
 RECORDING = ROOT / "docs" / "lab" / "recordings" / "demo-kwok.cast"
@@ -139,31 +138,16 @@ def record_demo(
     progress: Callable[[str], None] = print,
 ) -> Recording:
     """`python -m demo tour` recorded on a lab state of its own, then taken down."""
-    from .paths import state_dir
-
-    if (state_dir() / "lab.json").is_file():
-        raise LabError(
-            "a lab is up: the recording brings up a lab of its own, and its cleanup would"
-            " remove your lab's containers and images",
-            "take yours down first (`python -m demo down`), then record again",
-        )
     argv = [sys.executable, "-m", "demo", "tour", "--provider", provider,
             "--clusters", str(clusters)]  # fmt: skip
-    with tempfile.TemporaryDirectory(prefix="tellit-record-") as folder:
-        state = Path(folder) / "lab"
-        env = {**os.environ, "TELLIT_LAB_STATE": str(state)}
-        progress(f"recording `python -m demo tour --provider {provider}` (a few minutes)")
-        try:
-            recording = record(argv, env, f"make demo PROVIDER={provider}")
-        finally:
-            left = down(state, log=lambda message: None)
-        if left:
-            raise LabError(f"the recorded lab left something behind: {'; '.join(left)}")
+    progress(f"recording `python -m demo tour --provider {provider}` (a few minutes)")
+    with own_lab("record") as state:
+        recording = record(argv, dict(os.environ), f"make demo PROVIDER={provider}")
     replacements = {
         str(state): "~/.cache/tell-it-with-a-meme/lab",
         str(ROOT): ".",
         str(Path.home()): "~",
-        folder: "~/.cache/tell-it-with-a-meme",
+        str(state.parent): "~/.cache/tell-it-with-a-meme",
     }
     recording = scrub(recording, replacements)
     if recording.exit_code != 0:

@@ -9,8 +9,11 @@ folder goes last. Built tools in the cache are kept (they are not lab state).
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psutil
@@ -18,6 +21,7 @@ import psutil
 from .clusters import provider
 from .errors import LabError
 from .naming import LABEL
+from .paths import state_dir
 from .processes import runs_from, wait_finished
 from .run import CommandError, run
 from .services import Service
@@ -101,3 +105,40 @@ def leftovers(root: Path) -> list[str]:
     if root.exists():
         left.append(f"folder {root}")
     return left
+
+
+def refuse_beside_a_lab() -> None:
+    yours = state_dir()
+    if (yours / "lab.json").is_file():
+        # Cleaning up removes every container, network and image labelled as the lab's:
+        # a lab that is up would lose its own.
+        raise LabError(
+            f"a lab is up ({yours}): this brings up a lab of its own, and its cleanup would"
+            " remove your lab's containers and images",
+            "take yours down first (`python -m demo down`), then run it again",
+        )
+
+
+@contextmanager
+def own_lab(name: str) -> Iterator[Path]:
+    """A lab state of its own for what runs inside (experiments, a recording), set as
+    TELLIT_LAB_STATE, torn down after whatever happened, and checked: anything left behind is
+    an error (after the body's own error, if any)."""
+    refuse_beside_a_lab()
+    before = os.environ.get("TELLIT_LAB_STATE")
+    with tempfile.TemporaryDirectory(prefix=f"tellit-{name}-") as folder:
+        root = Path(folder) / "lab"
+        os.environ["TELLIT_LAB_STATE"] = str(root)
+        try:
+            yield root
+        finally:
+            left = down(root, log=lambda message: None)
+            if before is None:
+                os.environ.pop("TELLIT_LAB_STATE", None)
+            else:
+                os.environ["TELLIT_LAB_STATE"] = before
+        if left:
+            raise LabError(
+                f"the {name} lab left something behind: {'; '.join(left)}",
+                "`python -m demo down` with TELLIT_LAB_STATE set to it removes the rest",
+            )

@@ -14,9 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx2
-
-from ..dockerhost import DockerHost
+from ..dockerhost import DockerHost, answers
 from ..errors import LabError
 from .measure import hook_run, kwok_lab
 from .results import Result, summarise
@@ -91,10 +89,4 @@ def run(root: Path, size: str, provider: str, progress: Callable[[str], None]) -
 def serves(host: DockerHost, version: str) -> bool:
     """Whether the host's app answers, now, with `version` (read over HTTP, not from Docker)."""
     port = host.port()
-    if port is None:
-        return False
-    try:
-        response = httpx2.get(f"http://127.0.0.1:{port}/", timeout=5)
-    except httpx2.HTTPError:
-        return False
-    return response.status_code == 200 and version in response.text
+    return port is not None and not answers(port, version)

@@ -3,17 +3,13 @@ experiment, its result checked and written, and the lab torn down whatever happe
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import LabError
-from ..paths import state_dir
-from ..teardown import down
+from ..teardown import own_lab
 from . import credentials, drift, flexibility, leadtime, pollload
 from .results import RESULTS, Result, write
 
@@ -45,42 +41,6 @@ EXPERIMENTS = {
         ),
     )
 }
-
-
-def refuse_beside_a_lab() -> None:
-    yours = state_dir()
-    if (yours / "lab.json").is_file():
-        # Cleaning up removes every container, network and image labelled as the lab's:
-        # a lab that is up would lose its own.
-        raise LabError(
-            f"a lab is up ({yours}): an experiment brings up a lab of its own, and its cleanup"
-            " would remove your lab's containers and images",
-            "take yours down first (`python -m demo down`), then run the experiment again",
-        )
-
-
-@contextmanager
-def own_lab(name: str) -> Iterator[Path]:
-    """A lab state of its own for what runs inside, torn down after whatever happened, and
-    checked: anything left behind is an error (after the body's own error, if any)."""
-    refuse_beside_a_lab()
-    before = os.environ.get("TELLIT_LAB_STATE")
-    with tempfile.TemporaryDirectory(prefix=f"tellit-{name}-") as folder:
-        root = Path(folder) / "lab"
-        os.environ["TELLIT_LAB_STATE"] = str(root)
-        try:
-            yield root
-        finally:
-            left = down(root, log=lambda message: None)
-            if before is None:
-                os.environ.pop("TELLIT_LAB_STATE", None)
-            else:
-                os.environ["TELLIT_LAB_STATE"] = before
-        if left:
-            raise LabError(
-                f"the {name} lab left something behind: {'; '.join(left)}",
-                "`python -m demo down` with TELLIT_LAB_STATE set to it removes the rest",
-            )
 
 
 # Small runs share one lab, in this order: no clusters first, the one that stops and starts

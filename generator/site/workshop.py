@@ -21,7 +21,10 @@ from pathlib import Path
 
 import yaml
 
+from mkdocs.utils.meta import get_data
+
 from .results import ResultFenceError, results_dir, table_html
+from .series import entry_from_meta
 
 SHOWS = ("requirements", "agenda", "steps", "problems", "reset")
 MARKERS = {  # the tour's own words where each step starts and ends, in its recording
@@ -114,8 +117,9 @@ def series_parts(docs: Path) -> list[tuple[int, str, int]]:
     parts = []
     for path in sorted((docs / "series").glob("part-*.md")):
         text = path.read_text(encoding="utf-8-sig")
-        meta = yaml.safe_load(text.split("---", 2)[1]) if text.startswith("---") else {}
-        parts.append((int(meta["part"]), str(meta["title"]), text.count("```meme")))
+        entry = entry_from_meta(path.name, get_data(text)[1])  # as the site reads a post
+        if entry is not None:
+            parts.append((entry.part, entry.title, text.count("```meme")))
     return sorted(parts)
 
 

@@ -33,6 +33,8 @@ from .experiments.runner import EXPERIMENTS, SHARED_ORDER, run_experiment
 from .gitserver import GitServer
 from .images import ensure_base_image
 from .lab import LabRecord, running_registry, start_registry
+from .minilabs import TRACKS, walk
+from .minilabs.setup import bench_for
 from .naming import env
 from .paths import state_dir
 from .recording import RECORDING, record_demo
@@ -178,8 +180,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="the same story one step at a time, for attendees: what each step shows, what to"
         " type, and a check after it",
     )
+    lab.add_argument(
+        "--track",
+        choices=("delivery", *TRACKS),
+        default="delivery",
+        help="delivery: part 4's push, pull and drift (the default); services (part 2),"
+        " secrets and control-plane (part 3): the mini-labs, on one cluster",
+    )
+    lab.add_argument("--cluster", default="", help="the mini-lab's cluster (default: the first)")
     lab.add_argument("--provider", choices=NAMES, default=env("PROVIDER", "kind"))
-    lab.add_argument("--clusters", type=int, default=3)
+    lab.add_argument(
+        "--clusters", type=int, default=0, help="clusters to bring up (default: 3; mini-labs: 1)"
+    )
     lab.add_argument("--interval", type=float, default=5, help="the agents' poll interval")
     lab.add_argument(
         "--agent",
@@ -561,6 +573,9 @@ def command_tour(args, console: Console) -> int:
 
 
 def command_lab(args, console: Console) -> int:
+    if args.track != "delivery":
+        return command_minilab(args, console)
+    args.clusters = args.clusters or 3
     if not _ready_and_up(args, console):
         return 1
 
@@ -585,3 +600,57 @@ def command_lab(args, console: Console) -> int:
     done = len(results) == len(STEPS) and all(problem is None for _, problem in results)
     console.print(NEXT if done else "Fix what the check says, then run `python -m demo lab` again.")
     return 0 if done else 1
+
+
+def command_minilab(args, console: Console) -> int:
+    """One mini-lab track on the lab that is up (or on one cluster brought up for it)."""
+    track = TRACKS[args.track]
+    record = LabRecord.load(state_dir())
+    if record is None:
+        args.clusters = args.clusters or 1
+        if not _ready_and_up(args, console):
+            return 1
+    elif record.provider != args.provider:
+        console.print(f"The lab is up with {record.provider}: the track runs there.")
+    console.print(f"[bold]Part {track.part}: {track.title}[/]")
+    with console.status("the app's image, onto the cluster's nodes"):
+        bench = bench_for(state_dir(), track, console.print, args.cluster)
+
+    def ask(step, number: int) -> bool:
+        console.print(f"    by hand: [bold]{step.command}[/]")
+        if args.yes:
+            return True
+        try:
+            console.input("    press Enter to run it (Ctrl-C to stop) ")
+        except EOFError:
+            return False
+        return True
+
+    outcomes = walk(track, bench, ask)
+    table = Table(title=f"Your lab: {track.name} on {bench.cluster.name}", title_justify="left")
+    for column in ("step", "check"):
+        table.add_column(column)
+    colours = {"ok": "green", "skipped": "yellow", "failed": "red"}
+    for outcome in outcomes:
+        shown = outcome.status if outcome.status == "ok" else f"{outcome.status}: {outcome.detail}"
+        table.add_row(outcome.step.title, f"[{colours[outcome.status]}]{shown}[/]")
+    console.print(table)
+    failed = [o for o in outcomes if o.status == "failed"] or len(outcomes) < len(track.steps)
+    if failed:
+        console.print(
+            f"Fix what the check says, then run `python -m demo lab --track {track.name}`"
+            " again: each step starts from what the cluster holds."
+        )
+        return 1
+    skipped = [o for o in outcomes if o.status == "skipped"]
+    if skipped:
+        console.print(
+            f"{len(outcomes) - len(skipped)} of {len(outcomes)} steps ran on"
+            f" {bench.cluster.provider}; the others need kind: `python -m demo lab --track"
+            f" {track.name} --provider kind` (after `python -m demo down`)."
+        )
+    console.print(
+        f"`kubectl get all -n {bench.namespace}` shows what the track made;"
+        " `python -m demo down` removes the lab."
+    )
+    return 0

@@ -121,3 +121,20 @@ def flux_processes() -> list[str]:
         if command and command[0].endswith(("/source-controller", "/kustomize-controller")):
             found.append(" ".join(command))
     return found
+
+
+def test_minilab_tracks_run_on_kwok_what_needs_no_pod_and_say_why_they_skip_the_rest(lab_state):
+    need(not provision.missing(), "the lab's Kubernetes tools (run `make provision`)")
+    need_docker()
+    need_registry()
+    secrets = demo("lab", "--track", "secrets", "--provider", "kwok", "--yes", state=lab_state)
+    assert secrets.returncode == 0, secrets.stdout[-3000:]
+    out = secrets.stdout
+    # Base64 decoded back, and the developer's token refused the Secret (a real 403).
+    assert out.count("check: ok") == 2 and "get secret db -> 403, list pods -> 200" in out
+    assert "base64 -d gives back: s3cret-" in out
+    skipped = [line.strip() for line in out.splitlines() if line.startswith("    skipped: ")]
+    assert len(skipped) == 3 and sum("needs real pods" in line for line in skipped) == 1
+    assert "2 of 5 steps ran on kwok" in out
+    services = demo("lab", "--track", "services", "--provider", "kwok", "--yes", state=lab_state)
+    assert services.returncode == 0 and services.stdout.count("check: ok") == 1, services.stdout

@@ -354,6 +354,10 @@ class KindProvider:
     def health(self, cluster: Cluster) -> Health:
         return api_health(cluster)
 
+    def load_image(self, name: str, image: str) -> None:
+        """Copy a local image into every node of a cluster (`kind load`): no registry, no pull."""
+        self._kind("load", "docker-image", image, "--name", lab_name(name), timeout=300)
+
     def delete(self, name: str) -> None:
         if name in {c.name for c in self.list()}:
             if self.setup().mode == "local":

@@ -15,7 +15,7 @@ export ACTIONLINT
 # Material prints its end-of-life notice on every build; README.md says where the site can go.
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: site serve test test-fast test-kind lint bench clean tools help provision node-image doctor demo demo-up demo-status demo-down experiments record
+.PHONY: site serve test test-fast test-kind lint bench clean tools help provision node-image doctor demo demo-up demo-status demo-down experiments record prefetch offline
 
 help:
 	@echo "make site   build the static site into site/ (BUILDER=zensical: with Zensical)"
@@ -30,6 +30,8 @@ help:
 	@echo "make demo       the lab's whole story: push v1, pull v2, a change by hand (PROVIDER=kind|kwok|kubeconfig, CLUSTERS=3, AGENT=ours|flux)"
 	@echo "make experiments  measure part 4's claims into docs/lab/results (SMALL=1: about 3 minutes; EXPERIMENT_PROVIDER=kind: lead time on kind)"
 	@echo "make record     record make demo PROVIDER=kwok for the lab page's player"
+	@echo "make prefetch   the workshop's offline bundle (BUNDLE=tellit-offline.tar): tools, images, wheels, site"
+	@echo "make offline BUNDLE=...  an attendee's laptop ready for make demo from the bundle, no network"
 	@echo "make demo-up    bring up the lab only"
 	@echo "make demo-status  each cluster, the registry and the git server"
 	@echo "make demo-down  remove everything the lab created, then check nothing is left"
@@ -88,6 +90,7 @@ test: $(DEV_STAMP)
 	$(MAKE) --no-print-directory $(AXE_STAMP)
 	$(BIN)/python -m demo provision
 	$(BIN)/python -m demo node-image --if-needed
+	$(BIN)/python -m demo.bundle --fetch-only
 	$(MAKE) --no-print-directory tools
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
@@ -133,6 +136,16 @@ experiments: $(LAB_STAMP)
 # The lab page's recording of `make demo PROVIDER=kwok` (docs/lab/recordings/demo-kwok.cast).
 record: $(LAB_STAMP)
 	$(BIN)/python -m demo record
+
+# The workshop's offline bundle (demo/bundle.py), and loading it on a laptop (demo/offline.py,
+# standard library only: it makes the virtual environment from the bundle's wheels).
+BUNDLE ?= tellit-offline.tar
+prefetch: site $(LAB_STAMP)
+	$(BIN)/python -m demo node-image --if-needed
+	$(BIN)/python -m demo.bundle $(BUNDLE)
+
+offline:
+	$(PYTHON) -m demo.offline $(BUNDLE)
 
 demo-up: $(LAB_STAMP)
 	$(BIN)/python -m demo up --provider $(PROVIDER) --clusters $(CLUSTERS)

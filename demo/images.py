@@ -162,6 +162,9 @@ def ensure_registry_image(log=print) -> str:
     """
     binary = shutil.which("docker-registry")
     if binary is None:
+        loaded = run(["docker", "image", "ls", "tellit-registry", "--format", "{{.Tag}}"]).split()
+        if loaded:  # from an offline bundle (`demo.offline`), on a machine without Debian's
+            return f"tellit-registry:{loaded[0]}"
         raise CommandError(
             "Debian's docker-registry is not installed",
             "run `make provision` (apt-get install docker-registry)",

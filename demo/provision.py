@@ -146,8 +146,11 @@ def module_info(path_at_version: str, cwd: Path = Path(".")) -> dict[str, str]:
     return json.loads(go(["mod", "download", "-json", path_at_version], cwd))
 
 
-def kubernetes_builder(commands: tuple[str, ...]) -> Callable[[Path], None]:
-    """A build of some of k8s.io/kubernetes's commands through the wrapper module."""
+def kubernetes_builder(
+    commands: tuple[str, ...], target: dict[str, str] | None = None
+) -> Callable[[Path], None]:
+    """A build of some of k8s.io/kubernetes's commands through the wrapper module
+    (`target`: GOOS and GOARCH, to cross-build for another machine)."""
 
     def build(out: Path) -> None:
         version = versions.KUBERNETES
@@ -168,6 +171,7 @@ def kubernetes_builder(commands: tuple[str, ...]) -> Callable[[Path], None]:
                     *(f"k8s.io/kubernetes/cmd/{command}" for command in commands),
                 ],
                 module,
+                target,
             )
 
     return build
@@ -181,6 +185,21 @@ def go_installer(
     def build(out: Path) -> None:
         flags = ["-trimpath", "-ldflags", ldflags, *(["-tags", tags] if tags else [])]
         go(["install", *flags, *(f"{p}@{version}" for p in packages)], out, {"GOBIN": str(out)})
+
+    return build
+
+
+def cross_builder(module: str, version: str, binary: str, target: dict[str, str]):
+    """`go build` of one command module for another OS and architecture (`go install` refuses
+    to cross-build into GOBIN)."""
+
+    def build(out: Path) -> None:
+        with tempfile.TemporaryDirectory(prefix=f"{binary}-cross-") as work:
+            folder = Path(work)
+            go(["mod", "init", f"tellit.local/{binary}"], folder)
+            go(["get", f"{module}@{version}"], folder)
+            flags = ["-trimpath", "-ldflags", "-s -w"]
+            go(["build", *flags, "-o", str(out / binary), module], folder, target)
 
     return build
 
@@ -297,6 +316,32 @@ FLUX_TOOLS = (
 )
 
 
+# kubectl alone, where an offline bundle brought it (`demo.offline`): the lab then needs no
+# Go and no build of the control plane to drive kind clusters.
+KUBECTL = Tool("kubectl", versions.KUBERNETES, ("kubectl",), kubernetes_builder(("kubectl",)))
+PLATFORMS = (("linux", "amd64"), ("linux", "arm64"), ("darwin", "amd64"), ("darwin", "arm64"))
+
+
+def cross_tools(system: str, arch: str) -> tuple[Tool, Tool]:
+    """kind and kubectl for another machine, each in a folder named by version and platform."""
+    target = {"GOOS": system, "GOARCH": arch}
+    suffix = f"{system}-{arch}"
+    return (
+        Tool(
+            f"kind-{suffix}",
+            versions.KIND_HERE,
+            ("kind",),
+            cross_builder("sigs.k8s.io/kind", versions.KIND_HERE, "kind", target),
+        ),
+        Tool(
+            f"kubectl-{suffix}",
+            versions.KUBERNETES,
+            ("kubectl",),
+            kubernetes_builder(("kubectl",), target),
+        ),
+    )
+
+
 def binaries(root: Path | None = None, tools: tuple[Tool, ...] = TOOLS) -> dict[str, Path]:
     """Every binary by name; the caller checks `present()` or calls `ensure()` first."""
     root = root or tools_dir()
@@ -316,7 +361,7 @@ def ensure(
     """Build every missing tool; a folder appears only once its build is complete."""
     root = root or tools_dir()
     root.mkdir(parents=True, exist_ok=True)
-    if shutil.which("go") is None:
+    if missing(root, tools) and shutil.which("go") is None:  # all there: no Go needed
         raise ProvisionError(
             "Go is needed to build the lab's tools",
             "install Go 1.24 or newer (go.dev/doc/install) and run `make provision` again",

@@ -126,6 +126,9 @@ def local_recipe() -> bool:
 
 def ensure(log=print) -> str:
     """The image's name, made if missing (a minute the first time, seconds after a change)."""
+    made = f"{REPOSITORY}:{digest(closure())}"
+    if image_exists(made):
+        return made  # made here, or loaded from an offline bundle (`demo.offline`)
     if not local_recipe():
         return ensure_published(log)
     if sys.version_info[:2] != DEBIAN_PYTHON:

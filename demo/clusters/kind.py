@@ -29,7 +29,7 @@ from .. import images, kindnet, kindshim, nodeimage, provision, versions
 from ..checks import Check, inotify, port_free
 from ..downloads import kind_binaries
 from ..naming import LABEL, PREFIX, lab_name, short_name
-from ..paths import state_dir, write_atomic
+from ..paths import state_dir, tools_dir, write_atomic
 from ..run import CommandError, run
 from .base import Cluster, ClusterError, Health, api_health, default_names
 
@@ -133,11 +133,10 @@ class KindProvider:
         # The image first: building it builds every tool it needs. Running clusters needs
         # only kind and kubectl (a warm machine that loads the image builds nothing else).
         image = nodeimage.ensure(log=log)
-        needed = tuple(
-            tool
-            for tool in provision.TOOLS + provision.NODE_TOOLS
-            if tool.name in ("kind", "kubernetes")
-        )
+        # kubectl alone where an offline bundle brought it, else with the control plane's build.
+        kubectl = "kubectl" if provision.KUBECTL.present(tools_dir()) else "kubernetes"
+        everything = (*provision.TOOLS, *provision.NODE_TOOLS, provision.KUBECTL)
+        needed = tuple(tool for tool in everything if tool.name in ("kind", kubectl))
         provision.ensure(log=log, tools=needed)
         tools = provision.binaries(tools=needed)
         shim = ""

@@ -1,0 +1,207 @@
+"""The workshop's offline bundle: what `make offline` refuses (a damaged, changed or cut-short
+bundle, a file named outside it) on small bundles made here, and the round trip for real:
+`make prefetch`'s archive made, the lab's images removed, the bundle loaded into a fresh
+clone with a fresh cache and no network, then `make demo PROVIDER=kind` green."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import time
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+from helpers import need
+from lab_support import need_docker
+
+from demo import offline, provision, versions
+from demo.bundle import PYTHONS
+
+LINE = f"{sys.version_info[0]}.{sys.version_info[1]}"
+
+
+def small_bundle(path: Path, files: dict[str, bytes], manifest_files: dict | None = None) -> Path:
+    described = {
+        "format": 1,
+        "commit": "test",
+        "versions": {"kind": versions.KIND_HERE, "kubernetes": versions.KUBERNETES},
+        "platforms": [offline.this_platform()],
+        "pythons": [LINE],
+        "images": {},
+        "files": manifest_files
+        if manifest_files is not None
+        else {
+            name: {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+            for name, data in files.items()
+        },
+    }
+    with tarfile.open(path, "w") as tar:
+        for name, data in {"manifest.json": json.dumps(described).encode(), **files}.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+def unpack(bundle: Path, tmp_path: Path) -> Path:
+    staging = tmp_path / "staging"
+    staging.mkdir(exist_ok=True)
+    offline.unpack(bundle, staging, offline.Report())
+    return staging
+
+
+def test_a_good_bundle_unpacks_every_file_checked(tmp_path):
+    files = {"bin/x/kind": b"kind", "site/index.html": b"<html>"}
+    staging = unpack(small_bundle(tmp_path / "b.tar", files), tmp_path)
+    assert (staging / "site" / "index.html").read_bytes() == b"<html>"
+
+
+def test_a_changed_file_is_refused_naming_it(tmp_path):
+    good = {"bin/x/kind": {"sha256": hashlib.sha256(b"kind").hexdigest(), "size": 4}}
+    bundle = small_bundle(tmp_path / "b.tar", {"bin/x/kind": b"evil"}, good)
+    with pytest.raises(offline.BundleRefused, match=r"bin/x/kind has sha256 .* copy the bundle"):
+        unpack(bundle, tmp_path)
+
+
+def test_a_file_the_manifest_does_not_list_is_refused(tmp_path):
+    bundle = small_bundle(tmp_path / "b.tar", {"extra": b"x"}, manifest_files={})
+    with pytest.raises(offline.BundleRefused, match="extra is not in its manifest"):
+        unpack(bundle, tmp_path)
+
+
+def test_a_name_outside_the_bundle_is_refused(tmp_path):
+    bundle = small_bundle(tmp_path / "b.tar", {"../escape": b"x"})
+    with pytest.raises(offline.BundleRefused, match="outside the bundle"):
+        unpack(bundle, tmp_path)
+    assert not (tmp_path / "escape").exists()
+
+
+def test_a_cut_short_bundle_is_refused(tmp_path):
+    files = {"images/lab.tar": os.urandom(300_000)}
+    bundle = small_bundle(tmp_path / "b.tar", files)
+    data = bundle.read_bytes()
+    bundle.write_bytes(data[: len(data) // 2])
+    with pytest.raises(offline.BundleRefused, match="copy it again"):
+        unpack(bundle, tmp_path)
+
+
+def test_the_archive_sum_beside_it_is_checked_first(tmp_path):
+    bundle = small_bundle(tmp_path / "b.tar", {"a": b"a"})
+    (tmp_path / "b.tar.sha256").write_text("0" * 64 + "  b.tar\n")
+    with pytest.raises(offline.BundleRefused, match="damaged or not this bundle"):
+        offline.check_archive(bundle, offline.Report())
+
+
+def test_a_bundle_for_other_versions_or_pythons_says_what_to_do():
+    described = {
+        "format": 1,
+        "platforms": [offline.this_platform()],
+        "pythons": ["3.99"],
+        "versions": {},
+    }
+    assert "make offline PYTHON=" in offline.check_manifest(described)
+    described["pythons"] = [LINE]
+    assert "make the bundle from the same commit" in offline.check_manifest(described)
+    described["platforms"] = ["plan9-mips"]
+    assert "no kind and kubectl for" in offline.check_manifest(described)
+
+
+def test_the_loader_imports_nothing_but_the_standard_library():
+    """It runs before the virtual environment exists: a fresh interpreter, no site-packages."""
+    probe = "import demo.offline, sys; print(sorted(m.split('.')[0] for m in sys.modules))"
+    result = subprocess.run(
+        [sys.executable, "-S", "-c", probe], cwd=ROOT, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert not {"rich", "requests", "yaml", "lightkube"} & set(eval(result.stdout))
+
+
+# The round trip, for real. It removes the lab's images and loads them back from the bundle,
+# so it runs with the kind tests (never beside another lab).
+def run(command: list[str], cwd: Path, env: dict[str, str], timeout: float) -> tuple[str, float]:
+    started = time.perf_counter()
+    done = subprocess.run(
+        command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+    )
+    took = time.perf_counter() - started
+    assert done.returncode == 0, (
+        f"{' '.join(command)}:\n{done.stdout[-4000:]}\n{done.stderr[-3000:]}"
+    )
+    return done.stdout, took
+
+
+@pytest.mark.kind
+def test_the_bundle_round_trip_leaves_a_laptop_ready_for_make_demo_with_no_network(tmp_path):
+    need_docker()
+    need(LINE in PYTHONS, f"a Python the bundle carries wheels for ({', '.join(PYTHONS)})")
+    need(shutil.which("unshare") is not None, "unshare (util-linux), to load with no network")
+    missing = [t.name for t in provision.missing(tools=provision.NODE_TOOLS)]
+    need(not missing, f"the kind tools ({', '.join(missing)}): run `make test`, which builds them")
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("TELLIT_", "VIRTUAL_ENV"))}
+    base["COLUMNS"] = "200"
+
+    # The facilitator: the site, then the bundle, from the caches `make test` filled.
+    site = tmp_path / "site"
+    run([sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(site)], ROOT, base, 600)
+    bundle = tmp_path / "tellit-offline.tar"
+    _, pack_seconds = run(
+        [sys.executable, "-m", "demo.bundle", str(bundle), "--site", str(site)], ROOT, base, 1800
+    )
+    with tarfile.open(bundle) as tar:
+        described = json.loads(tar.extractfile("manifest.json").read())
+    for platform in ("linux-amd64", "linux-arm64", "darwin-amd64", "darwin-arm64"):
+        assert {f"bin/{platform}/kind", f"bin/{platform}/kubectl"} <= set(described["files"])
+    assert any(n.startswith("wheels/pillow-") and "macosx" in n for n in described["files"])
+    shutil.rmtree(site)
+
+    # An attendee's laptop: a fresh clone, an empty cache, none of the lab's images.
+    laptop = tmp_path / "laptop"
+    subprocess.run(["git", "clone", "--quiet", str(ROOT), str(laptop)], check=True)
+    images = [tag for tags in described["images"].values() for tag in tags]
+    subprocess.run(["docker", "image", "rm", "--force", *images], capture_output=True)
+    gone = subprocess.run(["docker", "image", "inspect", *images], capture_output=True)
+    assert gone.returncode != 0, "the lab's images were not removed"
+    env = {
+        **base,
+        "TELLIT_CACHE": str(tmp_path / "cache"),
+        "TELLIT_LAB_STATE": str(tmp_path / "lab"),
+        "GOPROXY": "off",
+        "PIP_NO_INDEX": "1",
+        "HTTP_PROXY": "http://127.0.0.1:9",
+        "HTTPS_PROXY": "http://127.0.0.1:9",
+    }
+    # Loaded in a network namespace of its own: no network at all, only Docker's socket.
+    loaded, load_seconds = run(
+        ["unshare", "--net", "make", "--no-print-directory", "offline", f"BUNDLE={bundle}"],
+        laptop,
+        env,
+        1800,
+    )
+    assert "every sha256 matches" in loaded and "nothing downloaded" in loaded
+    assert (laptop / "site" / "index.html").is_file()
+    assert (tmp_path / "cache" / "tools" / f"kind-{versions.KIND_HERE}" / "kind").is_file()
+    try:
+        demo, demo_seconds = run(
+            ["make", "--no-print-directory", "demo", "PROVIDER=kind"], laptop, env, 1800
+        )
+        assert demo.count("check: ok") == 3, demo[-3000:]
+    finally:
+        subprocess.run(
+            [str(laptop / ".venv" / "bin" / "python"), "-m", "demo", "down"],
+            cwd=laptop,
+            env=env,
+            capture_output=True,
+            timeout=600,
+        )
+    size = bundle.stat().st_size / 2**20
+    print(
+        f"\nbundle {size:,.0f} MiB: packed in {pack_seconds:.0f} s, loaded in {load_seconds:.0f} s,"
+        f" make demo in {demo_seconds:.0f} s"
+    )

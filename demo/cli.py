@@ -39,7 +39,7 @@ from .naming import env
 from .paths import state_dir
 from .recording import RECORDING, record_demo
 from .teardown import own_lab
-from .tour import AGENTS, NEXT, STEPS, Step, Story, run_steps
+from .tour import AGENTS, NEXT, STEPS, Story, run_steps
 
 DESCRIPTION = """\
 The lab of "Tell It With a Meme", part 4: clusters, an image registry and a git server on this
@@ -572,14 +572,11 @@ def command_tour(args, console: Console) -> int:
     return 0
 
 
-def command_lab(args, console: Console) -> int:
-    if args.track != "delivery":
-        return command_minilab(args, console)
-    args.clusters = args.clusters or 3
-    if not _ready_and_up(args, console):
-        return 1
+def _asker(args, console: Console):
+    """Before each step of a walkthrough: what to type by hand, then wait for Enter (unless
+    --yes); no answer (end of input) stops the walk."""
 
-    def ask(step: Step, number: int) -> bool:
+    def ask(step, number: int) -> bool:
         console.print(f"    by hand: [bold]{step.command}[/]")
         if args.yes:
             return True
@@ -589,6 +586,17 @@ def command_lab(args, console: Console) -> int:
             return False
         return True
 
+    return ask
+
+
+def command_lab(args, console: Console) -> int:
+    if args.track != "delivery":
+        return command_minilab(args, console)
+    args.clusters = args.clusters or 3
+    if not _ready_and_up(args, console):
+        return 1
+
+    ask = _asker(args, console)
     story = Story(Delivery(log=lambda message: None), console.print, args.interval, args.agent)
     results = run_steps(story, ask)
     table = Table(title="Your lab", title_justify="left")
@@ -616,16 +624,7 @@ def command_minilab(args, console: Console) -> int:
     with console.status("the app's image, onto the cluster's nodes"):
         bench = bench_for(state_dir(), track, console.print, args.cluster)
 
-    def ask(step, number: int) -> bool:
-        console.print(f"    by hand: [bold]{step.command}[/]")
-        if args.yes:
-            return True
-        try:
-            console.input("    press Enter to run it (Ctrl-C to stop) ")
-        except EOFError:
-            return False
-        return True
-
+    ask = _asker(args, console)
     outcomes = walk(track, bench, ask)
     table = Table(title=f"Your lab: {track.name} on {bench.cluster.name}", title_justify="left")
     for column in ("step", "check"):

@@ -17,12 +17,13 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import KIND_LAB, ROOT
 from helpers import need
 from lab_support import need_docker
 
 from demo import offline, provision, versions
 from demo.bundle import PYTHONS
+from demo.teardown import down
 
 LINE = f"{sys.version_info[0]}.{sys.version_info[1]}"
 
@@ -138,8 +139,16 @@ def run(command: list[str], cwd: Path, env: dict[str, str], timeout: float) -> t
 
 
 @pytest.mark.kind
-def test_the_bundle_round_trip_leaves_a_laptop_ready_for_make_demo_with_no_network(tmp_path):
+def test_the_bundle_round_trip_leaves_a_laptop_ready_for_make_demo_with_no_network(
+    tmp_path, request
+):
     need_docker()
+    # The session's background kind lab (conftest) is done with by now; when this test runs
+    # alone it is still coming up: end it, as its images are about to be removed.
+    background = request.config.stash.get(KIND_LAB, None)
+    if background is not None:
+        background.stop()
+        down(background.state, log=lambda message: None)
     need(LINE in PYTHONS, f"a Python the bundle carries wheels for ({', '.join(PYTHONS)})")
     need(shutil.which("unshare") is not None, "unshare (util-linux), to load with no network")
     missing = [t.name for t in provision.missing(tools=provision.NODE_TOOLS)]

@@ -21,8 +21,8 @@ from conftest import KIND_LAB, ROOT
 from helpers import need
 from lab_support import need_docker
 
-from demo import offline, provision, versions
-from demo.bundle import PYTHONS
+from demo import nodeimage, offline, provision, versions
+from demo.bundle import PYTHONS, lab_images
 from demo.teardown import down
 
 LINE = f"{sys.version_info[0]}.{sys.version_info[1]}"
@@ -175,16 +175,26 @@ def test_the_bundle_round_trip_leaves_a_laptop_ready_for_make_demo_with_no_netwo
     subprocess.run(["git", "clone", "--quiet", str(ROOT), str(laptop)], check=True)
     images = [tag for tags in described["images"].values() for tag in tags]
     subprocess.run(["docker", "image", "rm", "--force", *images], capture_output=True)
-    gone = subprocess.run(["docker", "image", "inspect", *images], capture_output=True)
-    assert gone.returncode != 0, "the lab's images were not removed"
+    try:
+        gone = subprocess.run(["docker", "image", "inspect", *images], capture_output=True)
+        assert gone.returncode != 0, "the lab's images were not removed"
+        load_seconds, demo_seconds = on_the_laptop(bundle, laptop, base, tmp_path)
+    finally:
+        restore_images(images)
+    size = bundle.stat().st_size / 2**20
+    print(
+        f"\nbundle {size:,.0f} MiB: packed in {pack_seconds:.0f} s, loaded in {load_seconds:.0f} s,"
+        f" make demo in {demo_seconds:.0f} s"
+    )
+
+
+def on_the_laptop(bundle: Path, laptop: Path, base: dict, tmp_path: Path) -> tuple[float, float]:
     env = {
         **base,
         "TELLIT_CACHE": str(tmp_path / "cache"),
         "TELLIT_LAB_STATE": str(tmp_path / "lab"),
         "GOPROXY": "off",
         "PIP_NO_INDEX": "1",
-        "HTTP_PROXY": "http://127.0.0.1:9",
-        "HTTPS_PROXY": "http://127.0.0.1:9",
     }
     # Loaded in a network namespace of its own: no network at all, only Docker's socket.
     loaded, load_seconds = run(
@@ -209,8 +219,14 @@ def test_the_bundle_round_trip_leaves_a_laptop_ready_for_make_demo_with_no_netwo
             capture_output=True,
             timeout=600,
         )
-    size = bundle.stat().st_size / 2**20
-    print(
-        f"\nbundle {size:,.0f} MiB: packed in {pack_seconds:.0f} s, loaded in {load_seconds:.0f} s,"
-        f" make demo in {demo_seconds:.0f} s"
-    )
+    return load_seconds, demo_seconds
+
+
+def restore_images(images: list[str]) -> None:
+    """Whatever the bundle did not put back, made again as `make test` makes it (the tests
+    after this one use these images)."""
+    present = subprocess.run(["docker", "image", "inspect", *images], capture_output=True)
+    if present.returncode == 0:
+        return
+    nodeimage.ensure(log=lambda message: None)
+    lab_images(log=lambda message: None)

@@ -288,14 +288,14 @@ def main(argv: list[str] | None = None) -> int:
     for name, file in described["files"].items():
         totals = parts.setdefault(name.split("/", 1)[0], [0, 0])
         totals[0], totals[1] = totals[0] + 1, totals[1] + file["size"]
-    table = Table(title=f"{args.output}: {size / 2**20:,.0f} MiB", title_justify="left")
+    table = Table(title=f"The bundle: {size / 2**20:,.0f} MiB", title_justify="left")
     for column in ("part", "files", "MiB"):
         table.add_column(column, justify="left" if column == "part" else "right")
     for part, (count, total) in sorted(parts.items()):
         table.add_row(part, str(count), f"{total / 2**20:,.0f}")
     console = Console(highlight=False)
     console.print(table)
-    console.print(f"sha256 {digest} (also in {args.output}.sha256)")
+    console.print(f"{args.output}\nsha256 {digest} (also in {args.output.name}.sha256)")
     console.print(
         f"Made in {time.perf_counter() - started:.0f} s. Load it on each laptop with"
         f" `make offline BUNDLE={args.output}`."

@@ -41,9 +41,10 @@ from rich.console import Console
 from rich.table import Table
 
 from . import images, nodeimage, provision, pyimage, versions
-from .downloads import target
 from .errors import LabError
+from .offline import file_sha256
 from .paths import cache_root
+from .platforms import this_platform
 from .run import run
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,17 +73,12 @@ class Entry:
     source: Path
 
 
-def host_platform() -> str:
-    system, arch = target()
-    return f"{system}-{arch}"
-
-
 def fetch_tools(log: Log) -> list[Entry]:
     """kind and kubectl per platform; this machine's are the ones the lab already built."""
     entries = []
     for system, arch in provision.PLATFORMS:
         suffix = f"{system}-{arch}"
-        if suffix == host_platform():
+        if suffix == this_platform():
             wanted = (*provision.TOOLS, *provision.NODE_TOOLS)
             tools = tuple(t for t in wanted if t.name in ("kind", "kubernetes"))
         else:
@@ -173,14 +169,6 @@ def site_entries(site: Path) -> list[Entry]:
     ]
 
 
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        while chunk := stream.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def manifest(entries: list[Entry], images_in: dict[str, list[str]]) -> dict:
     commit = subprocess.run(
         ["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True
@@ -198,7 +186,8 @@ def manifest(entries: list[Entry], images_in: dict[str, list[str]]) -> dict:
         "pythons": list(PYTHONS),
         "images": images_in,
         "files": {
-            e.name: {"sha256": sha256(e.source), "size": e.source.stat().st_size} for e in entries
+            e.name: {"sha256": file_sha256(e.source), "size": e.source.stat().st_size}
+            for e in entries
         },
     }
 

@@ -17,9 +17,7 @@ import requests
 
 from . import versions
 from .errors import LabError
-
-ARCHITECTURES = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
-SYSTEMS = {"Linux": "linux", "Darwin": "darwin"}
+from .platforms import ARCHITECTURES, SYSTEMS
 
 
 class DownloadError(LabError):

@@ -24,65 +24,58 @@ POD_SECURITY = {
 }
 
 
-def lab_namespace(namespace: str) -> str:
+def namespace_object(namespace: str) -> dict:
     """A namespace of the lab: labelled for cleanup, enforcing the `restricted` pod level."""
     labels = {LABEL: "true", **POD_SECURITY}
-    return yaml.safe_dump(
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": namespace, "labels": labels},
+    }
+
+
+def lab_namespace(namespace: str) -> str:
+    return yaml.safe_dump(namespace_object(namespace), sort_keys=False)
+
+
+# What the pipeline's and the agents' accounts may do: workloads in their own namespace.
+WORKLOAD_RULES = [
+    {
+        "apiGroups": [""],
+        "resources": ["configmaps", "services"],
+        "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"],
+    },
+    {
+        "apiGroups": ["apps"],
+        "resources": ["deployments"],
+        "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"],
+    },
+    {"apiGroups": ["apps"], "resources": ["replicasets"], "verbs": ["get", "list", "watch"]},
+    {"apiGroups": [""], "resources": ["events"], "verbs": ["create"]},
+]
+
+
+def account_objects(namespace: str, account: str, rules: list[dict]) -> list[dict]:
+    """A ServiceAccount, a Role with `rules` in its namespace, and the binding between them."""
+    meta = {"name": account, "namespace": namespace}
+    rbac = "rbac.authorization.k8s.io"
+    return [
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta},
+        {"apiVersion": f"{rbac}/v1", "kind": "Role", "metadata": meta, "rules": rules},
         {
-            "apiVersion": "v1",
-            "kind": "Namespace",
-            "metadata": {"name": namespace, "labels": labels},
+            "apiVersion": f"{rbac}/v1",
+            "kind": "RoleBinding",
+            "metadata": meta,
+            "roleRef": {"apiGroup": rbac, "kind": "Role", "name": account},
+            "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": namespace}],
         },
-        sort_keys=False,
-    )
+    ]
 
 
 def namespaced_role(namespace: str, account: str) -> str:
     """A ServiceAccount that may manage workloads in its own namespace, and nothing else."""
-    return (
-        lab_namespace(namespace)
-        + f"""\
----
-apiVersion: v1
-kind: ServiceAccount
-metadata:
-  name: {account}
-  namespace: {namespace}
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: Role
-metadata:
-  name: {account}
-  namespace: {namespace}
-rules:
-- apiGroups: [""]
-  resources: [configmaps, services]
-  verbs: [get, list, watch, create, update, patch, delete]
-- apiGroups: [apps]
-  resources: [deployments]
-  verbs: [get, list, watch, create, update, patch, delete]
-- apiGroups: [apps]
-  resources: [replicasets]
-  verbs: [get, list, watch]
-- apiGroups: [""]
-  resources: [events]
-  verbs: [create]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata:
-  name: {account}
-  namespace: {namespace}
-roleRef:
-  apiGroup: rbac.authorization.k8s.io
-  kind: Role
-  name: {account}
-subjects:
-- kind: ServiceAccount
-  name: {account}
-  namespace: {namespace}
-"""
-    )
+    objects = [namespace_object(namespace), *account_objects(namespace, account, WORKLOAD_RULES)]
+    return yaml.safe_dump_all(objects, sort_keys=False)
 
 
 def service_account_kubeconfig(

@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -26,11 +25,11 @@ from pathlib import Path, PurePosixPath
 
 from . import versions
 from .paths import cache_root, tools_dir
+from .platforms import this_platform
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv"
 STAMPS = (".site-installed", ".lab-installed")
-ARCHITECTURES = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
 CHUNK = 1 << 20
 
 
@@ -62,11 +61,6 @@ class Report:
         total = time.perf_counter() - self.started
         lines.append(f"{'total':{width}}  {total:7.1f}")
         return "\n".join(lines)
-
-
-def this_platform() -> str:
-    system = {"Linux": "linux", "Darwin": "darwin"}.get(platform.system(), platform.system())
-    return f"{system}-{ARCHITECTURES.get(platform.machine().lower(), platform.machine())}"
 
 
 def file_sha256(path: Path) -> str:

@@ -126,9 +126,10 @@ def local_recipe() -> bool:
 
 def ensure(log=print) -> str:
     """The image's name, made if missing (a minute the first time, seconds after a change)."""
-    made = f"{REPOSITORY}:{digest(closure())}"
-    if image_exists(made):
-        return made  # made here, or loaded from an offline bundle (`demo.offline`)
+    distributions = closure()
+    image = f"{REPOSITORY}:{digest(distributions)}"
+    if image_exists(image):
+        return image  # made here, or loaded from an offline bundle (`demo.offline`)
     if not local_recipe():
         return ensure_published(log)
     if sys.version_info[:2] != DEBIAN_PYTHON:
@@ -138,10 +139,6 @@ def ensure(log=print) -> str:
             f" {wanted}: their compiled libraries would not fit",
             f"make the lab's environment with Python {wanted} (make clean; PYTHON=python{wanted})",
         )
-    distributions = closure()
-    image = f"{REPOSITORY}:{digest(distributions)}"
-    if image_exists(image):
-        return image
     base = f"{REPOSITORY}-base:" + hashlib.sha256(repr(BASE_PACKAGES).encode()).hexdigest()[:12]
     if not image_exists(base):
         log(f"python image: Debian {rootfs.SUITE} with {', '.join(BASE_PACKAGES)} (a minute)")

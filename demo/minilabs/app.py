@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import yaml
-from lightkube import ApiError
 from lightkube.resources.apps_v1 import Deployment
-from lightkube.resources.core_v1 import Pod
+from lightkube.resources.core_v1 import Pod, Service
 
 from ..clusters.base import Cluster
 from ..errors import LabError
 from .base import RESTRICTED, Bench, until
 
 PORT = 8080
+PAGE = "Running version"  # what the app's page says, whichever version runs
 
 
 def deployment(bench: Bench, replicas: int = 2) -> dict:
@@ -59,6 +59,11 @@ def run_app(bench: Bench, replicas: int = 2) -> None:
     until(lambda: ready(bench) == replicas or None, f"{replicas} ready replicas of the app")
 
 
+def address(bench: Bench) -> str:
+    """The Service's cluster IP: one stable address in front of the ready pods."""
+    return bench.api().get(Service, "app").spec.clusterIP or ""
+
+
 def ready(bench: Bench) -> int:
     found = bench.api().get(Deployment, "app")
     return (found.status.readyReplicas if found.status else 0) or 0
@@ -92,7 +97,7 @@ def one_shot(
     }
     acting.kubectl("apply", "-f", "-", input=yaml.safe_dump(pod, sort_keys=False))
     phase = until(
-        lambda: _phase(bench, name) if _phase(bench, name) in ("Succeeded", "Failed") else None,
+        lambda: found if (found := _phase(bench, name)) in ("Succeeded", "Failed") else None,
         f"the pod {name} to finish",
         timeout,
     )
@@ -105,11 +110,3 @@ def one_shot(
 def _phase(bench: Bench, name: str) -> str:
     pod = bench.api().get(Pod, name)
     return pod.status.phase if pod.status else ""
-
-
-def _exists(bench: Bench, name: str) -> bool:
-    try:
-        bench.api().get(Pod, name)
-        return True
-    except ApiError:
-        return False

@@ -12,9 +12,8 @@ from lightkube import Client
 
 from ..clusters.base import Cluster
 from ..errors import LabError
-from ..kube import POD_SECURITY
+from ..kube import namespace_object
 from ..kubeapi import client
-from ..naming import LABEL
 from .node import Node
 
 FIELD_MANAGER = "tellit-minilab"
@@ -51,12 +50,7 @@ class Bench:
         self.cluster.kubectl("apply", "-f", "-", input=text)
 
     def namespace_object(self) -> dict:
-        labels = {LABEL: "true", **POD_SECURITY}
-        return {
-            "apiVersion": "v1",
-            "kind": "Namespace",
-            "metadata": {"name": self.namespace, "labels": labels},
-        }
+        return namespace_object(self.namespace)
 
 
 @dataclass(frozen=True)

@@ -9,14 +9,13 @@ from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import Pod
 
 from ..run import CommandError
-from .app import PORT, ready, run_app
+from .app import PAGE, PORT, address, ready, run_app
 from .base import Bench, Step, Track, until
 from .node import MANIFESTS
 
 STOPPED = "/etc/kubernetes/stopped"  # where the static pods wait while the control plane is off
 PARTS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd")
 REQUESTS = 20
-PAGE = "Running version"
 
 
 def pods(bench: Bench) -> dict[str, int]:
@@ -31,11 +30,10 @@ def pods(bench: Bench) -> dict[str, int]:
 def start(bench: Bench) -> None:
     run_app(bench)
     bench.notes["pods"] = pods(bench)
-    service = bench.cluster.kubectl(
-        "get", "service", "app", "-n", bench.namespace, "-o", "jsonpath={.spec.clusterIP}"
+    bench.notes["address"] = address(bench)
+    bench.say(
+        f"    pods {', '.join(sorted(bench.notes['pods']))} serve {bench.notes['address']}:{PORT}"
     )
-    bench.notes["address"] = service.strip()
-    bench.say(f"    pods {', '.join(sorted(bench.notes['pods']))} serve {service}:{PORT}")
 
 
 def check_start(bench: Bench) -> str | None:

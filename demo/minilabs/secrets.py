@@ -12,7 +12,7 @@ import yaml
 from lightkube import ApiError
 from lightkube.resources.core_v1 import Pod, Secret
 
-from ..kube import service_account_kubeconfig
+from ..kube import account_objects, service_account_kubeconfig
 from ..kubeapi import client
 from .app import one_shot
 from .base import Bench, Step, Track, until
@@ -76,33 +76,11 @@ def check_etcd(bench: Bench) -> str | None:
 
 def developer_role(bench: Bench) -> list[dict]:
     """May run pods and read their logs; may not read Secrets."""
-    meta = {"name": DEVELOPER, "namespace": bench.namespace}
     rules = [
         {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "create", "delete"]},
         {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get"]},
     ]
-    binding = {
-        "apiGroup": "rbac.authorization.k8s.io",
-        "kind": "Role",
-        "name": DEVELOPER,
-    }
-    subject = {"kind": "ServiceAccount", "name": DEVELOPER, "namespace": bench.namespace}
-    return [
-        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta},
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "Role",
-            "metadata": meta,
-            "rules": rules,
-        },
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "RoleBinding",
-            "metadata": meta,
-            "roleRef": binding,
-            "subjects": [subject],
-        },
-    ]
+    return account_objects(bench.namespace, DEVELOPER, rules)
 
 
 def developer(bench: Bench):

@@ -6,18 +6,11 @@ import http.client
 import re
 import subprocess
 
-from lightkube.resources.core_v1 import Service
 from lightkube.resources.discovery_v1 import EndpointSlice
 
 from ..errors import LabError
-from .app import PORT, one_shot, run_app
+from .app import PAGE, PORT, address, one_shot, run_app
 from .base import Bench, Step, Track
-
-PAGE = "Running version"
-
-
-def address(bench: Bench) -> str:
-    return bench.api().get(Service, "app").spec.clusterIP or ""
 
 
 def ready_endpoints(bench: Bench) -> int:

@@ -259,3 +259,33 @@ def fit_captions(
         else c
         for c in fitted
     ]
+
+
+def ink_rects(caption: FittedCaption) -> list[tuple[int, int, int, int]]:
+    """Each line's ink as (left, top, right, bottom), stroke included: what a reader sees."""
+    sources = sources_of(caption.box.font, caption.text)
+    ascent, descent = _metrics(sources, caption.size)
+    rects = []
+    for line in caption.lines:
+        box, size, stroke = caption.box, caption.size, caption.stroke
+        _, (ink_left, ink_right) = set_line(box.font, size, stroke, line.text)
+        top = line.y - caption.stroke
+        rects.append((line.x + ink_left, top, line.x + ink_right,
+                      line.y + ascent + descent + caption.stroke))  # fmt: skip
+    return rects
+
+
+def crossings(
+    captions: list[FittedCaption], regions, image_size: tuple[int, int]
+) -> list[tuple[int, str]]:
+    """(caption index, region name) for every caption whose ink enters a keep-clear region."""
+    found = []
+    for index, caption in enumerate(captions):
+        for region in regions:
+            rl, rt, rr, rb = region.pixels(*image_size)
+            if any(
+                left < rr and right > rl and top < rb and bottom > rt
+                for left, top, right, bottom in ink_rects(caption)
+            ):
+                found.append((index, region.name))
+    return found

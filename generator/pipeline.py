@@ -23,7 +23,7 @@ from .art import output_size
 from .declarations import MemeSpec, parse_post
 from .errors import Location, MemeError, MemeErrors, excerpt
 from .files import write_atomically
-from .fitting import CaptionTooLong, FittedCaption, fit_captions, prepare
+from .fitting import CaptionTooLong, FittedCaption, crossings, fit_captions, prepare
 from .fonts import FONT_FILES, layout_versions, raqm_available, source_path
 from .plans import PlanStore, layout_from_json, layout_to_json, plan_key
 from .render import Encoding, draw, encode
@@ -127,6 +127,23 @@ def _check_text(spec: MemeSpec, template: Template) -> None:
             )
 
 
+def _check_clear(
+    spec: MemeSpec, template: Template, fitted: list[FittedCaption], size: tuple[int, int]
+) -> None:
+    """A caption may fill its box but never cover the art's subject (a keep-clear region)."""
+    crossed = crossings(fitted, template.keep_clear, size)
+    if crossed:
+        index, region = crossed[0]
+        line = spec.field_lines.get(f"captions[{index}]") or spec.where("captions").line
+        raise MemeError(
+            Location(spec.source, line, "captions"),
+            f"meme '{spec.id}', caption {index + 1} {excerpt(spec.captions[index])} covers"
+            f" '{region}' of template '{template.name}', which captions keep clear of"
+            f" (laid out at {fitted[index].size} px on {len(fitted[index].lines)} line(s))",
+            "shorten the caption so that it takes fewer lines, or pick another template",
+        )
+
+
 def plan_meme(
     spec: MemeSpec,
     library: TemplateLibrary,
@@ -169,6 +186,7 @@ def plan_meme(
     if entry is not None:
         try:
             fitted = layout_from_json(entry["captions"], template)
+            _check_clear(spec, template, list(fitted), size)
             plans.put(key, entry)
             return PlannedMeme(spec, template, fitted, encoding, str(entry["digest"]), *size)
         except (KeyError, TypeError, ValueError):
@@ -183,6 +201,7 @@ def plan_meme(
             f" {excerpt(spec.captions[error.index])} {error}",
             "shorten the caption, or pick a template with a larger box",
         ) from None
+    _check_clear(spec, template, fitted, size)
     digest = meme_digest(template, tuple(fitted), encoding)
     if plans is not None:
         plans.put(key, {"digest": digest, "captions": layout_to_json(tuple(fitted))})

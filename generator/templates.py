@@ -43,7 +43,8 @@ BOX_DEFAULTS: dict[str, Any] = {
     "group": None,  # boxes of one group share one font size, so a ladder reads evenly
 }
 BOX_KEYS = {"name", "x", "y", "w", "h", *BOX_DEFAULTS}
-TEMPLATE_KEYS = {"title", "description", "image", "defaults", "boxes"}
+TEMPLATE_KEYS = {"title", "description", "image", "defaults", "boxes", "keep_clear"}
+REGION_KEYS = {"name", "x", "y", "w", "h"}
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,22 @@ class TextBox:
 
 
 @dataclass(frozen=True)
+class Region:
+    """A part of the art no caption may cover (a face, the flower, the tower's antenna):
+    the engine refuses a layout whose text crosses it."""
+
+    name: str
+    x: float
+    y: float
+    w: float
+    h: float
+
+    def pixels(self, width: int, height: int) -> tuple[int, int, int, int]:
+        return (round(self.x * width), round(self.y * height),
+                round((self.x + self.w) * width), round((self.y + self.h) * height))  # fmt: skip
+
+
+@dataclass(frozen=True)
 class Template:
     name: str
     title: str
@@ -85,6 +102,7 @@ class Template:
     height: int
     boxes: tuple[TextBox, ...]
     art_sha256: str = field(repr=False)
+    keep_clear: tuple[Region, ...] = ()
 
     @property
     def box_names(self) -> list[str]:
@@ -115,25 +133,7 @@ def _check_box(raw: Any, index: int, where: Location, defaults: dict[str, Any]) 
     if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
         raise MemeError(where, f"{label} needs a 'name' of lowercase letters, digits and dashes")
     label = f"box '{name}'"
-    for key in ("x", "y", "w", "h"):
-        value = values.get(key)
-        if not isinstance(value, int | float) or isinstance(value, bool):
-            raise MemeError(where, f"{label} needs '{key}' as a fraction of the picture (0 to 1)")
-        values[key] = float(value)
-    if values["w"] <= 0 or values["h"] <= 0:
-        raise MemeError(where, f"{label} has an empty size", "w and h must be above 0")
-    if (
-        values["x"] < 0
-        or values["y"] < 0
-        or values["x"] + values["w"] > 1.0001
-        or values["y"] + values["h"] > 1.0001
-    ):
-        raise MemeError(
-            where,
-            f"{label} lies outside its image (x={values['x']}, y={values['y']},"
-            f" w={values['w']}, h={values['h']})",
-            "x + w and y + h must stay within 0..1",
-        )
+    _fraction_rect(values, label, where)
     checks = [
         ("align", values["align"] in ALIGNS, f"one of {', '.join(ALIGNS)}"),
         ("valign", values["valign"] in VALIGNS, f"one of {', '.join(VALIGNS)}"),
@@ -165,6 +165,45 @@ def _check_box(raw: Any, index: int, where: Location, defaults: dict[str, Any]) 
                 where, f"{label} has {key}={excerpt(values[key])}", f"expected {expected}"
             )
     return TextBox(**values)
+
+
+def _fraction_rect(values: dict, label: str, where: Location) -> None:
+    """x, y, w, h as fractions of the picture, inside it (values are made floats)."""
+    for key in ("x", "y", "w", "h"):
+        value = values.get(key)
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise MemeError(where, f"{label} needs '{key}' as a fraction of the picture (0 to 1)")
+        values[key] = float(value)
+    if values["w"] <= 0 or values["h"] <= 0:
+        raise MemeError(where, f"{label} has an empty size", "w and h must be above 0")
+    if (
+        values["x"] < 0
+        or values["y"] < 0
+        or values["x"] + values["w"] > 1.0001
+        or values["y"] + values["h"] > 1.0001
+    ):
+        raise MemeError(
+            where,
+            f"{label} lies outside its image (x={values['x']}, y={values['y']},"
+            f" w={values['w']}, h={values['h']})",
+            "x + w and y + h must stay within 0..1",
+        )
+
+
+def _check_region(raw: Any, index: int, where: Location) -> Region:
+    label = f"keep_clear[{index}]"
+    if not isinstance(raw, dict) or set(raw) - REGION_KEYS or not set(raw) >= REGION_KEYS:
+        raise MemeError(
+            where,
+            f"{label} must be a mapping of exactly {', '.join(sorted(REGION_KEYS))}",
+            "name the part of the art and give its rectangle as fractions, e.g."
+            " {name: face, x: 0.4, y: 0.2, w: 0.2, h: 0.3}",
+        )
+    values = dict(raw)
+    if not isinstance(values["name"], str) or not NAME_PATTERN.fullmatch(values["name"]):
+        raise MemeError(where, f"{label} needs a 'name' of lowercase letters, digits and dashes")
+    _fraction_rect(values, f"keep-clear region '{values['name']}'", where)
+    return Region(**values)
 
 
 # Pictures decoded in full once, by SHA-256: a picture that decoded cleanly does so again, so
@@ -254,6 +293,18 @@ def load_template(folder: Path, shown: Path | None = None) -> Template:
     names = [box.name for box in boxes]
     if len(set(names)) != len(names):
         raise MemeError(where, f"box names repeat: {names}", "give each box its own name")
+    raw_regions = data.get("keep_clear") or []
+    clear_where = Location(path, config.key_lines.get("keep_clear"), "keep_clear")
+    if not isinstance(raw_regions, list):
+        raise MemeError(clear_where, "keep_clear must be a list of regions", "see boxes")
+    region_lines = config.item_lines.get("keep_clear", [])
+    regions = tuple(
+        _check_region(
+            raw, i, Location(path, region_lines[i], "keep_clear") if i < len(region_lines)
+            else clear_where,
+        )
+        for i, raw in enumerate(raw_regions)
+    )  # fmt: skip
     return Template(
         name=folder.name,
         title=str(data.get("title") or folder.name),
@@ -263,6 +314,7 @@ def load_template(folder: Path, shown: Path | None = None) -> Template:
         height=height,
         boxes=boxes,
         art_sha256=art_sha256,
+        keep_clear=regions,
     )
 
 

@@ -52,12 +52,12 @@ class Canvas:
 
     def line(self, points, fill, width, joint="curve"):
         flat = [c * SCALE for point in points for c in point]
-        self.pen.line(flat, fill=fill, width=width * SCALE, joint=joint)
+        self.pen.line(flat, fill=fill, width=round(width * SCALE), joint=joint)
         for x, y in (points[0], points[-1]):  # round caps
             self.circle(x, y, width / 2, fill)
 
     def arc(self, box, start, end, fill, width):
-        self.pen.arc(self.s(*box), start, end, fill=fill, width=width * SCALE)
+        self.pen.arc(self.s(*box), start, end, fill=fill, width=round(width * SCALE))
 
     def gradient(self, box, top, bottom):
         x0, y0, x1, y1 = box
@@ -266,37 +266,6 @@ def ship(c: Canvas, x, y, length, containers):
             c.line([(left + j * 15, top + 6), (left + j * 15, top + 40)], "#00000030", 2)
 
 
-def labelled_scene() -> Image.Image:
-    c = Canvas(750)
-    c.gradient((0, 0, 1200, 470), "#9fd3f0", "#e4f4fb")
-    c.circle(1080, 90, 50, "#ffe38a")
-    for x, y in ((180, 110), (620, 70), (860, 170)):
-        for dx, dy, r in ((0, 0, 34), (38, -12, 42), (80, 0, 32)):
-            c.circle(x + dx, y + dy, r, "#ffffff")
-    c.gradient((0, 470, 1200, 750), "#3b8fc4", "#1f5f8f")
-    for k in range(14):
-        x = 40 + k * 90
-        c.arc((x, 520 + (k % 3) * 60, x + 60, 545 + (k % 3) * 60), 200, 340, "#ffffff80", 4)
-    # the control tower on its quay
-    c.rect((0, 440, 360, 500), "#8b8f96")
-    c.rect((120, 190, 220, 450), "#e9e4da", outline="#5b5f66", width=4)
-    c.polygon([(90, 190), (250, 190), (230, 130), (110, 130)], "#44536a")
-    c.rect((100, 140, 240, 185), "#9fd0f5", outline="#44536a", width=4)
-    c.line([(170, 130), (170, 70)], "#44536a", 6)
-    c.circle(170, 64, 12, "#d64541")
-    for k in range(4):
-        c.rect((150, 230 + k * 50, 190, 260 + k * 50), "#b9c6d3")
-    ship(c, 420, 470, 330, ["#e0483e", "#2f7fd8", "#f2b632", "#2f9e55", "#8e5bd6", "#e0483e"])
-    ship(
-        c,
-        800,
-        610,
-        360,
-        ["#2f9e55", "#f2b632", "#2f7fd8", "#e0483e", "#2f7fd8", "#8e5bd6", "#f2b632"],
-    )
-    return c.finish()
-
-
 def plant(c: Canvas, cx, base, happy: bool):
     c.polygon(
         [(cx - 80, base - 110), (cx + 80, base - 110), (cx + 60, base), (cx - 60, base)],
@@ -436,26 +405,10 @@ def calm_amid_chaos() -> Image.Image:
     return c.finish()
 
 
-def pyramid() -> Image.Image:
-    c = Canvas(900, "#f4f1ea")
-    apex, base_y, half = (450, 40), 880, 430
-
-    def x_at(y: float) -> float:
-        return half * (y - apex[1]) / (base_y - apex[1])
-
-    levels = [(apex[1], 320, "#f2b632"), (320, 600, "#e07a3f"), (600, base_y, "#b8483d")]
-    for top, bottom, colour in levels:
-        points = [
-            (450 - x_at(top), top),
-            (450 + x_at(top), top),
-            (450 + x_at(bottom), bottom),
-            (450 - x_at(bottom), bottom),
-        ]
-        c.polygon(points, colour, "#f4f1ea", 8)
-    c.line([(1010, 250), (1010, 650)], "#44536a", 16)
-    c.polygon([(970, 260), (1050, 260), (1010, 200)], "#44536a")
-    c.polygon([(970, 640), (1050, 640), (1010, 700)], "#44536a")
-    return c.finish()
+def sweat(c: Canvas, x, y, size=14, colour="#7cc4f2"):
+    """A drop of sweat flying off: a point on top, round below."""
+    c.polygon([(x, y - size * 1.8), (x - size, y), (x + size, y)], colour)
+    c.circle(x, y + size * 0.2, size, colour)
 
 
 def classic() -> Image.Image:
@@ -471,23 +424,272 @@ def classic() -> Image.Image:
             ],
             "#7486ea" if k % 2 else "#8a6ee0",
         )
-    # a shipping-container robot, alarmed
+    # a shipping-container robot in a panic: hands clutching its head, eyebrows up, eyes wide
+    # with tiny pupils, mouth open in a wail, sweat flying and alarm marks either side
     c.rect((440, 300, 760, 560), "#f2b632", radius=18, outline=INK, width=6)
     for j in range(1, 8):
         c.line([(440 + j * 40, 312), (440 + j * 40, 548)], "#d99a1c", 6)
-    c.rect((480, 340, 720, 460), "#fff8e6", radius=16, outline=INK, width=5)
-    for x in (545, 655):
+    c.rect((480, 335, 720, 465), "#fff8e6", radius=16, outline=INK, width=5)
+    for x, inner in ((545, 1), (655, -1)):
         c.circle(x, 395, 30, "white", INK, 4)
-        c.circle(x, 398, 13, INK)
-    c.ellipse((580, 425, 620, 455), "#8e3b3b", INK, 3)
-    c.line([(440, 430), (360, 360), (340, 300)], INK, 14)
-    c.line([(760, 430), (840, 360), (860, 300)], INK, 14)
-    c.circle(340, 296, 22, "#f2b632", INK, 5)
-    c.circle(860, 296, 22, "#f2b632", INK, 5)
-    c.line([(520, 560), (520, 620)], INK, 14)
-    c.line([(680, 560), (680, 620)], INK, 14)
-    c.rect((490, 612, 550, 632), INK, radius=8)
-    c.rect((650, 612, 710, 632), INK, radius=8)
+        c.circle(x, 395, 7, INK)
+        # worried brows: raised, their inner ends highest
+        c.line([(x - inner * 28, 352), (x + inner * 24, 340)], INK, 7)
+    c.ellipse((572, 425, 628, 462), "#8e3b3b", INK, 4)  # the wail
+    c.ellipse((586, 444, 614, 460), "#e07a7a")
+    # arms bent up, hands pressed to the top corners of the head
+    c.line([(440, 420), (360, 380), (420, 300)], INK, 14)
+    c.line([(760, 420), (840, 380), (780, 300)], INK, 14)
+    c.circle(430, 296, 24, "#f2b632", INK, 5)
+    c.circle(770, 296, 24, "#f2b632", INK, 5)
+    c.line([(520, 560), (505, 620)], INK, 14)  # knees knocking
+    c.line([(680, 560), (695, 620)], INK, 14)
+    c.rect((470, 612, 540, 632), INK, radius=8)
+    c.rect((660, 612, 730, 632), INK, radius=8)
+    for x, y, size in ((400, 250, 16), (812, 240, 18), (845, 300, 12), (372, 318, 12)):
+        sweat(c, x, y, size)
+    for x, lean in ((300, -1), (900, 1)):  # alarm marks
+        for k in range(2):
+            top = (x + lean * 40 * k, 330)
+            c.line([top, (top[0] + lean * 10, top[1] + 80)], "#ffffff", 14)
+            c.circle(top[0] + lean * 13, top[1] + 112, 9, "#ffffff")
+    return c.finish()
+
+
+def sinking_ship(c: Canvas, x, y, length, containers, tilt: float):
+    """A ship listing by `tilt` radians, half under water, with bubbles."""
+    layer = Image.new("RGBA", (WIDTH * SCALE, c.height * SCALE), (0, 0, 0, 0))
+    sub = Canvas.__new__(Canvas)
+    sub.height, sub.image, sub.pen = c.height, layer, ImageDraw.Draw(layer)
+    ship(sub, x, y, length, containers)
+    pivot = ((x + length / 2) * SCALE, (y + 40) * SCALE)
+    layer = layer.rotate(math.degrees(tilt), resample=Image.Resampling.BICUBIC, center=pivot)
+    c.image.paste(layer, (0, 0), layer)
+    c.pen = ImageDraw.Draw(c.image)
+    # the sea closes over the hull: the sea's own gradient (470 to 750, see labelled_scene)
+    top, bottom = y + 40, min(750, y + 150)
+    c.gradient((x - 40, top, 1200, bottom), *(_sea(top), _sea(bottom)))
+    for k, (dx, dy, r) in enumerate(
+        ((0.2, -20, 12), (0.45, -40, 8), (0.7, -25, 14), (0.9, -55, 9))
+    ):
+        c.circle(x + length * dx, y + 40 + dy - k * 6, r, "#ffffff", "#d6ecf7", 2)
+
+
+def _sea(y: float) -> str:
+    """The colour of the harbour's water at height `y`."""
+    a, b = _rgb("#3b8fc4"), _rgb("#1f5f8f")
+    t = (y - 470) / (750 - 470)
+    return "#" + "".join(f"{round(a[k] + (b[k] - a[k]) * t):02x}" for k in range(3))
+
+
+def labelled_scene() -> Image.Image:
+    c = Canvas(750)
+    c.gradient((0, 0, 1200, 470), "#9fd3f0", "#e4f4fb")
+    c.circle(1080, 90, 50, "#ffe38a")
+    for x, y in ((180, 110), (620, 70), (860, 170)):
+        for dx, dy, r in ((0, 0, 34), (38, -12, 42), (80, 0, 32)):
+            c.circle(x + dx, y + dy, r, "#ffffff")
+    c.gradient((0, 470, 1200, 750), "#3b8fc4", "#1f5f8f")
+    for k in range(14):
+        x = 40 + k * 90
+        c.arc((x, 520 + (k % 3) * 60, x + 60, 545 + (k % 3) * 60), 200, 340, "#ffffff80", 4)
+    # the control tower on its quay
+    c.rect((0, 440, 360, 500), "#8b8f96")
+    c.rect((120, 250, 220, 450), "#e9e4da", outline="#5b5f66", width=4)
+    c.polygon([(90, 250), (250, 250), (230, 190), (110, 190)], "#44536a")
+    c.rect((100, 200, 240, 245), "#9fd0f5", outline="#44536a", width=4)
+    c.line([(170, 190), (170, 150)], "#44536a", 6)
+    c.circle(170, 144, 12, "#d64541")
+    for k in range(3):
+        c.rect((150, 290 + k * 50, 190, 320 + k * 50), "#b9c6d3")
+    ship(c, 430, 470, 330, ["#e0483e", "#2f7fd8", "#f2b632", "#2f9e55", "#8e5bd6", "#e0483e"])
+    sinking_ship(
+        c, 800, 600, 360,
+        ["#2f9e55", "#f2b632", "#2f7fd8", "#e0483e", "#2f7fd8", "#8e5bd6", "#f2b632"],
+        tilt=0.22,
+    )  # fmt: skip
+    return c.finish()
+
+
+def speech_bubble(c: Canvas, box, tail, fill="#ffffff", outline=INK, width=5):
+    """An oval bubble with a tail pointing at `tail`."""
+    x0, y0, x1, y1 = box
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    base = ((cx + tail[0]) / 2, (cy + tail[1]) / 2)
+    c.polygon([(base[0] - 22, base[1]), tail, (base[0] + 22, base[1])], fill, outline, width)
+    c.ellipse(box, fill, outline, width)
+    c.polygon([(base[0] - 18, base[1] - 4), (tail[0] * 0.15 + base[0] * 0.85, tail[1] * 0.15
+              + base[1] * 0.85), (base[0] + 18, base[1] - 4)], fill)  # fmt: skip
+
+
+def little_cluster(c: Canvas, cx, cy, colour, scale=1.0, asking=True):
+    """A small cluster robot: a rounded box with a face, one arm raised."""
+    w, h = 70 * scale, 60 * scale
+    c.rect((cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2), colour, radius=12 * scale,
+           outline=INK, width=3)  # fmt: skip
+    for dx in (-0.2, 0.2):
+        c.circle(cx + dx * w, cy - 0.08 * h, 6 * scale, "white", INK, 2)
+        c.circle(cx + dx * w, cy - 0.08 * h, 2.5 * scale, INK)
+    c.ellipse((cx - 8 * scale, cy + 0.12 * h, cx + 8 * scale, cy + 0.3 * h), "#8e3b3b")
+    if asking:
+        c.line([(cx + w / 2, cy), (cx + w / 2 + 18 * scale, cy - h * 0.9)], INK, 6 * scale)
+        c.circle(cx + w / 2 + 18 * scale, cy - h * 0.95, 9 * scale, colour, INK, 2)
+
+
+def everyone_asking() -> Image.Image:
+    c = Canvas(800, "#eef3f8")
+    c.gradient((0, 0, 1200, 800), "#e8eef6", "#cfd9e8")
+    c.rect((0, 640, 1200, 800), "#b4c0d2")
+    # the git server: a tired rack at its desk, bags under its eyes
+    c.rect((790, 470, 1150, 660), "#8a6a4f", radius=8)  # desk
+    c.rect((820, 250, 1120, 520), "#44536a", radius=18, outline=INK, width=5)
+    for k in range(3):
+        c.rect((845, 270 + k * 40, 1095, 298 + k * 40), "#5d6f88", radius=6)
+        c.circle(1075, 284 + k * 40, 6, "#f2b632" if k else "#d64541")
+    c.rect((860, 390, 1080, 500), "#fbf7ef", radius=14, outline=INK, width=4)
+    for x in (920, 1020):  # half-closed eyes with bags
+        c.arc((x - 24, 410, x + 24, 450), 200, 340, INK, 5)
+        c.line([(x - 24, 430), (x + 24, 430)], INK, 5)
+        c.arc((x - 22, 436, x + 22, 462), 20, 160, "#8a93a6", 3)
+    c.line([(945, 478), (995, 478)], INK, 5)
+    c.rect((1120, 560, 1160, 640), "#ffffff", radius=6, outline=INK, width=3)  # coffee
+    # the fleet, every one with a hand up and a question
+    colours = ["#f2b632", "#2f9e55", "#e0483e", "#2f7fd8", "#8e5bd6"]
+    spots = [(x, 450) for x in range(70, 700, 120)]  # three rows, clear of the caption strip
+    spots += [(x, 545) for x in range(120, 760, 120)]
+    spots += [(x, 635) for x in range(70, 700, 120)]
+    for k, (x, y) in enumerate(spots):
+        little_cluster(c, x, y, colours[k % len(colours)], 0.9 if y < 500 else 1.0)
+    for k, (x, y) in enumerate(spots[:6]):  # small bubbles with a question mark
+        if k % 2 == 0 and k:
+            continue
+        bx, by = x + 34, y - 95
+        speech_bubble(c, (bx - 30, by - 24, bx + 30, by + 24), (x + 22, y - 42), width=3)
+        c.arc((bx - 10, by - 16, bx + 10, by + 4), 180, 30, INK, 5)
+        c.line([(bx + 8, by - 2), (bx, by + 6)], INK, 5)
+        c.circle(bx, by + 14, 3, INK)
+    # the big bubble the caption goes in, from the crowd towards the server
+    speech_bubble(c, (40, 20, 680, 300), (300, 395))
+    return c.finish()
+
+
+def person(c: Canvas, cx, top, mood, shirt=SHIRT, hair="#4a3426", scale=1.0):
+    """A standing figure from the waist up: body, then head."""
+    r = 80 * scale
+    c.rect((cx - 1.6 * r, top + 1.6 * r, cx + 1.6 * r, top + 4.4 * r), shirt, radius=r * 0.9)
+    face(c, cx, top + r, r, mood, hair)
+
+
+def is_this() -> Image.Image:
+    c = Canvas(800, "#f6efe2")
+    c.gradient((0, 0, 1200, 800), "#fff6e3", "#f2dcc0")
+    for x in range(0, 1200, 150):  # a wall of panels behind
+        c.line([(x, 0), (x, 620)], "#ead7b8", 4)
+    c.rect((0, 620, 1200, 800), "#c9a982")
+    # the one asking: turned towards the thing, arm stretched out to point at it
+    person(c, 300, 300, "amazed", shirt="#3a8f6b", scale=1.0)
+    c.line([(400, 470), (560, 360), (690, 280)], "#3a8f6b", 44)
+    c.circle(705, 268, 28, SKIN, INK, 3)
+    c.line([(712, 258), (752, 232)], SKIN, 16)
+    # the thing: a glowing box floating in the air, with little motion lines
+    glow = Image.new("RGBA", c.image.size, (0, 0, 0, 0))
+    pen = ImageDraw.Draw(glow)
+    pen.ellipse([s * SCALE for s in (790, 80, 1150, 380)], fill=(255, 240, 170, 150))
+    glow = glow.filter(ImageFilter.GaussianBlur(30 * SCALE))
+    c.image.paste(glow, (0, 0), glow)
+    c.pen = ImageDraw.Draw(c.image)
+    c.polygon([(880, 160), (1020, 120), (1090, 180), (950, 220)], "#7fb2e5", INK, 4)  # top
+    c.polygon([(880, 160), (950, 220), (950, 340), (880, 280)], "#4d86c2", INK, 4)  # left
+    c.polygon([(950, 220), (1090, 180), (1090, 300), (950, 340)], "#2f66a3", INK, 4)  # right
+    c.circle(985, 170, 18, "#ffffff")  # a wheel on top, as on a ship's helm
+    for k in range(8):
+        angle = k * math.tau / 8
+        c.line([(985, 170), (985 + 26 * math.cos(angle), 170 + 13 * math.sin(angle))],
+               "#ffffff", 4)  # fmt: skip
+    for dx, dy in ((-40, 40), (-55, 90), (-35, 140)):
+        c.line([(880 + dx, 160 + dy), (850 + dx, 160 + dy)], "#b08a5a", 5)
+    return c.finish()
+
+
+def bell_curve() -> Image.Image:
+    c = Canvas(800, "#ffffff")
+    c.gradient((0, 0, 1200, 800), "#fbfcff", "#e9eef8")
+    points = []
+    for k in range(0, 241):
+        x = 40 + k * 1120 / 240
+        t = (x - 600) / 190
+        points.append((x, 720 - 450 * math.exp(-t * t / 2)))
+    c.polygon([*points, (1160, 720), (40, 720)], "#d7e3f6")
+    c.line(points, "#3a6ea5", 8)
+    c.line([(40, 722), (1160, 722)], INK, 4)
+    for x in (410, 790):  # standard deviations, dashed
+        for y in range(250, 720, 36):
+            c.line([(x, y), (x, y + 18)], "#9aaccc", 3)
+    # left: the beginner, grinning; middle: the expert, worried, glasses and sweat;
+    # right: the master, calm under a hood
+    face(c, 150, 610, 62, "happy", hair="#c98a3a")
+    face(c, 600, 350, 70, "worried", hair="#2b2f3a")
+    for dx in (-27, 27):
+        c.circle(600 + dx, 357, 20, None, INK, 4)
+    c.line([(593, 357), (607, 357)], INK, 4)
+    sweat(c, 680, 320, 12)
+    sweat(c, 520, 340, 10)
+    c.pen.chord(c.s(990, 520, 1130, 660), 180, 360, fill="#5b4a7a")  # hood
+    face(c, 1060, 610, 62, "calm", hair="#5b4a7a")
+    c.arc((990, 520, 1130, 700), 180, 360, "#5b4a7a", 14)
+    return c.finish()
+
+
+def table_sign() -> Image.Image:
+    c = Canvas(800, "#cfe8c6")
+    c.gradient((0, 0, 1200, 520), "#bfe3f5", "#e6f5fb")
+    c.rect((0, 500, 1200, 800), "#8cc47a")
+    for x, y, r in ((120, 420, 90), (260, 450, 70), (1050, 430, 100), (1150, 470, 60)):
+        c.rect((x - 12, y, x + 12, y + 110), "#7a5436")
+        c.circle(x, y - r * 0.4, r, "#4f9a4a")
+    # the one who will not be moved: sitting behind the table, mug in hand, smug
+    person(c, 600, 150, "calm", shirt="#d96c3f", scale=0.95)
+    c.line([(700, 440), (760, 400)], "#d96c3f", 40)
+    c.rect((752, 352, 800, 408), "#ffffff", radius=8, outline=INK, width=4)
+    c.arc((790, 362, 820, 396), 270, 90, INK, 5)
+    # the folding table, and the big sign taped to its front
+    c.rect((250, 470, 950, 500), "#6b4a33", radius=6)
+    c.line([(320, 500), (280, 770)], "#4a4f5c", 10)
+    c.line([(880, 500), (920, 770)], "#4a4f5c", 10)
+    c.rect((300, 505, 900, 745), "#ffffff", radius=10, outline="#9aa7b8", width=5)
+    for x in (330, 870):
+        c.rect((x - 18, 498, x + 18, 520), "#f2d27a")  # tape
+    return c.finish()
+
+
+def unmasked() -> Image.Image:
+    c = Canvas(900, CREAM)
+    c.rect((0, 150, 600, 900), "#2f3b58")
+    c.rect((600, 150, 1200, 900), "#3b2f58")
+    c.line([(600, 150), (600, 900)], CREAM, 8)
+    for px, masked in ((0, True), (600, False)):
+        cx = px + 300
+        c.polygon([(cx - 170, 860), (cx - 120, 560), (cx + 120, 560), (cx + 170, 860)],
+                  "#7a2a3a")  # the cape  # fmt: skip
+        c.rect((cx - 110, 540, cx + 110, 840), "#4a4f5c", radius=60)
+        face(c, cx, 440, 100, "grumpy" if not masked else "calm", hair="#2b2f3a")
+        if masked:  # a full mask with a key on it, and a hand coming to pull it off
+            c.ellipse((cx - 112, 330, cx + 112, 550), "#8e5bd6", INK, 5)
+            for dx in (-40, 40):
+                c.ellipse((cx + dx - 26, 410, cx + dx + 26, 444), "#1f2430")
+            c.circle(cx - 20, 500, 18, None, "#f2b632", 7)
+            c.line([(cx - 2, 500), (cx + 50, 500)], "#f2b632", 7)
+            c.line([(cx + 38, 500), (cx + 38, 516)], "#f2b632", 6)
+            c.line([(px + 20, 380), (cx - 100, 400)], SHIRT, 40)
+            c.circle(cx - 100, 400, 26, SKIN, INK, 3)
+        else:  # the mask in the puller's hand, the face underneath caught out
+            c.line([(px + 20, 330), (px + 120, 300)], SHIRT, 40)
+            c.circle(px + 130, 296, 26, SKIN, INK, 3)
+            c.ellipse((px + 110, 180, px + 290, 340), "#8e5bd6", INK, 5)
+            for dx in (-32, 32):
+                c.ellipse((px + 200 + dx - 20, 240, px + 200 + dx + 20, 266), "#1f2430")
+            for x, y in ((cx + 120, 360), (cx - 125, 370)):
+                sweat(c, x, y, 13)
     return c.finish()
 
 
@@ -498,13 +700,20 @@ DRAWINGS: dict[str, Callable[[], Image.Image]] = {
     "labelled-scene": labelled_scene,
     "before-after": before_after,
     "calm-amid-chaos": calm_amid_chaos,
-    "pyramid": pyramid,
     "classic": classic,
+    "everyone-asking": everyone_asking,
+    "is-this": is_this,
+    "bell-curve": bell_curve,
+    "table-sign": table_sign,
+    "unmasked": unmasked,
 }
 
 
-def main() -> None:
+def main(names: list[str]) -> None:
+    """Draw the named templates' art (all of them when none is named)."""
     for name, drawing in DRAWINGS.items():
+        if names and name not in names:
+            continue
         folder = HERE / name
         folder.mkdir(parents=True, exist_ok=True)
         drawing().save(folder / "art.png", optimize=True)
@@ -512,4 +721,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    main(sys.argv[1:])

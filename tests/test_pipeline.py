@@ -61,7 +61,7 @@ def test_jpeg_output(tmp_path):
 def test_unknown_template_lists_the_known_ones():
     with pytest.raises(MemeError, match="unknown template 'distracted'") as caught:
         plan_meme(spec(template="distracted"), LIBRARY, Encoding())
-    assert "known templates: before-after, brain-ladder" in str(caught.value)
+    assert "known templates: before-after, bell-curve, brain-ladder" in str(caught.value)
 
 
 def test_template_path_that_leaves_the_project():

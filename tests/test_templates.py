@@ -16,8 +16,12 @@ NEEDED = {
     "labelled-scene",
     "before-after",
     "calm-amid-chaos",
-    "pyramid",
     "classic",
+    "everyone-asking",
+    "is-this",
+    "bell-curve",
+    "table-sign",
+    "unmasked",
 }
 
 
@@ -28,6 +32,7 @@ def test_project_templates_load_and_cover_the_needs():
         template = library.get(name)
         assert template.width == 1200, f"{name}: art should be drawn at 1200 px wide"
         assert template.description, f"{name}: say what the picture shows"
+        assert template.keep_clear, f"{name}: say which parts of the art captions keep clear of"
     assert len(library.get("brain-ladder").boxes) == 4
 
 
@@ -66,6 +71,17 @@ BOX = "{name: a, x: 0.1, y: 0.1, w: 0.5, h: 0.5}"
             3,
         ),
         ("image: art.png\nboxes: [\n", "not valid YAML", 3),
+        (
+            f"image: art.png\nboxes:\n  - {BOX}\nkeep_clear:\n"
+            "  - {name: face, x: 0.9, y: 0, w: 0.2, h: 0.1}\n",
+            "keep-clear region 'face' lies outside its image",
+            5,
+        ),
+        (
+            f"image: art.png\nboxes:\n  - {BOX}\nkeep_clear:\n  - {{name: face, x: 0.1}}\n",
+            r"keep_clear\[0\] must be a mapping of exactly h, name, w, x, y",
+            5,
+        ),
         ("image: art.png\n", "needs a list of text 'boxes'", 1),
     ],
 )

@@ -56,6 +56,6 @@ class MemeErrors(Exception):
     def __str__(self) -> str:
         if len(self.errors) == 1:
             return str(self.errors[0])
-        lines = [f"{len(self.errors)} problems with memes:"]
+        lines = [f"{len(self.errors)} problems:"]
         lines += [f"  - {error}" for error in self.errors]
         return "\n".join(lines)

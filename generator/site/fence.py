@@ -93,11 +93,35 @@ def relative_url(target: str, page_url: str) -> str:
     return posixpath.relpath(target, base.rstrip("/") or ".")
 
 
-def _zensical_context(md) -> tuple[str, str, Placements] | None:
-    """The page and placements when Zensical renders (it registers a `rendering_context`)."""
+def _zensical_page(md) -> tuple[str, str] | None:
+    """The page Zensical renders (it registers a `rendering_context`): its source and the
+    folder its relative URLs are resolved from.
+
+    Zensical resolves relative URLs in a page's HTML from the Markdown file's folder (as
+    MkDocs does for Markdown links only), so links and images are addressed from there."""
     if "rendering_context" not in md.preprocessors:
         return None
-    page = md.preprocessors["rendering_context"].page
+    source = md.preprocessors["rendering_context"].page.path.replace("\\", "/")
+    folder = posixpath.dirname(source)
+    return source, f"{folder}/" if folder else ""
+
+
+def page_location(md) -> tuple[str, str] | None:
+    """The page being rendered, under either builder: (source under docs/, its URL as the
+    page's relative links are resolved from); None outside a build."""
+    zensical = _zensical_page(md)
+    if zensical is not None:
+        return zensical
+    if _active is not None and _active.page is not None:
+        return _active.page
+    return None
+
+
+def _zensical_context(md) -> tuple[str, str, Placements] | None:
+    """The page and placements when Zensical renders."""
+    page = _zensical_page(md)
+    if page is None:
+        return None
     named = os.environ.get(PLACEMENTS_ENV)
     if not named:
         raise MemeFenceError(
@@ -108,11 +132,7 @@ def _zensical_context(md) -> tuple[str, str, Placements] | None:
     stamp = path.stat().st_mtime_ns
     if path not in _loaded or _loaded[path][0] != stamp:
         _loaded[path] = (stamp, Placements.from_json(path.read_text(encoding="utf-8")))
-    # Zensical resolves relative URLs in a page's HTML from the Markdown file's folder (as
-    # MkDocs does for Markdown links only), so the image is addressed from there.
-    source = page.path.replace("\\", "/")
-    folder = posixpath.dirname(source)
-    return source, f"{folder}/" if folder else "", _loaded[path][1]
+    return page[0], page[1], _loaded[path][1]
 
 
 def format_meme(src: str, language: str, class_name: str, options, md, **kwargs) -> str:

@@ -18,6 +18,7 @@ from ..pipeline import PlannedMeme, plan_posts
 from ..plans import PlanStore
 from ..render import Encoding
 from ..templates import TemplateLibrary
+from . import numbers
 from .fence import Placements
 from .figure import Figure
 from .series import Entry, check_front_matter, entry_from_meta
@@ -42,8 +43,10 @@ def plan_site(
     encoding: Encoding,
     cache: Path | None = None,
     on_planned: Callable[[PlannedMeme], None] | None = None,
+    results: Path | None = None,
 ) -> SitePlan:
-    """Plan the memes of `pages` (paths under `docs`); MemeErrors gathers every mistake.
+    """Plan the memes of `pages` (paths under `docs`); MemeErrors gathers every mistake,
+    the pages' references to the lab's results (in `results`) among them.
 
     With a `cache` folder, layouts planned by an earlier build from the same inputs are reused
     (kept in its plans file, written only when the whole site planned cleanly)."""
@@ -59,6 +62,10 @@ def plan_site(
             continue
         by_shown[shown] = page
         posts.append((shown, text))
+        problems += [
+            MemeError(Location(shown, line), problem)
+            for line, problem in numbers.check_page(text, results or docs / "lab" / "results")
+        ]
         meta = get_data(text)[1]
         problems += check_front_matter(shown, meta)
         entry = entry_from_meta(page, meta)

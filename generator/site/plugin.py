@@ -19,10 +19,11 @@ from mkdocs.structure.files import File, Files, InclusionLevel, get_files
 from ..errors import MemeError, MemeErrors
 from ..pipeline import Drawing, MemeCache, PlannedMeme, RenderReport
 from ..render import Encoding
-from . import results, slides
+from . import numbers, results, slides
 from .fence import FENCE_FORMAT, Placements, activate, set_page
 from .planning import SitePlan, font_licences, image_uri, placements, plan_site
 from .series import Position, build_positions
+from .seriesindex import long_date
 
 log = logging.getLogger("mkdocs.plugins.memes")
 
@@ -105,6 +106,19 @@ class MemesPlugin(BasePlugin[MemesConfig]):
                 " of pymdownx.superfences (add under markdown_extensions: - pymdownx.superfences:"
                 f" custom_fences: [{{name: meme, class: meme, format: !!python/name:{FENCE_FORMAT}}}])"
             )
+        inlines = config.mdx_configs.get("pymdownx.inlinehilite", {}).get("custom_inline", [])
+        if not any(
+            i.get("name") == "lab"
+            and callable(i.get("format"))
+            and f"{i['format'].__module__}.{i['format'].__name__}" == numbers.FORMAT
+            for i in inlines
+        ):
+            raise PluginError(
+                f"{Path(config.config_file_path).name}: pages quote the lab's numbers as"
+                " `#!lab ...`, which needs the `lab` inline of pymdownx.inlinehilite (add under"
+                " markdown_extensions: - pymdownx.inlinehilite: custom_inline: [{name: lab,"
+                f" class: lab-number, format: !!python/name:{numbers.FORMAT}}}])"
+            )
         # The `lab-result` fence reads this project's results, whatever the working folder.
         root = Path(config.config_file_path).resolve().parent
         results.configure(Path(config.docs_dir) / "lab" / "results", root / ".cache" / "lab-charts")
@@ -128,8 +142,9 @@ class MemesPlugin(BasePlugin[MemesConfig]):
         self.drawing = Drawing(MemeCache(cache))
         try:
             plan = plan_site(
-                root, Path(config.docs_dir), pages, templates, encoding, cache, self.drawing
-            )
+                root, Path(config.docs_dir), pages, templates, encoding, cache, self.drawing,
+                results=results.results_dir(),
+            )  # fmt: skip
         except (MemeError, MemeErrors) as error:
             self.drawing.cancel()
             raise PluginError(str(error)) from None
@@ -180,7 +195,7 @@ class MemesPlugin(BasePlugin[MemesConfig]):
         """The page's memes are printed by the `meme` fence while MkDocs renders it."""
         set_page(page.file.src_uri, page.url)
         figures = self.placements.pages.get(page.file.src_uri)
-        if figures:
+        if figures and config.site_url:  # a card's image must be absolute: no site_url, no card
             page.meta["social_image"] = self._absolute(config, figures[0].uri)
             page.meta["social_image_alt"] = figures[0].alt
         return markdown
@@ -208,7 +223,7 @@ class MemesPlugin(BasePlugin[MemesConfig]):
 
     @staticmethod
     def _absolute(config, url: str) -> str:
-        return urljoin(config.site_url or "/", url)
+        return urljoin(config.site_url, url)
 
     def on_page_context(self, context, *, page, config, nav):
         position = self.positions.get(page.file.src_uri)
@@ -218,7 +233,8 @@ class MemesPlugin(BasePlugin[MemesConfig]):
                 "name": config.extra.get("series_title", position.entry.series),
                 "part": position.entry.part,
                 "total": position.total,
-                "date": _long_date(position.entry.date),
+                "date": long_date(position.entry.date),
+                "reviewed": long_date(position.entry.reviewed),
                 "previous": _link(position.previous, urls),
                 "next": _link(position.next, urls),
                 "parts": [_link(entry, urls) for entry in position.entries],
@@ -226,7 +242,7 @@ class MemesPlugin(BasePlugin[MemesConfig]):
                 if self.placements.pages.get(page.file.src_uri)
                 else "",
             }
-        if "social_image" not in page.meta and self.default_card:
+        if "social_image" not in page.meta and self.default_card and config.site_url:
             uri, alt = self.default_card
             page.meta["social_image"] = self._absolute(config, uri)
             page.meta["social_image_alt"] = alt
@@ -237,11 +253,6 @@ class MemesPlugin(BasePlugin[MemesConfig]):
         _, templates, _ = self._paths(config)
         server.watch(str(templates))
         return server
-
-
-def _long_date(date) -> str:
-    """'25 July 2021': unambiguous for readers everywhere, unlike 07/25/2021."""
-    return f"{date.day} {date:%B %Y}" if date else ""
 
 
 def _link(entry, urls: dict[str, str]) -> dict | None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from ..pipeline import PlannedMeme
+from . import numbers
 from .figure import Figure, template_environment
 from .series import Entry
 
@@ -70,23 +71,24 @@ def _shorten(text: str, limit: int = NOTES_LIMIT) -> str:
 
 def section_notes(lines: list[str], start: int, end: int) -> str:
     """Notes for a meme whose fence spans lines `start`..`end` (1-based): the prose of its
-    section, from the heading above it to the next heading or fence below, fences left out."""
+    section, from the heading above it to the next heading or fence below, fences left out.
+    A `#` line inside a code block (a shell comment) is code, not a heading."""
+    prose = numbers.prose_lines("\n".join(lines))
+
+    def heading(index: int) -> bool:
+        return prose[index] and bool(HEADING.match(lines[index]))
+
     first = start - 1
-    while first > 0 and not HEADING.match(lines[first - 1]):
+    while first > 0 and not heading(first - 1):
         first -= 1
     last = end
-    while last < len(lines) and not HEADING.match(lines[last]) and not FENCE.match(lines[last]):
+    while last < len(lines) and not heading(last) and not FENCE.match(lines[last]):
         last += 1
-    kept, inside = [], False
-    for number in range(first, last):
-        if number in range(start - 1, end):
-            continue
-        line = lines[number]
-        if FENCE.match(line):
-            inside = not inside
-            continue
-        if not inside and not HEADING.match(line):
-            kept.append(line)
+    kept = [
+        lines[number]
+        for number in range(first, last)
+        if number not in range(start - 1, end) and prose[number] and not heading(number)
+    ]
     return _shorten(plain("\n".join(kept)))
 
 
@@ -137,7 +139,7 @@ def site_decks(
         if not figures.get(page) or page not in urls:
             continue
         spans = [(m.spec.line, m.spec.end_line) for m in planned[page]]
-        text = (docs / page).read_text(encoding="utf-8-sig")
+        text = numbers.as_text((docs / page).read_text(encoding="utf-8-sig"))
         deck = build_deck(page, text, entry.title, entry.part, entry.description,
                           figures[page], urls[page], spans)  # fmt: skip
         decks[page] = deck_html(deck, site_name)

@@ -26,6 +26,7 @@ from ..files import write_atomically
 from ..pipeline import Drawing, MemeCache
 from ..render import Encoding
 from .fence import PLACEMENTS_ENV, PLACEMENTS_FILE
+from .results import RESULTS_ENV
 from .planning import font_licences, image_uri, placements, plan_site
 from .slides import deck_uri, site_decks
 
@@ -35,8 +36,9 @@ def _say(message: str) -> None:
 
 
 def _zensical(
-    config_file: Path, root: Path, placements_file: Path, cache: Path, strict: bool
-) -> int:
+    config_file: Path, root: Path, placements_file: Path, cache: Path, strict: bool,
+    lab_results: Path,
+) -> int:  # fmt: skip
     """Run `zensical build --clean`, keeping the memes' cache out of its reach.
 
     --clean because Zensical caches pages by their text, which does not change when a
@@ -49,7 +51,8 @@ def _zensical(
         shutil.move(cache, aside)
     try:
         command = [sys.executable, "-m", "zensical", "build", "--clean", "-f", str(config_file)]
-        environment = {**os.environ, PLACEMENTS_ENV: str(placements_file)}
+        environment = {**os.environ, PLACEMENTS_ENV: str(placements_file),
+                       RESULTS_ENV: str(lab_results)}  # fmt: skip
         result = subprocess.run(
             [*command, *(["--strict"] if strict else [])], cwd=root, env=environment
         )
@@ -86,6 +89,7 @@ def build(config_file: Path, strict: bool = True) -> int:
         return 2
     options = config.plugins["memes"].config
     root = config_file.resolve().parent
+    lab_results = Path(os.environ.get(RESULTS_ENV) or Path(config.docs_dir) / "lab" / "results")
     documents = get_files(config).documentation_pages(inclusion=InclusionLevel.is_included)
     pages = [f.src_uri for f in documents]
     built = {f.src_uri: Path(f.abs_dest_path) for f in documents}
@@ -95,8 +99,9 @@ def build(config_file: Path, strict: bool = True) -> int:
     drawing = Drawing(cache)
     try:
         plan = plan_site(
-            root, Path(config.docs_dir), pages, templates, encoding, cache.folder, drawing
-        )
+            root, Path(config.docs_dir), pages, templates, encoding, cache.folder, drawing,
+            results=lab_results,
+        )  # fmt: skip
     except (MemeError, MemeErrors) as error:
         drawing.cancel()
         print(f"error: {error}", file=sys.stderr)
@@ -111,7 +116,7 @@ def build(config_file: Path, strict: bool = True) -> int:
     with tempfile.TemporaryDirectory(prefix="memes-") as scratch:
         placements_file = Path(scratch) / PLACEMENTS_FILE
         write_atomically(placements_file, placed)
-        code = _zensical(config_file, root, placements_file, cache.folder, strict)
+        code = _zensical(config_file, root, placements_file, cache.folder, strict, lab_results)
     if code != 0:
         return code
 

@@ -145,7 +145,27 @@ def test_the_scaling_model_takes_its_inputs_from_the_results(folder):
     pushed = scaling.predict(inputs, 25, 60, 1, "ours", parallel=10).push_seconds
     assert math.isclose(pushed, 3 * inputs.push_seconds)  # three groups of ten
     out = format_scaling("", "lab-scaling", "lab-scaling", {}, None)
-    assert out.count("<table>") == 3 and 'class="scaling-calculator"' in out
-    assert json.loads(re.search(r'scaling-inputs">([^<]+)</script>', out).group(1))["cores"] >= 1
+    assert out.count("<table>") == 5 and 'class="scaling-calculator"' in out
+    models = json.loads(re.search(r'scaling-inputs">([^<]+)</script>', out).group(1))
+    assert models["kind"]["cores"] >= 1 and models["kwok"]["provider"] == "kwok"
+
+
+def test_the_realistic_line_takes_its_times_from_kind_and_the_optimistic_one_from_kwok(folder):
+    """Apply and push times come from the kind result (pods really start) for the realistic
+    line and from kwok for the lower bound; the crossover moves with them."""
+    read = {n: json.loads((folder / f"{n}.json").read_text())
+            for n in ("polling-load", "lead-time", "lead-time-kind")}  # fmt: skip
+    models = scaling.model_inputs(folder)
+    kind = {r["series"]: r["median"] for r in read["lead-time-kind"]["summary"]}
+    woken = kind["pull (the lab's agent), woken by the webhook"]
+    assert models["kind"].apply_seconds["ours"] == woken
+    assert models["kind"].push_seconds == kind["push, without the build"]
+    assert models["kwok"].push_seconds < models["kind"].push_seconds
+    # Slower waves on kind: push stays ahead of polling for fewer clusters than on kwok.
+    assert 0 < scaling.crossover(models["kind"], 60) < scaling.crossover(models["kwok"], 60)
+    fleet = scaling.crossover(models["kind"], 60)
+    ahead = scaling.predict(models["kind"], fleet, 60, 1, "ours")
+    behind = scaling.predict(models["kind"], fleet + 1, 60, 1, "ours")
+    assert ahead.push_seconds < ahead.pull_seconds and behind.push_seconds >= behind.pull_seconds
     with pytest.raises(ResultFenceError, match="takes nothing inside it"):
         format_scaling("fleet: 10\n", "lab-scaling", "lab-scaling", {}, None)

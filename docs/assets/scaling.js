@@ -1,5 +1,6 @@
 // The lab page's scaling calculator: the model of generator/site/scaling.py, in the browser.
-// Its inputs are the JSON the site build wrote beside the form (taken from the lab's results);
+// Its inputs are the JSON the site build wrote beside the form (taken from the lab's results),
+// one set per provider the apply and push times were measured on (kind, kwok);
 // the formulas are the same as the Python model's, and a browser test checks both agree.
 // Plain JavaScript, no library: a dozen lines of arithmetic do not need one.
 (function () {
@@ -63,7 +64,7 @@
     list.append(term, definition);
   }
 
-  function update(form, model) {
+  function update(form, models) {
     var output = form.elements.result;
     output.replaceChildren();
     var values = {};
@@ -78,7 +79,8 @@
       values[names[i]] = got.value;
     }
     var agent = form.elements.agent.value;
-    var p = predict(model, values.fleet, values.interval, values.refs, agent, values.parallel);
+    var measured = models[form.elements.provider.value];
+    var p = predict(measured, values.fleet, values.interval, values.refs, agent, values.parallel);
     var list = document.createElement("dl");
     row(list, "requests to the git server", number(p.requests_per_minute) + " a minute",
       "requests_per_minute", p.requests_per_minute);
@@ -99,9 +101,9 @@
     var forms = document.querySelectorAll("form.scaling-calculator");
     for (var i = 0; i < forms.length; i++) {
       (function (form) {
-        var model = JSON.parse(form.querySelector("script.scaling-inputs").textContent);
-        form.addEventListener("input", function () { update(form, model); });
-        update(form, model);
+        var models = JSON.parse(form.querySelector("script.scaling-inputs").textContent);
+        form.addEventListener("input", function () { update(form, models); });
+        update(form, models);
       })(forms[i]);
     }
   }

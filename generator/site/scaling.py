@@ -1,7 +1,9 @@
 """The scaling model: what the lab's measured costs imply for a fleet of any size.
 
-Its inputs are read from the lab's results (polling-load and lead-time), never typed in; its
-assumptions are stated on the page with it:
+Its inputs are read from the lab's results, never typed in; its assumptions are stated on the
+page with it. The git server's costs come from polling-load; the agents' apply times and the
+pipeline's run come from lead time, twice: from kind (real pods start, the realistic line) and
+from kwok (no pod starts, the optimistic line):
 
 - polls are spread evenly and independently over the interval (agents add jitter);
 - the git server's cost per request is what this machine measured at its busiest step, plus,
@@ -9,7 +11,10 @@ assumptions are stated on the page with it:
   measured points), and it grows linearly: nothing here models a server that saturates;
 - a commit reaches every cluster when the last poller has polled: the expected latest of N
   uniform waits is interval x N / (N + 1), then the agent's own apply (its webhook time);
-- push deploys to `parallel` clusters at once, each wave as long as the lab's whole run.
+- push deploys to `parallel` clusters at once, each wave as long as the lab's whole run;
+- Flux ran on kwok only (its images cannot be pulled here): on kind, its apply time is taken
+  as the lab's agent's, and the build's cost is kwok's (the build runs on the same Docker
+  host either way; on kind it is lost in the rollout's spread).
 
 The same formulas run in the page's calculator (docs/assets/scaling.js); a browser test checks
 that both give the same answers.
@@ -22,6 +27,7 @@ import json
 import math
 import statistics
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 from . import charts
 from .results import ResultFenceError, load_result, results_dir, table_html
@@ -42,6 +48,7 @@ class Inputs:
     build_seconds: float  # what the image build added
     measured_rate: float  # the highest request rate measured, per second
     cores: int  # of the machine that measured
+    provider: str = "kwok"  # where the apply and push times were measured
 
 
 @dataclass(frozen=True)
@@ -63,8 +70,10 @@ def _line(points: list[tuple[float, float]]) -> tuple[float, float]:
     return intercept, slope
 
 
-def inputs_from(polling: dict, lead: dict) -> Inputs:
-    """The model's inputs from the two results (pure: the documents, not files)."""
+def inputs_from(polling: dict, lead: dict, build_from: dict | None = None) -> Inputs:
+    """The model's inputs from the results (pure: the documents, not files): the git server's
+    costs from `polling`, apply and push times from `lead`, the build's cost from `build_from`
+    (default: `lead`)."""
     steps = [s for s in polling["samples"] if "grow" not in s["series"] and not s["saturated"]]
     grown = [s for s in polling["samples"] if "grow" in s["series"]]
     cpu, cpu_ref, base, per_ref = {}, {}, {}, {}
@@ -76,25 +85,57 @@ def inputs_from(polling: dict, lead: dict) -> Inputs:
         per_request = [(s["refs"], s["cpu_percent"] / 100 / (s["requests_per_minute"] / 60))
                        for s in mine]  # fmt: skip
         cpu_ref[kind] = max(0.0, _line(per_request)[1])
-    rows = {r["series"]: r for r in lead["summary"]}
-    webhook = {
-        kind: next(r["median"] for name, r in rows.items()
-                   if name.startswith("pull") and name.endswith("webhook")
-                   and (("Flux" in name) == (kind == "flux")))
-        for kind in AGENTS
-    }  # fmt: skip
-    push = rows["push, without the build"]["median"]
+    webhook = _webhook_medians(lead)
+    push = _median(lead, "push, without the build")
+    built = build_from or lead
     return Inputs(
         cpu_per_request=cpu,
         cpu_per_ref=cpu_ref,
         bytes_base=base,
         bytes_per_ref=per_ref,
-        apply_seconds=webhook,
+        apply_seconds={kind: webhook.get(kind, webhook["ours"]) for kind in AGENTS},
         push_seconds=push,
-        build_seconds=max(0.0, rows["push, with the image build"]["median"] - push),
+        build_seconds=max(
+            0.0, _median(built, "push, with the image build") - _median(built, "push, without the build")
+        ),
         measured_rate=max(s["offered_per_minute"] for s in steps) / 60,
         cores=polling["metadata"]["cores"],
+        provider=lead["metadata"]["provider"],
     )
+
+
+def _median(lead: dict, series: str) -> float:
+    rows = {r["series"]: r for r in lead["summary"]}
+    if series not in rows:
+        raise ResultFenceError(f"{lead['experiment']}.json has no {series!r}: measure it again")
+    return rows[series]["median"]
+
+
+def _webhook_medians(lead: dict) -> dict[str, float]:
+    """Each agent's lead time when woken by the webhook: its apply time, waiting for nothing."""
+    found = {}
+    for row in lead["summary"]:
+        name = row["series"]
+        if name.startswith("pull") and name.endswith("webhook"):
+            found["flux" if "Flux" in name else "ours"] = row["median"]
+    if "ours" not in found:
+        raise ResultFenceError(f"{lead['experiment']}.json has no webhook lead time of the agent")
+    return found
+
+
+PROVIDERS = {"kind": "lead-time-kind", "kwok": "lead-time"}
+PROVIDER_LABELS = {
+    "kind": "on kind, real pods (the realistic line)",
+    "kwok": "on kwok, no pod starts (the optimistic line)",
+}
+
+
+def model_inputs(folder: Path) -> dict[str, Inputs]:
+    """The model's inputs for each provider, read from the results in `folder`."""
+    polling, _ = load_result(folder, "polling-load")
+    kwok, _ = load_result(folder, PROVIDERS["kwok"])
+    kind, _ = load_result(folder, PROVIDERS["kind"])
+    return {"kind": inputs_from(polling, kind, build_from=kwok), "kwok": inputs_from(polling, kwok)}
 
 
 def predict(
@@ -163,13 +204,34 @@ def lead_rows(inputs: Inputs) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
+def crossover(inputs: Inputs, interval: float, parallel: int = 10) -> int:
+    """The largest fleet to which push (`parallel` at once) delivers sooner than pull polling
+    every `interval` (0 if never). Within a wave push's time stands still while pull's grows
+    with the fleet, so the answer is always a whole number of waves."""
+    waves = 1
+    while waves <= 10**6:
+        fleet = waves * parallel
+        guess = predict(inputs, fleet, interval, 1, "ours", parallel)
+        if guess.push_seconds >= guess.pull_seconds:
+            break
+        waves += 1
+    return (waves - 1) * parallel
+
+
 AGENT_LABELS = {"ours": "the lab's agent (v2)", "flux": "Flux (v0)"}
 
 
 def check_rows(inputs: Inputs, lead: dict) -> tuple[list[str], list[list[str]]]:
     """The model against what the lab measured: three clusters, each interval and agent."""
     header = ["agent", "every", "model", "measured (median)"]
-    rows = []
+    return header, [
+        [AGENT_LABELS[agent], f"{interval:g} s", duration(model), duration(measured)]
+        for agent, interval, model, measured in _checks(inputs, lead)
+    ]
+
+
+def _checks(inputs: Inputs, lead: dict) -> list[tuple[str, float, float, float]]:
+    found = []
     clusters = lead["parameters"]["clusters"]
     for row in lead["summary"]:
         name = row["series"]
@@ -178,16 +240,46 @@ def check_rows(inputs: Inputs, lead: dict) -> tuple[list[str], list[list[str]]]:
         agent = "flux" if "Flux" in name else "ours"
         interval = float(name.rsplit("every ", 1)[1].split()[0])
         model = predict(inputs, clusters, interval, 1, agent).pull_seconds
-        rows.append([AGENT_LABELS[agent], f"{interval:g} s", duration(model),
-                     duration(row["median"])])  # fmt: skip
-    return header, rows
+        found.append((agent, interval, model, row["median"]))
+    return found
 
 
-def calculator_html(inputs: Inputs) -> str:
+def as_result(folder: Path) -> dict:
+    """What the model says, as a result the site's pages can quote (`#!lab scaling:...`)."""
+    inputs = model_inputs(folder)
+    rows = []
+    for provider, model in inputs.items():
+        for interval in INTERVALS:
+            rows.append({"series": f"crossover, {provider}, every {interval:g} s",
+                         "clusters": crossover(model, interval)})  # fmt: skip
+        lead, _ = load_result(folder, PROVIDERS[provider])
+        gaps = [(m - measured) / measured * 100 for _, _, m, measured in _checks(model, lead)]
+        rows.append({"series": f"check, {provider}", "most_above_percent": max(gaps),
+                     "most_below_percent": -min(gaps)})  # fmt: skip
+        rows.append({"series": f"inputs, {provider}", "apply_seconds": model.apply_seconds["ours"],
+                     "push_seconds": model.push_seconds, "build_seconds": model.build_seconds})  # fmt: skip
+    model = inputs["kwok"]
+    for agent in AGENTS:
+        for interval in INTERVALS:
+            for fleet in FLEETS:
+                p = predict(model, fleet, interval, 1000, agent)
+                rows.append({"series": f"{agent}, {fleet} clusters, every {interval:g} s",
+                             "requests_per_minute": p.requests_per_minute,
+                             "bytes_per_minute": p.bytes_per_minute,
+                             "git_cores": p.git_cores})  # fmt: skip
+    return {"experiment": "scaling", "summary": rows, "_target": "lab/#lab-scaling",
+            "_name": "the fleet model"}  # fmt: skip
+
+
+def calculator_html(inputs: dict[str, Inputs]) -> str:
     """The calculator's form; its script reads the inputs from the JSON beside it."""
     # Raw text inside <script>: entities are not decoded there, so only `<` is escaped (as
     # JSON's own \u003c), which is all that could end the element early.
-    data = json.dumps(asdict(inputs)).replace("<", "\\u003c")
+    data = json.dumps({k: asdict(v) for k, v in inputs.items()}).replace("<", "\\u003c")
+    choices = "".join(
+        f'<option value="{html.escape(k)}">{html.escape(PROVIDER_LABELS[k])}</option>'
+        for k in inputs
+    )
     return f"""<form class="scaling-calculator" aria-label="Scaling calculator" onsubmit="return false">
 <script type="application/json" class="scaling-inputs">{data}</script>
 <label>Clusters <input type="number" name="fleet" min="1" max="1000000" value="1000"></label>
@@ -195,6 +287,7 @@ def calculator_html(inputs: Inputs) -> str:
 <label>Refs in the repository <input type="number" name="refs" min="1" max="1000000" value="100"></label>
 <label>Agent <select name="agent"><option value="ours">the lab's agent (git v2)</option><option value="flux">Flux (git v0)</option></select></label>
 <label>Push deploys to <input type="number" name="parallel" min="1" max="10000" value="10"> clusters at once</label>
+<label>Apply and push times <select name="provider">{choices}</select></label>
 <output name="result" aria-live="polite"><noscript>The calculator needs JavaScript; the table above has the same model's answers.</noscript></output>
 </form>"""  # noqa: E501
 
@@ -205,20 +298,27 @@ def format_scaling(src: str, language: str, class_name: str, options, md, **kwar
     if src.strip():
         raise ResultFenceError("a lab-scaling fence takes nothing inside it: leave it empty")
     folder = results_dir()
-    polling, _ = load_result(folder, "polling-load")
-    lead, _ = load_result(folder, "lead-time")
-    inputs = inputs_from(polling, lead)
+    inputs = model_inputs(folder)
+    kwok = inputs["kwok"]
     note = (
         f"Load with 1,000 refs in the repository; cores of this machine's kind. * More requests"
-        f" a second than the lab sent ({charts.number(inputs.measured_rate)}): there the"
+        f" a second than the lab sent ({charts.number(kwok.measured_rate)}): there the"
         " straight line is a guess, and a real server saturates somewhere beyond."
     )
-    clusters = lead["parameters"]["clusters"]
-    return (
-        '<div class="lab-scaling">'
-        f"{table_html(*load_rows(inputs))}<p class=\"scaling-note\">{html.escape(note)}</p>"
-        f"{table_html(*lead_rows(inputs))}"
-        f"<p>The model against the lab's own runs ({clusters} clusters, polling):</p>"
-        f"{table_html(*check_rows(inputs, lead))}<p>Try your own fleet:</p>"
-        f"{calculator_html(inputs)}</div>"
-    )
+    parts = ['<div class="lab-scaling" id="lab-scaling">',
+             f"{table_html(*load_rows(kwok))}<p class=\"scaling-note\">{html.escape(note)}</p>"]  # fmt: skip
+    for provider, model in inputs.items():
+        lead, _ = load_result(folder, PROVIDERS[provider])
+        clusters = lead["parameters"]["clusters"]
+        parts += [
+            f"<p>Lead time, {html.escape(PROVIDER_LABELS[provider])}: apply"
+            f" {html.escape(duration(model.apply_seconds['ours']))} (the lab's agent woken by"
+            f" the webhook), push {html.escape(duration(model.push_seconds))} a wave"
+            f" (without the build).</p>",
+            table_html(*lead_rows(model)),
+            f"<p>The model against the lab's own runs on {html.escape(provider)}"
+            f" ({clusters} clusters, polling):</p>",
+            table_html(*check_rows(model, lead)),
+        ]
+    parts += ["<p>Try your own fleet:</p>", calculator_html(inputs), "</div>"]
+    return "".join(parts)

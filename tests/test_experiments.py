@@ -132,6 +132,22 @@ def test_push_delivers_to_a_plain_docker_host(small_run):
 
 
 @pytest.mark.provisioned
+def test_each_agent_s_footprint_per_cluster(small_run):
+    document = small("agent-footprint", small_run)
+    rows = {row["series"]: row for row in document["summary"]}
+    for name in ("the lab's agent", "Flux"):
+        memory = rows[f"{name}: memory per cluster"]
+        assert memory["unit"] == "MiB" and memory["n"] == 3 and memory["median"] > 5
+        # Polling every 2 s for the window: about 30 requests a minute, each a few hundred B.
+        requests = rows[f"{name}: idle requests per cluster per minute"]["median"]
+        assert 20 <= requests <= 40, requests
+        assert rows[f"{name}: idle bytes per cluster per minute"]["median"] > 50 * requests
+    # Two Go controllers with caches against one small Python process.
+    ours = rows["the lab's agent: memory per cluster"]["median"]
+    assert ours < rows["Flux: memory per cluster"]["median"]
+
+
+@pytest.mark.provisioned
 def test_propagation_and_drift_small(small_run):
     document = small("propagation-drift", small_run)
     repaired = {(s["agent"], s["case"]): s["repaired"] for s in document["samples"]}

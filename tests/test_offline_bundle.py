@@ -13,7 +13,6 @@ import shutil
 import subprocess
 import sys
 import tarfile
-import time
 from pathlib import Path
 
 import pytest
@@ -21,8 +20,9 @@ from conftest import KIND_LAB, ROOT
 from helpers import need
 from lab_support import need_docker
 
-from demo import nodeimage, offline, provision, versions
-from demo.bundle import PYTHONS, lab_images
+from demo import offline, provision, versions
+from demo.bundle import PYTHONS
+from demo.experiments import bundle as trip
 from demo.teardown import down
 
 LINE = f"{sys.version_info[0]}.{sys.version_info[1]}"
@@ -124,20 +124,9 @@ def test_the_loader_imports_nothing_but_the_standard_library():
     assert not {"rich", "requests", "yaml", "lightkube"} & set(eval(result.stdout))
 
 
-# The round trip, for real. It removes the lab's images and loads them back from the bundle,
-# so it runs with the kind tests (never beside another lab).
-def run(command: list[str], cwd: Path, env: dict[str, str], timeout: float) -> tuple[str, float]:
-    started = time.perf_counter()
-    done = subprocess.run(
-        command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
-    )
-    took = time.perf_counter() - started
-    assert done.returncode == 0, (
-        f"{' '.join(command)}:\n{done.stdout[-4000:]}\n{done.stderr[-3000:]}"
-    )
-    return done.stdout, took
-
-
+# The round trip, for real, with the offline-bundle experiment's own steps. It removes the
+# lab's images and loads them back from the bundle, so it runs with the kind tests (never
+# beside another lab).
 @pytest.mark.kind
 def test_the_bundle_round_trip_leaves_a_laptop_ready_for_make_demo_with_no_network(
     tmp_path, request
@@ -153,80 +142,34 @@ def test_the_bundle_round_trip_leaves_a_laptop_ready_for_make_demo_with_no_netwo
     need(shutil.which("unshare") is not None, "unshare (util-linux), to load with no network")
     missing = [t.name for t in provision.missing(tools=provision.NODE_TOOLS)]
     need(not missing, f"the kind tools ({', '.join(missing)}): run `make test`, which builds them")
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("TELLIT_", "VIRTUAL_ENV"))}
-    base["COLUMNS"] = "200"
+    env = trip.clean_env()
 
     # The facilitator: the site, then the bundle, from the caches `make test` filled.
-    site = tmp_path / "site"
-    run([sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(site)], ROOT, base, 600)
-    bundle = tmp_path / "tellit-offline.tar"
-    _, pack_seconds = run(
-        [sys.executable, "-m", "demo.bundle", str(bundle), "--site", str(site)], ROOT, base, 1800
-    )
-    with tarfile.open(bundle) as tar:
-        described = json.loads(tar.extractfile("manifest.json").read())
+    bundle, packed, described = trip.pack(tmp_path, env)
     for platform in ("linux-amd64", "linux-arm64", "darwin-amd64", "darwin-arm64"):
         assert {f"bin/{platform}/kind", f"bin/{platform}/kubectl"} <= set(described["files"])
     assert any(n.startswith("wheels/pillow-") and "macosx" in n for n in described["files"])
-    shutil.rmtree(site)
+    parts = trip.sizes(described)
+    assert all(parts[part] > 0 for part in trip.PARTS), parts
 
     # An attendee's laptop: a fresh clone, an empty cache, none of the lab's images.
     laptop = tmp_path / "laptop"
     subprocess.run(["git", "clone", "--quiet", str(ROOT), str(laptop)], check=True)
     images = [tag for tags in described["images"].values() for tag in tags]
-    subprocess.run(["docker", "image", "rm", "--force", *images], capture_output=True)
-    try:
-        gone = subprocess.run(["docker", "image", "inspect", *images], capture_output=True)
-        assert gone.returncode != 0, "the lab's images were not removed"
-        load_seconds, demo_seconds = on_the_laptop(bundle, laptop, base, tmp_path)
-    finally:
-        restore_images(images)
-    size = bundle.stat().st_size / 2**20
-    print(
-        f"\nbundle {size:,.0f} MiB: packed in {pack_seconds:.0f} s, loaded in {load_seconds:.0f} s,"
-        f" make demo in {demo_seconds:.0f} s"
+    laptop_env = trip.laptop_env(tmp_path, env)
+    loaded, demo = trip.without_images(
+        images, lambda: trip.on_the_laptop(bundle, laptop, laptop_env)
     )
-
-
-def on_the_laptop(bundle: Path, laptop: Path, base: dict, tmp_path: Path) -> tuple[float, float]:
-    env = {
-        **base,
-        "TELLIT_CACHE": str(tmp_path / "cache"),
-        "TELLIT_LAB_STATE": str(tmp_path / "lab"),
-        "GOPROXY": "off",
-        "PIP_NO_INDEX": "1",
-    }
-    # Loaded in a network namespace of its own: no network at all, only Docker's socket.
-    loaded, load_seconds = run(
-        ["unshare", "--net", "make", "--no-print-directory", "offline", f"BUNDLE={bundle}"],
-        laptop,
-        env,
-        1800,
-    )
-    assert "every sha256 matches" in loaded and "nothing downloaded" in loaded
+    assert "every sha256 matches" in loaded.output and "nothing downloaded" in loaded.output
     assert (laptop / "site" / "index.html").is_file()
     assert (tmp_path / "cache" / "tools" / f"kind-{versions.KIND_HERE}" / "kind").is_file()
-    try:
-        demo, demo_seconds = run(
-            ["make", "--no-print-directory", "demo", "PROVIDER=kind"], laptop, env, 1800
-        )
-        assert demo.count("check: ok") == 3, demo[-3000:]
-    finally:
-        subprocess.run(
-            [str(laptop / ".venv" / "bin" / "python"), "-m", "demo", "down"],
-            cwd=laptop,
-            env=env,
-            capture_output=True,
-            timeout=600,
-        )
-    return load_seconds, demo_seconds
-
-
-def restore_images(images: list[str]) -> None:
-    """Whatever the bundle did not put back, made again as `make test` makes it (the tests
-    after this one use these images)."""
-    present = subprocess.run(["docker", "image", "inspect", *images], capture_output=True)
-    if present.returncode == 0:
-        return
-    nodeimage.ensure(log=lambda message: None)
-    lab_images(log=lambda message: None)
+    assert demo.output.count("check: ok") == 3, demo.output[-3000:]
+    # The images are back for the tests after this one.
+    assert (
+        subprocess.run(["docker", "image", "inspect", *images], capture_output=True).returncode == 0
+    )
+    size = bundle.stat().st_size / 2**20
+    print(
+        f"\nbundle {size:,.0f} MiB: packed in {packed.seconds:.0f} s, loaded in"
+        f" {loaded.seconds:.0f} s, make demo in {demo.seconds:.0f} s"
+    )

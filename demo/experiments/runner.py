@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..errors import LabError
 from ..teardown import own_lab
-from . import credentials, drift, flexibility, leadtime, pollload
+from . import bundle, credentials, drift, flexibility, footprint, leadtime, pollload
 from .results import RESULTS, Result, write
 
 
@@ -32,6 +32,7 @@ EXPERIMENTS = {
         Experiment(drift.NAME, drift.TITLE, True, drift.run),
         Experiment(credentials.NAME, credentials.TITLE, True, credentials.run),
         Experiment(flexibility.NAME, flexibility.TITLE, True, flexibility.run),
+        Experiment(footprint.NAME, footprint.TITLE, True, footprint.run),
         Experiment(
             pollload.NAME,
             pollload.TITLE,
@@ -39,13 +40,29 @@ EXPERIMENTS = {
             lambda root, size, provider, progress: pollload.run_experiment(root, size, progress),
             ("kwok", "kind"),  # no clusters: the same on either
         ),
+        # Removes the lab's images and runs make demo PROVIDER=kind on a fresh clone: run by
+        # name only (`python -m demo experiment offline-bundle --provider kind`), never in all.
+        Experiment(
+            bundle.NAME,
+            bundle.TITLE,
+            False,
+            lambda root, size, provider, progress: bundle.run_experiment(size, progress),
+            ("kind",),
+        ),
     )
 }
 
 
 # Small runs share one lab, in this order: no clusters first, the one that stops and starts
 # clusters last. (Full runs each get a fresh lab: nothing one leaves can touch the next.)
-SHARED_ORDER = ("polling-load", "credentials", "flexibility", "lead-time", "propagation-drift")
+SHARED_ORDER = (
+    "polling-load",
+    "credentials",
+    "flexibility",
+    "agent-footprint",
+    "lead-time",
+    "propagation-drift",
+)
 
 
 def run_experiment(

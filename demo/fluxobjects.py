@@ -33,7 +33,10 @@ REQUESTED_AT = "reconcile.fluxcd.io/requestedAt"
 
 
 def seconds(value: float) -> str:
-    """A Go duration Flux accepts, from seconds (whole milliseconds)."""
+    """A Go duration Flux accepts, from seconds: whole seconds as such ("15s", as a reader
+    would write it), anything finer in whole milliseconds."""
+    if float(value).is_integer():
+        return f"{int(value)}s"
     return f"{round(value * 1000)}ms"
 
 

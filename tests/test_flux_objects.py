@@ -31,7 +31,7 @@ def test_the_git_repository_polls_main_of_the_config_repository():
         "labels": {"tell-it-with-a-meme/lab": "true"},
     }
     assert source["spec"]["url"].endswith("/config.git")
-    assert source["spec"]["interval"] == "15000ms" and source["spec"]["ref"] == {"branch": "main"}
+    assert source["spec"]["interval"] == "15s" and source["spec"]["ref"] == {"branch": "main"}
 
 
 def test_the_kustomization_prunes_and_applies_as_the_namespaced_applier():
@@ -40,7 +40,7 @@ def test_the_kustomization_prunes_and_applies_as_the_namespaced_applier():
     assert spec["serviceAccountName"] == APPLIER and spec["targetNamespace"] == "shop"
     assert spec["sourceRef"] == {"kind": "GitRepository", "name": "config"}
     assert spec["path"] == "./deploy" and spec["interval"] == "2500ms"
-    assert seconds(0.0015) == "2ms" and seconds(60) == "60000ms"
+    assert seconds(0.0015) == "2ms" and seconds(60) == "60s" and seconds(2.5) == "2500ms"
 
 
 def test_the_controllers_grants_are_namespaced_and_only_one_impersonates_the_applier():

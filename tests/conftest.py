@@ -36,7 +36,7 @@ def project_copy(tmp_path: Path) -> Path:
     copy = tmp_path / "project"
     copy.mkdir()
     shutil.copy(ROOT / "mkdocs.yml", copy / "mkdocs.yml")
-    for folder in ("docs", "overrides", "img/templates"):
+    for folder in ("docs", "overrides", "img/templates", "includes"):
         shutil.copytree(ROOT / folder, copy / folder)
     return copy
 

@@ -18,15 +18,42 @@ from mkdocs.commands.build import build
 from mkdocs.config import load_config
 from mkdocs.exceptions import Abort
 
+# Where a published build is served and cloned from, as the Pages workflow sets them.
+PUBLISHED = {
+    "SITE_URL": "https://readers.test/tell-it-with-a-meme/",
+    "REPO_URL": "https://git.test/team/tell-it-with-a-meme.git",
+}
 
-def build_site(project: Path, site_dir: Path, cache_dir: Path):
-    """A strict build of `project`; returns the memes plugin so tests can read its report."""
-    config = load_config(
-        config_file=str(project / "mkdocs.yml"), site_dir=str(site_dir), strict=True
-    )
-    plugin = config.plugins["memes"]
-    plugin.config.cache_dir = str(cache_dir)
-    build(config)
+
+@contextlib.contextmanager
+def environment(values: dict[str, str | None]) -> Iterator[None]:
+    """os.environ with `values` set (None: unset) for the `with` block, then as it was."""
+    before = {name: os.environ.get(name) for name in values}
+    try:
+        for name, value in values.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def build_site(project: Path, site_dir: Path, cache_dir: Path, env: dict | None = None):
+    """A strict build of `project`, as published (PUBLISHED) unless `env` says otherwise;
+    returns the memes plugin so tests can read its report."""
+    with environment(PUBLISHED if env is None else env):
+        config = load_config(
+            config_file=str(project / "mkdocs.yml"), site_dir=str(site_dir), strict=True
+        )
+        plugin = config.plugins["memes"]
+        plugin.config.cache_dir = str(cache_dir)
+        build(config)
     return plugin
 
 

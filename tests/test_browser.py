@@ -228,10 +228,11 @@ def test_no_serious_accessibility_violations_in_what_the_project_adds(browser, s
 
 
 CALCULATOR_CASES = [
-    # fleet, interval, refs, agent, parallel
-    (1000, 60, 100, "ours", 10),
-    (10000, 5, 1000, "flux", 25),
-    (3, 15, 1, "ours", 1),
+    # fleet, interval, refs, agent, parallel, where the apply and push times were measured
+    (1000, 60, 100, "ours", 10, "kind"),
+    (10000, 5, 1000, "flux", 25, "kwok"),
+    (3, 15, 1, "ours", 1, "kwok"),
+    (70, 60, 1, "flux", 10, "kind"),
 ]
 
 
@@ -252,14 +253,17 @@ def test_the_lab_page_draws_every_chart_and_its_calculator_answers(browser, serv
             assert svg.get_attribute("aria-label")
             box = svg.bounding_box()
             assert box and box["width"] > 200 and box["height"] > 80  # drawn, not empty
-        model = json.loads(page.locator("script.scaling-inputs").text_content())
-        inputs = scaling.Inputs(**model)
-        for fleet, interval, refs, agent, parallel in CALCULATOR_CASES:
+        models = json.loads(page.locator("script.scaling-inputs").text_content())
+        assert set(models) == {"kind", "kwok"}
+        for fleet, interval, refs, agent, parallel, provider in CALCULATOR_CASES:
+            inputs = scaling.Inputs(**models[provider])
+            assert inputs.provider == provider
             page.fill("input[name=fleet]", str(fleet))
             page.fill("input[name=interval]", str(interval))
             page.fill("input[name=refs]", str(refs))
             page.fill("input[name=parallel]", str(parallel))
             page.select_option("select[name=agent]", agent)
+            page.select_option("select[name=provider]", provider)
             shown = {
                 item.get_attribute("data-key"): float(item.get_attribute("data-value"))
                 for item in page.locator("output[name=result] dd").all()
@@ -343,3 +347,44 @@ def test_every_deck_navigates_by_keyboard_and_prints_one_page_per_slide(
         assert problems == [], problems
     finally:
         context.close()
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [("minions", "part-2-kubernetes"), ("masters", "part-2-kubernetes"),
+     ("imagePullPolicy", "part-1-containers"), ("ls-refs", "lab")],
+)  # fmt: skip
+def test_search_finds_words_in_quotes_and_code(browser, served_site, query, expected):
+    """Words the posts only quote ("minions") or show as code are found like any other."""
+    context, page, problems = open_page(browser, f"{served_site}/")
+    try:
+        page.fill("input[data-md-component=search-query]", query)
+        results = page.locator(".md-search-result__item a")
+        results.first.wait_for(timeout=30000)
+        hrefs = [results.nth(i).get_attribute("href") for i in range(results.count())]
+        assert any(expected in (href or "") for href in hrefs), (query, hrefs)
+        assert problems == [], problems
+    finally:
+        context.close()
+
+
+def test_numbers_and_the_lab_box_read_on_a_phone(browser, served_site):
+    """On a phone's width, nothing on part 4 or the lab page scrolls sideways, and a number
+    from the lab is a link that says where it came from."""
+    for path in ("series/part-4-push-or-pull/", "lab/"):
+        context, page, problems = open_page(
+            browser, f"{served_site}/{path}", viewport={"width": 390, "height": 844}
+        )
+        try:
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 390, (path, width)
+            number = page.locator("a.lab-number").first
+            assert number.get_attribute("title") and number.get_attribute("href").endswith(".json")
+            box = page.locator(".get-the-lab pre").first.bounding_box()
+            assert box and box["width"] <= 390
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SHOTS / f"phone-{path.strip('/').replace('/', '-')}.png"),
+                            full_page=False)  # fmt: skip
+            assert problems == [], problems
+        finally:
+            context.close()

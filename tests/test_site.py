@@ -10,13 +10,12 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import POSTS, ROOT
-from helpers import build_error, build_site
+from helpers import PUBLISHED, build_error, build_site
 from PIL import Image
 
-SITE_URL = re.search(
-    r"^site_url: !ENV \[SITE_URL, \"([^\"]+)\"\]", (ROOT / "mkdocs.yml").read_text(), re.M
-)[1]
+SITE_URL = PUBLISHED["SITE_URL"]
 
 
 class Page(HTMLParser):
@@ -289,3 +288,75 @@ def test_a_broken_template_no_post_uses_still_fails_the_build(project_copy, tmp_
     message = build_error(project_copy, tmp_path / "site", tmp_path / "cache", caplog)
     assert message.startswith("img/templates/unused/template.yml:"), message
     assert not (tmp_path / "site").exists()
+
+
+def test_a_published_build_has_canonical_urls_and_the_clone_command(built):
+    site, _, _ = built
+    home = (site / "index.html").read_text()
+    assert "<title>Tell It With a Meme</title>" in home  # the site's name, once
+    part4 = (site / "series" / POSTS[3].stem / "index.html").read_text()
+    canonical = f"{SITE_URL}series/{POSTS[3].stem}/"
+    assert f'<link rel="canonical" href="{canonical}">' in part4
+    assert f'<meta property="og:url" content="{canonical}">' in part4
+    assert "<title>Part 4: CI/CD, push or pull? - Tell It With a Meme</title>" in part4
+    for page in (home, part4, (site / "lab" / "index.html").read_text()):
+        assert f"git clone {PUBLISHED['REPO_URL']}\ncd tell-it-with-a-meme\n" in page
+        assert "is a placeholder" not in page
+    sitemap = (site / "sitemap.xml").read_text()
+    assert f"<loc>{canonical}</loc>" in sitemap and "example.org" not in sitemap
+
+
+def test_a_local_build_names_its_placeholder_and_claims_no_address(tmp_path):
+    """Built without the publishing environment: no canonical URL, no card image that could
+    not be absolute, and the clone command with a placeholder that says it is one."""
+    site = tmp_path / "site"
+    build_site(ROOT, site, tmp_path / "cache", env={"SITE_URL": None, "REPO_URL": None})
+    for html in sorted(site.rglob("index.html")):
+        text = html.read_text()
+        assert 'rel="canonical"' not in text and 'property="og:url"' not in text, html
+        assert 'property="og:image"' not in text, html
+        assert "example.org/" not in text.replace("registry.example.org", ""), html
+    home = (site / "index.html").read_text()
+    assert "git clone &lt;the project&#x27;s git URL&gt;" in home
+    assert "is a placeholder: this copy of the site was built without" in home
+    assert "example.org" not in (site / "sitemap.xml").read_text()
+
+
+def test_each_post_shows_when_its_facts_were_reviewed(built):
+    site, _, _ = built
+    table = (site / "series" / "index.html").read_text()
+    for post in POSTS:
+        meta = yaml.safe_load(post.read_text().split("---")[1])
+        published = f"{meta['date'].day} {meta['date']:%B %Y}"
+        reviewed = f"{meta['reviewed'].day} {meta['reviewed']:%B %Y}"
+        page = (site / "series" / post.stem / "index.html").read_text()
+        assert f"Published {published}" in page and f"Facts reviewed {reviewed}" in page
+        # The series page's table says the same, read from the same front matter.
+        row = re.search(rf'<a href="{post.stem}/">.*?</tr>', table, re.S)
+        assert row and published in row[0] and reviewed in row[0], post.name
+
+
+def test_the_glossary_is_one_file_with_tooltips_on_every_page(built):
+    from generator.site.glossary import read_terms
+
+    site, _, _ = built
+    terms = read_terms((ROOT / "includes" / "abbreviations.md").read_text())
+    assert {"kwok", "ls-refs", "drift", "reconcile", "HMAC", "digest", "SSA"} <= {
+        t.term for t in terms
+    }
+    glossary = (site / "glossary" / "index.html").read_text()
+    assert all(f">{t.term}</dt>" in glossary for t in terms)
+    lab = (site / "lab" / "index.html").read_text()
+    assert re.search(r'<abbr title="Kubernetes WithOut Kubelet[^"]*">kwok</abbr>', lab)
+    part1 = (site / "series" / POSTS[0].stem / "index.html").read_text()
+    assert '<abbr title="The SHA-256 hash' in part1  # "digest", in a post
+
+
+def test_a_broken_glossary_line_names_its_line():
+    from generator.site.glossary import read_terms
+    from generator.site.results import ResultFenceError
+
+    with pytest.raises(ResultFenceError, match=r"glossary.md:3: not a term"):
+        read_terms("*[a]: one\n\nb means two\n", "glossary.md")
+    with pytest.raises(ResultFenceError, match="defined twice: a"):
+        read_terms("*[a]: one\n*[a]: two\n", "glossary.md")

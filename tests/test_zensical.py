@@ -63,7 +63,7 @@ def zensical(project: Path) -> subprocess.CompletedProcess:
 
 
 def copy_project(folder: Path) -> Path:
-    for part in ("docs", "overrides", "img/templates"):
+    for part in ("docs", "overrides", "img/templates", "includes"):
         shutil.copytree(ROOT / part, folder / part)
     shutil.copy(ROOT / "mkdocs.yml", folder / "mkdocs.yml")
     (folder / "docs" / "nested.md").write_text(nested_post())

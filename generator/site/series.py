@@ -21,6 +21,7 @@ class Entry:
     title: str
     date: dt.date | None = None
     description: str = ""
+    reviewed: dt.date | None = None  # when its facts were last checked against today's
 
 
 @dataclass(frozen=True)
@@ -67,10 +68,18 @@ def entry_from_meta(source: str, meta: dict) -> Entry | None:
             f"a post in series {excerpt(meta['series'])} needs 'part', a whole number from 1",
             "add e.g. 'part: 2' to the front matter",
         )
-    date = meta.get("date")
-    if date is not None and not isinstance(date, dt.date):
+    for key in ("date", "reviewed"):
+        value = meta.get(key)
+        if value is not None and not isinstance(value, dt.date):
+            raise MemeError(
+                Location(source, None, key), f"{key} {excerpt(value)} is not a date", "YYYY-MM-DD"
+            )
+    date, reviewed = meta.get("date"), meta.get("reviewed")
+    if date and reviewed and reviewed < date:
         raise MemeError(
-            Location(source, None, "date"), f"date {excerpt(date)} is not a date", "YYYY-MM-DD"
+            Location(source, None, "reviewed"),
+            f"reviewed {reviewed} is before the post's date {date}",
+            "give the day its facts were last checked",
         )
     return Entry(
         source=source,
@@ -79,6 +88,7 @@ def entry_from_meta(source: str, meta: dict) -> Entry | None:
         title=str(meta.get("title") or source),
         date=date,
         description=str(meta.get("description") or ""),
+        reviewed=reviewed,
     )
 
 

@@ -98,7 +98,7 @@ def agenda(parts: list[tuple[int, str, int]], seconds: dict[str, float]) -> list
         slots.append(Slot(clock, minutes, what, basis))
         clock += minutes
 
-    add(10, "Welcome; everyone runs `python -m demo doctor`, then `python -m demo up`",
+    add(10, "Welcome; everyone runs `make doctor`, then `.venv/bin/python -m demo up`",
         f"doctor's fixes on the spot; up takes {seconds['up']:g} s here and runs on while the"
         " talks go on")  # fmt: skip
     for number, title, memes in parts:
@@ -107,7 +107,7 @@ def agenda(parts: list[tuple[int, str, int]], seconds: dict[str, float]) -> list
             for step in ("push", "pull", "drift"):
                 measured = seconds[step]
                 add(_round5(3 * measured + TALK_OVERHEAD), f"Lab: {step}",
-                    f"{measured:g} s measured on kind, x3, + 3 min")  # fmt: skip
+                    f"the step took {measured:g} s in the kind recording, x3, + 3 min")  # fmt: skip
     add(max(5, WORKSHOP_MINUTES - clock), "Questions; `python -m demo down`", "what is left")
     return slots
 
@@ -149,7 +149,10 @@ def render(show: str, docs: Path) -> str:
         rows = [[s["title"], s["command"], f"{seconds[s['title']]:g} s", s["shows"]]
                 for s in room["steps"]]  # fmt: skip
         rows = [[title, f"`{command}`", *rest] for title, command, *rest in rows]
-        return table_html(["step", "attendees type", "measured", "what it shows"], rows, code=True)
+        # The whole step as the tour ran it in its kind recording (the command, its waits, its
+        # checks): not the experiments' measurements of one part of it.
+        header = ["step", "attendees type", "length in the kind recording", "what it shows"]
+        return table_html(header, rows, code=True)
     slots = agenda(series_parts(docs), seconds)
     rows = [[_clock(s.start), f"{s.minutes} min", s.what, s.basis] for s in slots]
     end = slots[-1].start + slots[-1].minutes

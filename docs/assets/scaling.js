@@ -86,7 +86,7 @@
       "requests_per_minute", p.requests_per_minute);
     row(list, "bytes of idle polls", size(p.bytes_per_minute) + " a minute",
       "bytes_per_minute", p.bytes_per_minute);
-    row(list, "git server CPU", number(p.git_cores) + " cores of the lab machine's kind" +
+    row(list, "git server CPU", number(p.git_cores) + " cores like the lab machine's" +
       (p.beyond_measured ? " (beyond what the lab measured: a guess)" : ""),
       "git_cores", p.git_cores);
     row(list, "pull lead time, polling", duration(p.pull_seconds), "pull_seconds", p.pull_seconds);

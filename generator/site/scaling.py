@@ -301,7 +301,7 @@ def format_scaling(src: str, language: str, class_name: str, options, md, **kwar
     inputs = model_inputs(folder)
     kwok = inputs["kwok"]
     note = (
-        f"Load with 1,000 refs in the repository; cores of this machine's kind. * More requests"
+        f"Load with 1,000 refs in the repository; cores like this machine's. * More requests"
         f" a second than the lab sent ({charts.number(kwok.measured_rate)}): there the"
         " straight line is a guess, and a real server saturates somewhere beyond."
     )

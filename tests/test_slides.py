@@ -105,3 +105,13 @@ def test_the_site_has_a_deck_per_part_with_a_slide_per_meme(built_site):
         assert len(notes) == memes + 1 and all("<p>" in n for n in notes[1:]), post.name
         page = (built_site / "series" / post.stem / "index.html").read_text()
         assert f'href="../../slides/series/{post.stem}/"' in page  # linked from its post
+
+
+def test_the_keys_slide_says_what_the_lab_found(built_site):
+    """Its notes are the prose next to the meme: pull moves the key to git write access."""
+    deck = (built_site / deck_uri("series/part-4-push-or-pull.md")).read_text()
+    notes = re.findall(r'<aside class="slide__notes"[^>]*>(.*?)</aside>', deck, re.S)
+    keys = next(n for n in notes if "cluster admin to git write access" in n)
+    assert "CI system needs no credential for any cluster" in keys
+    bandwidth = [n for n in notes if "requests a minute" in n]
+    assert bandwidth, "the polling meme's notes quote the polling load"

@@ -69,27 +69,54 @@ def _shorten(text: str, limit: int = NOTES_LIMIT) -> str:
     return text[: cut if cut > 0 else limit].rstrip(",;:") + " ..."
 
 
+LIST_ITEM = re.compile(r"^[ \t]*(?:[-*+]|\d+\.)[ \t]+")
+
+
+def _units(lines: list[str]) -> list[str]:
+    """Paragraphs and list items, as plain text: what notes are made of."""
+    units: list[list[str]] = []
+    for line in lines:
+        if not line.strip():
+            units.append([])
+        elif LIST_ITEM.match(line) or not units:
+            units.append([line])
+        else:
+            units[-1].append(line)
+    return [text for text in (plain("\n".join(u)) for u in units) if text]
+
+
 def section_notes(lines: list[str], start: int, end: int) -> str:
-    """Notes for a meme whose fence spans lines `start`..`end` (1-based): the prose of its
-    section, from the heading above it to the next heading or fence below, fences left out.
-    A `#` line inside a code block (a shell comment) is code, not a heading."""
+    """Notes for a meme whose fence spans lines `start`..`end` (1-based): the prose nearest
+    it, between the heading or code block above and the next heading or block below; what
+    stands closest to the meme first, so that the notes say what the meme illustrates. A `#`
+    line inside a code block (a shell comment) is code, not a heading."""
     prose = numbers.prose_lines("\n".join(lines))
 
     def heading(index: int) -> bool:
         return prose[index] and bool(HEADING.match(lines[index]))
 
     first = start - 1
-    while first > 0 and not heading(first - 1):
+    while first > 0 and prose[first - 1] and not heading(first - 1):
         first -= 1
     last = end
     while last < len(lines) and not heading(last) and not FENCE.match(lines[last]):
         last += 1
-    kept = [
-        lines[number]
-        for number in range(first, last)
-        if number not in range(start - 1, end) and prose[number] and not heading(number)
-    ]
-    return _shorten(plain("\n".join(kept)))
+    keep = [prose[n] and not heading(n) for n in range(len(lines))]
+    above = _units([lines[n] for n in range(first, start - 1) if keep[n]])
+    below = _units([lines[n] for n in range(end, last) if keep[n]])
+    chosen_above: list[str] = []
+    for unit in reversed(above):  # nearest first
+        if chosen_above and len(" ".join([unit, *chosen_above])) > NOTES_LIMIT:
+            break
+        chosen_above.insert(0, unit)
+    chosen_below: list[str] = []
+    for unit in below:
+        if len(" ".join([*chosen_above, *chosen_below, unit])) > NOTES_LIMIT and (
+            chosen_above or chosen_below
+        ):
+            break
+        chosen_below.append(unit)
+    return _shorten("\n\n".join([*chosen_above, *chosen_below]))
 
 
 def _root(page: str) -> str:
@@ -120,7 +147,9 @@ def build_deck(
 
 def deck_html(deck: Deck, site_name: str) -> str:
     """The deck's page: every value escaped by Jinja2; its script and style from the site."""
-    return template_environment().get_template("deck.html.j2").render(deck=deck, site_name=site_name)
+    return (
+        template_environment().get_template("deck.html.j2").render(deck=deck, site_name=site_name)
+    )
 
 
 def site_decks(

@@ -90,7 +90,7 @@ test: $(DEV_STAMP)
 	$(MAKE) --no-print-directory $(AXE_STAMP)
 	$(BIN)/python -m demo provision
 	$(BIN)/python -m demo node-image --if-needed
-	$(BIN)/python -m demo.bundle --fetch-only
+	$(BIN)/python -m demo.bundle --fetch-only --platforms this
 	$(MAKE) --no-print-directory tools
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports

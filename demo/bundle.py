@@ -18,8 +18,11 @@ and the platforms covered. Beside it, `<archive>.sha256` holds the archive's own
   on each platform, downloaded once into the cache;
 - `site/`: the built site, to read offline.
 
-`python -m demo.bundle --fetch-only` fills the caches and writes nothing else (`make test`
-does this before the tests, which then pack without any network).
+`python -m demo.bundle --fetch-only` fills the caches and writes nothing else. `--platforms`
+narrows a bundle to some platforms (`this`: this machine's): `make test` fills this machine's
+caches only, and its round trip packs a bundle for this machine (cross-building kubectl for
+three more platforms took most of ten minutes of a cold CI run); `make prefetch` makes the
+room's bundle, for all four.
 """
 
 from __future__ import annotations
@@ -73,11 +76,30 @@ class Entry:
     source: Path
 
 
-def fetch_tools(log: Log) -> list[Entry]:
+ALL_PLATFORMS = tuple(f"{system}-{arch}" for system, arch in provision.PLATFORMS)
+
+
+def platforms_arg(text: str) -> tuple[str, ...]:
+    """`--platforms all`, `this` or a comma-separated list of os-arch names."""
+    if text == "all":
+        return ALL_PLATFORMS
+    names = [this_platform() if name == "this" else name for name in text.split(",")]
+    unknown = [name for name in names if name not in ALL_PLATFORMS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown platform(s) {', '.join(unknown)}: use all, this, or of"
+            f" {', '.join(ALL_PLATFORMS)}"
+        )
+    return tuple(dict.fromkeys(names))
+
+
+def fetch_tools(log: Log, platforms: tuple[str, ...] = ALL_PLATFORMS) -> list[Entry]:
     """kind and kubectl per platform; this machine's are the ones the lab already built."""
     entries = []
     for system, arch in provision.PLATFORMS:
         suffix = f"{system}-{arch}"
+        if suffix not in platforms:
+            continue
         if suffix == this_platform():
             wanted = (*provision.TOOLS, *provision.NODE_TOOLS)
             tools = tuple(t for t in wanted if t.name in ("kind", "kubernetes"))
@@ -95,7 +117,7 @@ def wheels_dir() -> Path:
     return cache_root() / "wheels" / digest.hexdigest()[:12]
 
 
-def fetch_wheels(log: Log) -> Path:
+def fetch_wheels(log: Log, platforms: tuple[str, ...] = ALL_PLATFORMS) -> Path:
     """Every wheel of the lock files for each platform and Python, downloaded once."""
     folder = wheels_dir()
     folder.mkdir(parents=True, exist_ok=True)
@@ -108,7 +130,7 @@ def fetch_wheels(log: Log) -> Path:
         log("wheels: this machine's, built where a package has no wheel")
         pip_run([*pip, "wheel", "--quiet", "--no-deps", "-w", str(folder), *locks], "this machine")
         built.touch()
-    combinations = [(p, v) for p in WHEEL_PLATFORMS for v in PYTHONS]
+    combinations = [(p, v) for p in WHEEL_PLATFORMS if p in platforms for v in PYTHONS]
     for index, (name, version) in enumerate(combinations, start=1):
         stamp = folder / f".{name}-cp{version.replace('.', '')}"
         if stamp.is_file():
@@ -169,7 +191,10 @@ def site_entries(site: Path) -> list[Entry]:
     ]
 
 
-def manifest(entries: list[Entry], images_in: dict[str, list[str]]) -> dict:
+def manifest(
+    entries: list[Entry], images_in: dict[str, list[str]],
+    platforms: tuple[str, ...] = ALL_PLATFORMS,
+) -> dict:  # fmt: skip
     commit = subprocess.run(
         ["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True
     ).stdout.strip()
@@ -182,7 +207,7 @@ def manifest(entries: list[Entry], images_in: dict[str, list[str]]) -> dict:
             "kubernetes": versions.KUBERNETES,
             "kubectl": versions.KUBERNETES,
         },
-        "platforms": [f"{s}-{a}" for s, a in provision.PLATFORMS],
+        "platforms": list(platforms),
         "pythons": list(PYTHONS),
         "images": images_in,
         "files": {
@@ -235,11 +260,33 @@ def pack(entries: list[Entry], described: dict, output: Path, log: Log) -> str:
     return digest
 
 
-def fetch(log: Log, work: Path) -> tuple[list[Entry], dict[str, list[str]]]:
+def wheel_platforms(name: str) -> set[str]:
+    """The bundle platforms a wheel file serves, from its platform tag (every platform for a
+    pure-Python wheel; a macOS universal2 wheel serves both Macs)."""
+    tag = name.removesuffix(".whl").rsplit("-", 1)[-1]
+    if tag == "any":
+        return set(ALL_PLATFORMS)
+    found = set()
+    if "linux" in tag:
+        found |= {"linux-amd64"} if "x86_64" in tag else set()
+        found |= {"linux-arm64"} if "aarch64" in tag else set()
+    if "macosx" in tag:
+        found |= {"darwin-amd64"} if ("x86_64" in tag or "universal2" in tag) else set()
+        found |= {"darwin-arm64"} if ("arm64" in tag or "universal2" in tag) else set()
+    return found
+
+
+def fetch(
+    log: Log, work: Path, platforms: tuple[str, ...] = ALL_PLATFORMS
+) -> tuple[list[Entry], dict[str, list[str]]]:
     """Fill every cache and save the images: what packing needs, without packing."""
-    entries = fetch_tools(log)
-    folder = fetch_wheels(log)
-    entries += [Entry(f"wheels/{w.name}", w) for w in sorted(folder.glob("*.whl"))]
+    entries = fetch_tools(log, platforms)
+    folder = fetch_wheels(log, platforms)
+    entries += [
+        Entry(f"wheels/{w.name}", w)
+        for w in sorted(folder.glob("*.whl"))
+        if wheel_platforms(w.name) & set(platforms)
+    ]
     saved, images_in = save_images(work, log)
     return entries + saved, images_in
 
@@ -251,6 +298,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("output", nargs="?", default="tellit-offline.tar", type=Path)
     parser.add_argument("--site", type=Path, default=ROOT / "site", help="the built site")
     parser.add_argument("--fetch-only", action="store_true", help="fill the caches only")
+    parser.add_argument(
+        "--platforms", type=platforms_arg, default=ALL_PLATFORMS,
+        help="all (the default: what a room of laptops needs), this, or os-arch,os-arch",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     started = time.perf_counter()
 
@@ -260,14 +311,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with tempfile.TemporaryDirectory(prefix="tellit-bundle-") as work:
             if args.fetch_only:
-                fetch_tools(log)
-                fetch_wheels(log)
-                log("caches filled: kind and kubectl for every platform, the wheels")
+                fetch_tools(log, args.platforms)
+                fetch_wheels(log, args.platforms)
+                log(f"caches filled for {', '.join(args.platforms)}: kind, kubectl, the wheels")
                 return 0
-            entries, images_in = fetch(log, Path(work))
+            entries, images_in = fetch(log, Path(work), args.platforms)
             entries += site_entries(args.site)
             log(f"hashing {len(entries)} files")
-            described = manifest(entries, images_in)
+            described = manifest(entries, images_in, args.platforms)
             digest = pack(entries, described, args.output, log)
     except LabError as error:
         print(f"make prefetch: {error}", file=sys.stderr)

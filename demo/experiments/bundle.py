@@ -65,14 +65,16 @@ def clean_env() -> dict[str, str]:
     return {**base, "COLUMNS": "200"}
 
 
-def pack(work: Path, env: dict[str, str]) -> tuple[Path, Timed, dict]:
-    """The facilitator: the site, then the bundle; the archive, its packing, its manifest."""
+def pack(work: Path, env: dict[str, str], platforms: str = "all") -> tuple[Path, Timed, dict]:
+    """The facilitator: the site, then the bundle (for `platforms`: all, what a room needs,
+    or this machine's); the archive, its packing, its manifest."""
     site = work / "site"
     run([sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(site)], ROOT, env, 600)
     bundle = work / "tellit-offline.tar"
     packed = run(
-        [sys.executable, "-m", "demo.bundle", str(bundle), "--site", str(site)], ROOT, env, 1800
-    )
+        [sys.executable, "-m", "demo.bundle", str(bundle), "--site", str(site),
+         "--platforms", platforms], ROOT, env, 1800,
+    )  # fmt: skip
     with tarfile.open(bundle) as tar:
         described = json.loads(tar.extractfile("manifest.json").read())
     shutil.rmtree(site)

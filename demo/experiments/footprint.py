@@ -21,6 +21,7 @@ import psutil
 from ..delivery import CONFIG_REPO, Delivery
 from ..errors import LabError
 from ..services import Service
+from .leadtime import AGENT_NAMES
 from .measure import kwok_lab
 from .results import Result, summarise
 
@@ -30,7 +31,7 @@ CLAIM = (
     "An agent in every cluster is not free: it takes memory and CPU in each cluster, and its"
     " polls cost the git server requests and bytes even when nothing changed."
 )
-AGENTS = {"ours": "the lab's agent", "flux": "Flux"}
+AGENTS = AGENT_NAMES
 
 
 @dataclass(frozen=True)

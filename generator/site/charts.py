@@ -15,8 +15,15 @@ from collections.abc import Callable
 
 CHARTS_VERSION = "4"  # part of every chart's cache key: bump it when drawing changes
 INK = "#010203"  # the sentinel: becomes currentColor
-PALETTE = {"push": "#2f7fd1", "ours": "#d9822b", "flux": "#2e9e6a", "registry": "#a45ec9",
-           "kubernetes": "#2f7fd1", "docker": "#a45ec9", "run": "#7a8591"}
+PALETTE = {
+    "push": "#2f7fd1",
+    "ours": "#d9822b",
+    "flux": "#2e9e6a",
+    "registry": "#a45ec9",
+    "kubernetes": "#2f7fd1",
+    "docker": "#a45ec9",
+    "run": "#7a8591",
+}
 STYLE = {
     "svg.fonttype": "none",
     "svg.hashsalt": "tell-it-with-a-meme",
@@ -270,7 +277,7 @@ def number(value: float) -> str:
     """A figure for people: three significant digits, thousands separated."""
     if value == 0 or not math.isfinite(value):
         return f"{value:g}"
-    digits = max(0, 2 - int(math.floor(math.log10(abs(value)))))
+    digits = max(0, 2 - math.floor(math.log10(abs(value))))
     return f"{value:,.{digits}f}" if digits else f"{round(value):,}"
 
 

@@ -18,14 +18,11 @@ import html
 import os
 import re
 
-import yaml
-
-from .results import ResultFenceError
+from .results import ResultFenceError, fence_yaml
 
 REPO_ENV = "REPO_URL"
 PLACEHOLDER = "<the project's git URL>"
 DEFAULT_FOLDER = "tell-it-with-a-meme"
-MAX_FENCE = 2000
 COMMAND = re.compile(r"(make|\.venv/bin/python -m demo)( [A-Za-z0-9_./=:-]+)*")
 
 
@@ -51,12 +48,7 @@ def folder_of(url: str | None) -> str:
 
 def parse_fence(src: str) -> list[str]:
     """The page's commands; ResultFenceError saying what to write otherwise."""
-    if len(src) > MAX_FENCE:
-        raise ResultFenceError(f"a get-the-lab fence is {len(src)} characters (at most 2000)")
-    try:
-        spec = yaml.safe_load(src) or {}
-    except yaml.YAMLError as error:
-        raise ResultFenceError(f"a get-the-lab fence is not YAML: {error}") from None
+    spec = fence_yaml(src, "get-the-lab")
     if not isinstance(spec, dict) or set(spec) != {"run"}:
         raise ResultFenceError(
             "a get-the-lab fence takes `run:` only: the command (or list of commands) a reader"
@@ -64,8 +56,10 @@ def parse_fence(src: str) -> list[str]:
         )
     run = spec["run"]
     commands = [run] if isinstance(run, str) else run
-    if not isinstance(commands, list) or not commands or not all(
-        isinstance(c, str) and COMMAND.fullmatch(c) for c in commands
+    if (
+        not isinstance(commands, list)
+        or not commands
+        or not all(isinstance(c, str) and COMMAND.fullmatch(c) for c in commands)
     ):
         raise ResultFenceError(
             "a get-the-lab fence runs `make TARGET [VAR=value]` or `.venv/bin/python -m demo"

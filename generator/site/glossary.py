@@ -37,9 +37,7 @@ def read_terms(text: str, shown: str = str(GLOSSARY)) -> list[Term]:
             continue
         match = TERM.match(stripped)
         if not match:
-            raise ResultFenceError(
-                f"{shown}:{number}: not a term: write `*[TERM]: what it means`"
-            )
+            raise ResultFenceError(f"{shown}:{number}: not a term: write `*[TERM]: what it means`")
         terms.append(Term(match["term"], match["meaning"]))
     seen = [t.term for t in terms]
     twice = sorted({t for t in seen if seen.count(t) > 1})

@@ -199,7 +199,10 @@ def resolve(reference: Reference, folder: Path) -> Quote:
             row_unit, what = entry.get("unit"), f"{name}: {entry['series']}"
         elif "=" in reference.entry:
             entry = _sample(document, reference.entry, name)
-            row_unit, what = None, f"{name}: {entry.get('series', 'the sample')} ({reference.entry})"
+            row_unit, what = (
+                None,
+                f"{name}: {entry.get('series', 'the sample')} ({reference.entry})",
+            )
         else:
             raise LabReferenceError(
                 f"{name} has no summary row {reference.entry!r}; it has"

@@ -1,7 +1,7 @@
 """The thin MkDocs adapter: plan memes before the build, add their files, swap declarations.
 
-All the work is in the plain library (`generator.pipeline`) and `generator.site.series`; this file only
-maps MkDocs events onto it, so that the site could move to another generator.
+All the work is in the plain library (`generator.pipeline`) and `generator.site.series`; this
+file only maps MkDocs events onto it, so that the site could move to another generator.
 """
 
 from __future__ import annotations
@@ -104,7 +104,8 @@ class MemesPlugin(BasePlugin[MemesConfig]):
             raise PluginError(
                 f"{Path(config.config_file_path).name}: the memes plugin needs the `meme` fence"
                 " of pymdownx.superfences (add under markdown_extensions: - pymdownx.superfences:"
-                f" custom_fences: [{{name: meme, class: meme, format: !!python/name:{FENCE_FORMAT}}}])"
+                " custom_fences: [{name: meme, class: meme, format:"
+                f" !!python/name:{FENCE_FORMAT}}}])"
             )
         inlines = config.mdx_configs.get("pymdownx.inlinehilite", {}).get("custom_inline", [])
         if not any(

@@ -154,7 +154,8 @@ def _deploy_alt(result: dict) -> str:
     parts = [f"{r['series']} {charts.number(r['median'])} s" for r in result["summary"]]
     answered = [s["answered"] for s in result["samples"] if s.get("kind") == "docker"]
     return (
-        "Bar chart of the median time the push pipeline took per target: " + "; ".join(parts)
+        "Bar chart of the median time the push pipeline took per target: "
+        + "; ".join(parts)
         + f". The Docker host served the new version after {sum(answered)} of"
         f" {len(answered)} runs."
     )
@@ -227,14 +228,19 @@ def cache_dir() -> Path:
     return _configured.get("cache", Path(".cache/lab-charts"))
 
 
+def fence_yaml(src: str, fence: str) -> object:
+    """What a fence of the site's holds (short YAML), or ResultFenceError naming the fence."""
+    if len(src) > MAX_FENCE:
+        raise ResultFenceError(f"a {fence} fence is {len(src)} characters (at most {MAX_FENCE})")
+    try:
+        return yaml.safe_load(src) or {}
+    except yaml.YAMLError as error:
+        raise ResultFenceError(f"a {fence} fence is not YAML: {error}") from None
+
+
 def parse_fence(src: str) -> tuple[str, str]:
     """The experiment and chart a fence names; ResultFenceError with the fix otherwise."""
-    if len(src) > MAX_FENCE:
-        raise ResultFenceError(f"a lab-result fence is {len(src)} characters (at most {MAX_FENCE})")
-    try:
-        spec = yaml.safe_load(src) or {}
-    except yaml.YAMLError as error:
-        raise ResultFenceError(f"a lab-result fence is not YAML: {error}") from None
+    spec = fence_yaml(src, "lab-result")
     if not isinstance(spec, dict) or not isinstance(spec.get("experiment"), str):
         raise ResultFenceError(
             "a lab-result fence needs `experiment: NAME` (a file in docs/lab/results)"

@@ -78,7 +78,9 @@ def inputs_from(polling: dict, lead: dict, build_from: dict | None = None) -> In
     grown = [s for s in polling["samples"] if "grow" in s["series"]]
     cpu, cpu_ref, base, per_ref = {}, {}, {}, {}
     for kind in AGENTS:
-        busiest = max((s for s in steps if s["kind"] == kind), key=lambda s: s["requests_per_minute"])
+        busiest = max(
+            (s for s in steps if s["kind"] == kind), key=lambda s: s["requests_per_minute"]
+        )
         cpu[kind] = busiest["cpu_percent"] / 100 / (busiest["requests_per_minute"] / 60)
         mine = [s for s in grown if s["kind"] == kind]
         base[kind], per_ref[kind] = _line([(s["refs"], s["bytes_per_request"]) for s in mine])
@@ -96,7 +98,9 @@ def inputs_from(polling: dict, lead: dict, build_from: dict | None = None) -> In
         apply_seconds={kind: webhook.get(kind, webhook["ours"]) for kind in AGENTS},
         push_seconds=push,
         build_seconds=max(
-            0.0, _median(built, "push, with the image build") - _median(built, "push, without the build")
+            0.0,
+            _median(built, "push, with the image build")
+            - _median(built, "push, without the build"),
         ),
         measured_rate=max(s["offered_per_minute"] for s in steps) / 60,
         cores=polling["metadata"]["cores"],
@@ -256,8 +260,10 @@ def as_result(folder: Path) -> dict:
         gaps = [(m - measured) / measured * 100 for _, _, m, measured in _checks(model, lead)]
         rows.append({"series": f"check, {provider}", "most_above_percent": max(gaps),
                      "most_below_percent": -min(gaps)})  # fmt: skip
-        rows.append({"series": f"inputs, {provider}", "apply_seconds": model.apply_seconds["ours"],
-                     "push_seconds": model.push_seconds, "build_seconds": model.build_seconds})  # fmt: skip
+        rows.append({
+            "series": f"inputs, {provider}", "apply_seconds": model.apply_seconds["ours"],
+            "push_seconds": model.push_seconds, "build_seconds": model.build_seconds,
+        })  # fmt: skip
     model = inputs["kwok"]
     for agent in AGENTS:
         for interval in INTERVALS:
@@ -305,8 +311,10 @@ def format_scaling(src: str, language: str, class_name: str, options, md, **kwar
         f" a second than the lab sent ({charts.number(kwok.measured_rate)}): there the"
         " straight line is a guess, and a real server saturates somewhere beyond."
     )
-    parts = ['<div class="lab-scaling" id="lab-scaling">',
-             f"{table_html(*load_rows(kwok))}<p class=\"scaling-note\">{html.escape(note)}</p>"]  # fmt: skip
+    parts = [
+        '<div class="lab-scaling" id="lab-scaling">',
+        f'{table_html(*load_rows(kwok))}<p class="scaling-note">{html.escape(note)}</p>',
+    ]
     for provider, model in inputs.items():
         lead, _ = load_result(folder, PROVIDERS[provider])
         clusters = lead["parameters"]["clusters"]

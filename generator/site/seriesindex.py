@@ -16,11 +16,10 @@ import posixpath
 import re
 from pathlib import Path
 
-import yaml
 from mkdocs.utils.meta import get_data
 
 from .fence import page_location
-from .results import ResultFenceError, results_dir
+from .results import ResultFenceError, fence_yaml, results_dir
 from .series import Entry, entry_from_meta
 
 SHOWS = ("table", "list")
@@ -57,7 +56,7 @@ def post_url(entry: Entry, page: str) -> str:
 
 def table_html(posts: list[Entry], page: str) -> str:
     rows = "".join(
-        f"<tr><td>{e.part}</td><td><a href=\"{html.escape(post_url(e, page))}\">"
+        f'<tr><td>{e.part}</td><td><a href="{html.escape(post_url(e, page))}">'
         f"{html.escape(short_title(e.title))}</a><br><small>{html.escape(e.description)}</small>"
         f"</td><td>{html.escape(long_date(e.date))}</td><td>{html.escape(long_date(e.reviewed))}"
         "</td></tr>"
@@ -79,10 +78,7 @@ def list_html(posts: list[Entry], page: str) -> str:
 
 
 def format_series_index(src: str, language: str, class_name: str, options, md, **kwargs) -> str:
-    try:
-        spec = yaml.safe_load(src) if len(src) < 500 else None
-    except yaml.YAMLError:
-        spec = None
+    spec = fence_yaml(src, "series-index")
     if not isinstance(spec, dict) or set(spec) != {"show"} or spec["show"] not in SHOWS:
         raise ResultFenceError(f"a series-index fence takes `show:` with one of {list(SHOWS)}")
     posts = entries(results_dir().parent.parent)

@@ -19,11 +19,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from mkdocs.utils.meta import get_data
 
-from .results import ResultFenceError, results_dir, table_html
+from .results import ResultFenceError, fence_yaml, results_dir, table_html
 from .series import entry_from_meta
 
 SHOWS = ("requirements", "agenda", "steps", "problems", "reset")
@@ -164,10 +162,7 @@ def render(show: str, docs: Path) -> str:
 
 def format_room(src: str, language: str, class_name: str, options, md, **kwargs) -> str:
     """superfences' formatter of the `workshop-room` fence."""
-    try:
-        spec = yaml.safe_load(src) or {}
-    except yaml.YAMLError as error:
-        raise ResultFenceError(f"a workshop-room fence is not YAML: {error}") from None
+    spec = fence_yaml(src, "workshop-room")
     show = spec.get("show") if isinstance(spec, dict) else None
     if show not in SHOWS:
         raise ResultFenceError(f"a workshop-room fence needs `show:` one of {list(SHOWS)}")

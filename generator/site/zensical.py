@@ -26,8 +26,8 @@ from ..files import write_atomically
 from ..pipeline import Drawing, MemeCache
 from ..render import Encoding
 from .fence import PLACEMENTS_ENV, PLACEMENTS_FILE
-from .results import RESULTS_ENV
 from .planning import font_licences, image_uri, placements, plan_site
+from .results import RESULTS_ENV
 from .slides import deck_uri, site_decks
 
 

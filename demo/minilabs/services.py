@@ -10,7 +10,7 @@ from lightkube.resources.discovery_v1 import EndpointSlice
 
 from ..errors import LabError
 from .app import PAGE, PORT, address, one_shot, run_app
-from .base import Bench, Step, Track
+from .base import Bench, Step, Track, until
 
 
 def ready_endpoints(bench: Bench) -> int:
@@ -25,6 +25,9 @@ def ready_endpoints(bench: Bench) -> int:
 
 def start(bench: Bench) -> None:
     run_app(bench)
+    # The pods are ready before the EndpointSlice controller has put them behind the Service
+    # (seen on a busy machine: 1 of 2 endpoints ready just after both pods were): wait for it.
+    until(lambda: ready_endpoints(bench) == 2 or None, "both pods behind the Service")
     bench.notes["address"] = address(bench)
     bench.say(f"    the Service app has the address {bench.notes['address']}:{PORT}")
 

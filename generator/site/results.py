@@ -261,19 +261,31 @@ def parse_fence(src: str) -> tuple[str, str]:
     return spec["experiment"], chart
 
 
-def load_result(folder: Path, experiment: str) -> tuple[dict, bytes]:
-    """The result, checked against the schema beside it; its bytes (for the cache key)."""
-    from jsonschema import Draft202012Validator  # only builds with lab results pay for it
+# Results already read and checked, by the SHA-256 of their bytes and their schema's: a page
+# quotes dozens of numbers from one file, and checking it against the schema each time cost
+# seconds a build. The bytes are read every time, so an edited file is checked again.
+_CHECKED: dict[str, dict] = {}
 
+
+def load_result(folder: Path, experiment: str) -> tuple[dict, bytes]:
+    """The result, checked against the schema beside it; its bytes (for the cache key). The
+    document is shared between callers: read it, never change it."""
     path = folder / f"{experiment}.json"
     try:
         data = path.read_bytes()
-        document = json.loads(data)
-        schema = json.loads((folder / "schema.json").read_text())
+        schema_bytes = (folder / "schema.json").read_bytes()
     except FileNotFoundError as error:
         raise ResultFenceError(
             f"{error.filename} is missing: run `make experiments` (or SMALL=1) to measure it"
         ) from None
+    key = hashlib.sha256(schema_bytes + b"\0" + data).hexdigest()
+    if key in _CHECKED:
+        return _CHECKED[key], data
+    from jsonschema import Draft202012Validator  # only builds with lab results pay for it
+
+    try:
+        document = json.loads(data)
+        schema = json.loads(schema_bytes)
     except ValueError as error:
         raise ResultFenceError(f"{path} is not JSON ({error}): run its experiment again") from None
     problems = list(Draft202012Validator(schema).iter_errors(document))
@@ -283,6 +295,7 @@ def load_result(folder: Path, experiment: str) -> tuple[dict, bytes]:
             f"{path} does not match schema.json at {where}: {problems[0].message[:200]}"
             f" ({len(problems)} problem(s)); run its experiment again"
         )
+    _CHECKED[key] = document
     return document, data
 
 

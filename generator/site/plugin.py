@@ -21,6 +21,7 @@ from ..pipeline import Drawing, MemeCache, PlannedMeme, RenderReport
 from ..render import Encoding
 from . import numbers, results, slides
 from .fence import FENCE_FORMAT, Placements, activate, set_page
+from .lastgood import LastGood
 from .planning import SitePlan, font_licences, image_uri, placements, plan_site
 from .series import Position, build_positions
 from .seriesindex import long_date
@@ -83,16 +84,21 @@ class MemesConfig(Config):
 class MemesPlugin(BasePlugin[MemesConfig]):
     def __init__(self) -> None:
         self.planned: dict[str, list[PlannedMeme]] = {}
+        self.hidden: dict[str, list[str]] = {}
         self.positions: dict[str, Position] = {}
         self.last_report = RenderReport()
         self.placements = Placements({})
         self.default_card: tuple[str, str] | None = None
         self.serving = False
+        self.dirty = False
         self.drawing: Drawing | None = None
+        self.last_good: LastGood | None = None
+        self.warnings = _Warnings()
 
     def on_startup(self, *, command: str, dirty: bool) -> None:
         """Defined so that MkDocs keeps this object (and its caches) across serve rebuilds."""
         self.serving = command == "serve"
+        self.dirty = dirty
 
     def on_config(self, config):
         """Memes are printed by superfences' `meme` fence, wherever Markdown nests them."""
@@ -150,7 +156,26 @@ class MemesPlugin(BasePlugin[MemesConfig]):
             self.drawing.cancel()
             raise PluginError(str(error)) from None
         self.planned = plan.planned
+        self.hidden = plan.hidden
         self.positions = build_positions(plan.entries)
+        # Planned cleanly: MkDocs empties the site next, so the good one waits aside.
+        if not self.dirty:
+            self.last_good = LastGood(Path(config.site_dir))
+            self.last_good.set_aside()
+            self.warnings.start()
+
+    def on_post_build(self, *, config) -> None:
+        """Every page is written; a strict build with warnings still fails after this."""
+        if self.last_good is not None and not (config.strict and self.warnings.stop()):
+            self.last_good.discard()
+            self.last_good = None
+
+    def on_build_error(self, *, error: Exception) -> None:
+        """What the failed build wrote goes, and the last good site comes back."""
+        self.warnings.stop()
+        if self.last_good is not None:
+            self.last_good.restore()
+            self.last_good = None
 
     def on_files(self, files: Files, *, config) -> Files:
         _, _, cache_dir = self._paths(config)
@@ -174,7 +199,9 @@ class MemesPlugin(BasePlugin[MemesConfig]):
                 uri = image_uri(self.config.output_dir, page, meme)
                 if files.get_file_from_path(uri) is None:
                     files.append(File.generated(config, uri, abs_src_path=str(cache.path(meme))))
-        self.placements = placements(SitePlan(self.planned, []), self.config.output_dir)
+        self.placements = placements(
+            SitePlan(self.planned, [], self.hidden), self.config.output_dir
+        )
         activate(self.placements)
         if memes:
             # Pages without memes share the series' first meme as their card image.
@@ -254,6 +281,26 @@ class MemesPlugin(BasePlugin[MemesConfig]):
         _, templates, _ = self._paths(config)
         server.watch(str(templates))
         return server
+
+
+class _Warnings(logging.Handler):
+    """Counts MkDocs' warnings while pages are written: a strict build will abort on them
+    after on_post_build, and then its site must not replace the last good one."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.count += 1
+
+    def start(self) -> None:
+        self.count = 0
+        logging.getLogger("mkdocs").addHandler(self)
+
+    def stop(self) -> int:
+        logging.getLogger("mkdocs").removeHandler(self)
+        return self.count
 
 
 def _link(entry, urls: dict[str, str]) -> dict | None:

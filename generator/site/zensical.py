@@ -26,8 +26,9 @@ from ..files import write_atomically
 from ..pipeline import Drawing, MemeCache
 from ..render import Encoding
 from .fence import PLACEMENTS_ENV, PLACEMENTS_FILE
+from .lastgood import LastGood
 from .planning import font_licences, image_uri, placements, plan_site
-from .results import RESULTS_ENV
+from .results import RESULTS_ENV, configure
 from .slides import deck_uri, site_decks
 
 
@@ -53,14 +54,33 @@ def _zensical(
         command = [sys.executable, "-m", "zensical", "build", "--clean", "-f", str(config_file)]
         environment = {**os.environ, PLACEMENTS_ENV: str(placements_file),
                        RESULTS_ENV: str(lab_results)}  # fmt: skip
-        result = subprocess.run(
-            [*command, *(["--strict"] if strict else [])], cwd=root, env=environment
-        )
+        with subprocess.Popen(
+            [*command, *(["--strict"] if strict else [])], cwd=root, env=environment,
+            stderr=subprocess.PIPE, text=True, errors="replace",
+        ) as process:  # fmt: skip
+            _relay(process.stderr)
+        code = process.returncode
     finally:
         if protect:
             cache.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(aside, cache)
-    return result.returncode
+    return code
+
+
+def _relay(stream) -> None:
+    """Zensical's messages, as it prints them, but its tracebacks: a strict build that stops
+    on warnings raises, and an author needs the warnings above and one line, not the stack."""
+    in_traceback = False
+    for line in stream:
+        if line.startswith("Traceback (most recent call last):"):
+            in_traceback = True
+        elif in_traceback and not line.startswith((" ", "\t")):
+            in_traceback = False
+            print(f"error: zensical stopped: {line.partition(': ')[2].strip() or line.strip()}",
+                  file=sys.stderr, flush=True)  # fmt: skip
+        elif not in_traceback:
+            sys.stderr.write(line)
+            sys.stderr.flush()
 
 
 def _unplaced(planned: dict[str, list], built: dict[str, Path]) -> list[str]:
@@ -90,9 +110,10 @@ def build(config_file: Path, strict: bool = True) -> int:
     options = config.plugins["memes"].config
     root = config_file.resolve().parent
     lab_results = Path(os.environ.get(RESULTS_ENV) or Path(config.docs_dir) / "lab" / "results")
+    # The site's fences are drawn once before the build (planning.plan_site): from here.
+    configure(lab_results, root / ".cache" / "lab-charts")
     documents = get_files(config).documentation_pages(inclusion=InclusionLevel.is_included)
     pages = [f.src_uri for f in documents]
-    built = {f.src_uri: Path(f.abs_dest_path) for f in documents}
     encoding = Encoding(format=options.format, quality=options.quality)
     templates = (root / options.templates_dir).resolve()
     cache = MemeCache((root / options.cache_dir).resolve())
@@ -112,6 +133,27 @@ def build(config_file: Path, strict: bool = True) -> int:
     finally:
         drawing.close()
     _say(f"{len(report.rendered)} rendered, {len(report.reused)} from the cache")
+    last_good = LastGood(Path(config.site_dir))
+    last_good.set_aside()  # Zensical builds with --clean
+    try:
+        code = _publish(config, config_file, root, plan, memes, cache, options, documents,
+                        strict, lab_results)  # fmt: skip
+    except BaseException:
+        last_good.restore()
+        raise
+    if code != 0:
+        last_good.restore()
+        return code
+    last_good.discard()
+    _say(f"{len(memes)} published into {Path(config.site_dir).name}/"
+         f" ({time.perf_counter() - started:.2f} s)")  # fmt: skip
+    return 0
+
+
+def _publish(config, config_file, root, plan, memes, cache, options, documents, strict,
+             lab_results) -> int:  # fmt: skip
+    """Zensical's build, then the memes, their fonts' licences and the decks beside it."""
+    built = {f.src_uri: Path(f.abs_dest_path) for f in documents}
     placed = placements(plan, options.output_dir).to_json().encode()
     with tempfile.TemporaryDirectory(prefix="memes-") as scratch:
         placements_file = Path(scratch) / PLACEMENTS_FILE
@@ -138,7 +180,6 @@ def build(config_file: Path, strict: bool = True) -> int:
                        config.site_name)  # fmt: skip
     for page, html in decks.items():
         write_atomically(site / deck_uri(page), html.encode())
-    _say(f"{len(memes)} published into {site.name}/ ({time.perf_counter() - started:.2f} s)")
     return 0
 
 

@@ -9,6 +9,7 @@ import os
 import subprocess
 
 import pytest
+from conftest import ROOT
 from helpers import need
 from lab_support import need_docker, need_registry
 
@@ -182,6 +183,21 @@ def test_a_result_that_breaks_the_schema_is_refused_with_every_problem(tmp_path)
     for problem in ("experiment:", "metadata/provider:", "metadata/cores:", "samples:"):
         assert problem in message, message
     assert "required property" in message  # machine, python, versions, seconds are missing
+
+
+def test_a_result_with_nan_infinity_or_a_negative_duration_is_refused(tmp_path):
+    """Python writes NaN and Infinity into JSON (which has neither): the calculator's data
+    then breaks the page. Every number the lab measures is zero or more."""
+    document = json.loads((ROOT / "docs/lab/results/lead-time.json").read_text())
+    document["samples"][0]["seconds"] = float("nan")
+    document["samples"][1]["seconds"] = -2.0
+    document["summary"][0]["max"] = float("inf")
+    with pytest.raises(ResultError) as caught:
+        check(document)
+    message = caught.value.message
+    assert "samples/0/seconds: nan is not a number" in message, message
+    assert "samples/1/seconds: -2.0 is less than the minimum of 0" in message, message
+    assert "summary/0/max: inf is not a number" in message, message
 
 
 def test_an_experiment_refuses_to_run_beside_a_lab_that_is_up(tmp_path, monkeypatch):

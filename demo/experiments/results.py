@@ -5,6 +5,7 @@ and written atomically to docs/lab/results/<name>.json, where the site reads it.
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import statistics
@@ -104,8 +105,10 @@ def check(document: dict, schema_path: Path = SCHEMA) -> None:
     problems = sorted(
         Draft202012Validator(schema).iter_errors(document), key=lambda e: list(e.path)
     )
-    if problems:
-        lines = [f"{'/'.join(str(p) for p in e.path) or '(top)'}: {e.message}" for e in problems]
+    lines = [f"{'/'.join(str(p) for p in e.path) or '(top)'}: {e.message}" for e in problems]
+    # JSON has no NaN or Infinity (Python writes them, readers choke): not a measurement.
+    lines += [f"{where}: {value} is not a number" for where, value in _not_finite(document)]
+    if lines:
         raise ResultError(
             f"the {document.get('experiment', '?')} result does not match {schema_path.name}:\n"
             + "\n".join(lines[:20]),
@@ -113,10 +116,24 @@ def check(document: dict, schema_path: Path = SCHEMA) -> None:
         )
 
 
+def _not_finite(value, where: str = "(top)") -> list[tuple[str, float]]:
+    """(path, value) of every NaN or infinite float in a JSON-like document."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return [(where, value)]
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return []
+    prefix = "" if where == "(top)" else f"{where}/"
+    return [found for key, item in items for found in _not_finite(item, f"{prefix}{key}")]
+
+
 def write(result: Result, finished: float, folder: Path = RESULTS) -> Path:
     """Check the result, then write it whole (or not at all) as <folder>/<experiment>.json."""
     document = result.document(finished)
     check(document)
     path = folder / f"{result.experiment}.json"
-    write_atomic(path, json.dumps(document, indent=1) + "\n", mode=0o644)
+    write_atomic(path, json.dumps(document, indent=1, allow_nan=False) + "\n", mode=0o644)
     return path

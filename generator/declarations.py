@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import Location, MemeError, excerpt
+from .errors import Location, MemeError, MemeErrors, excerpt
 from .shaping import visible
 from .yamlfile import parse_mapping
 
@@ -54,43 +54,105 @@ class MemeSpec:
 
 @dataclass(frozen=True)
 class Block:
-    """A fenced `meme` block: its body and the lines it spans (1-based, fences included)."""
+    """A fenced `meme` block: its body and the lines it spans (1-based, fences included).
+
+    `hidden`: inside an HTML comment, which Markdown does not show (nor is it rendered)."""
 
     start: int
     end: int
     body: str
+    hidden: bool = False
 
 
-def find_blocks(markdown: str, source: str) -> list[Block]:
-    """Every fenced block whose info string is `meme`, however deeply Markdown nests it.
+# Lines that open a container whose content is indented 4 more (Python-Markdown's tab_length):
+# list items, admonitions and details (!!!, ???, ???+), content tabs (===).
+CONTAINER = re.compile(r"^(?P<indent>[ \t]*)(?:[-*+]|\d+[.)]|!!!|\?\?\?\+?|===)(?:[ \t]|$)")
+COMMENT_OPEN, COMMENT_CLOSE = "<!--", "-->"
+
+
+def _width(indent: str) -> int:
+    return sum(4 - i % 4 if c == "\t" else 1 for i, c in enumerate(indent))
+
+
+def _is_indented_code(lines: list[str], index: int, indent: str) -> bool:
+    """Whether Markdown reads the fence on `lines[index]` as part of an indented code block:
+    4 columns deeper than its container, after a blank line (a fence in a block quote is
+    left to the quote's rules)."""
+    if (index > 0 and lines[index - 1].strip()) or ">" in indent:
+        return False
+    depth = _width(indent)
+    base = 0
+    for line in reversed(lines[:index]):
+        if not line.strip():
+            continue
+        width = _width(line[: len(line) - len(line.lstrip(" \t"))])
+        if width < depth:
+            base = width + 4 if CONTAINER.match(line) else width
+            break
+    return depth - base >= 4
+
+
+def find_blocks(
+    markdown: str, source: str, name: str = "meme", hidden: bool = False
+) -> list[Block]:
+    """Every fenced block whose info string is `name`, however deeply Markdown nests it.
 
     Found as pymdownx.superfences finds them (which then hands each to the `meme` fence): a
     fence closes on the same fence character, at least as long, under the same container
     prefix; the body loses that prefix. Other code blocks are skipped with their contents, so
-    a meme shown as an example inside one is left alone.
+    a meme shown as an example inside one is left alone. Blocks inside HTML comments are
+    left out (superfences still hands them over: with `hidden`, they are listed, marked). A
+    block indented as code is an error: Markdown would show it as code, superfences would
+    draw it, and the two builders disagree.
     """
     blocks: list[Block] = []
     lines = markdown.splitlines()
-    index = 0
+    index, in_comment = 0, False
     while index < len(lines):
         match = FENCE.match(lines[index])
         if not match:
+            in_comment = _comment_state(lines[index], in_comment)
             index += 1
             continue
         prefix, fence = match["prefix"], match["fence"]
         closing = re.compile(rf"^[ \t>]*{fence[0]}{{{len(fence)},}}[ \t]*$")
         end = next((j for j in range(index + 1, len(lines)) if closing.match(lines[j])), None)
-        if match["info"] == "meme":
+        if match["info"] == name:
             if end is None:
                 raise MemeError(
                     Location(source, index + 1),
-                    "this meme block is never closed",
+                    f"this {name} block is never closed",
                     f"end it with a line of {fence}, indented as the opening one",
                 )
-            body = [_without_prefix(line, prefix) for line in lines[index + 1 : end]]
-            blocks.append(Block(index + 1, end + 1, "\n".join(body)))
+            if not in_comment and _is_indented_code(lines, index, prefix):
+                raise MemeError(
+                    Location(source, index + 1),
+                    f"this {name} block is indented 4 columns deeper than the text it belongs"
+                    " to, which Markdown shows as code",
+                    f"indent its {fence} as the text around it to show it; to show the block"
+                    " itself as an example, fence it as ```yaml instead",
+                )
+            if hidden or not in_comment:
+                body = [_without_prefix(line, prefix) for line in lines[index + 1 : end]]
+                blocks.append(Block(index + 1, end + 1, "\n".join(body), in_comment))
         index = (end if end is not None else len(lines)) + 1
     return blocks
+
+
+def _comment_state(line: str, in_comment: bool) -> bool:
+    """Whether an HTML comment is still open after `line` (Markdown hides what it holds)."""
+    position = 0
+    while True:
+        if in_comment:
+            found = line.find(COMMENT_CLOSE, position)
+            if found < 0:
+                return True
+            in_comment, position = False, found + len(COMMENT_CLOSE)
+        else:
+            found = line.find(COMMENT_OPEN, position)
+            if found < 0:
+                return False
+            in_comment, position = True, found + len(COMMENT_OPEN)
 
 
 def _without_prefix(line: str, prefix: str) -> str:
@@ -196,20 +258,42 @@ def parse_block(block: Block, source: str) -> MemeSpec:
 
 def parse_post(markdown: str, source: str | Path) -> list[MemeSpec]:
     """All memes of one post, ids checked for duplicates; the first error wins per block."""
+    specs, errors = parse_post_gathering(markdown, source)
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise MemeErrors(errors)
+    return specs
+
+
+def parse_post_gathering(
+    markdown: str, source: str | Path
+) -> tuple[list[MemeSpec], list[MemeError]]:
+    """The memes of one post that parse, and an error for each block that does not."""
     source = str(source)
     specs: list[MemeSpec] = []
+    errors: list[MemeError] = []
     seen: dict[str, int] = {}
-    for block in find_blocks(markdown, source):
-        spec = parse_block(block, source)
+    try:
+        blocks = find_blocks(markdown, source)
+    except MemeError as error:
+        return [], [error]
+    for block in blocks:
+        try:
+            spec = parse_block(block, source)
+        except MemeError as error:
+            errors.append(error)
+            continue
         if spec.id in seen:
-            raise MemeError(
+            errors.append(MemeError(
                 spec.where("id"),
                 f"duplicate meme id {excerpt(spec.id)} (first used on line {seen[spec.id]})",
                 "give each meme in a post its own id",
-            )
+            ))  # fmt: skip
+            continue
         seen[spec.id] = spec.line
         specs.append(spec)
-    return specs
+    return specs, errors
 
 
 def _kind(value: object) -> str:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from . import RENDERER_VERSION
 from .art import output_size
-from .declarations import MemeSpec, parse_post
+from .declarations import MemeSpec, parse_post_gathering
 from .errors import Location, MemeError, MemeErrors, excerpt
 from .files import write_atomically
 from .fitting import CaptionTooLong, FittedCaption, crossings, fit_captions, prepare
@@ -219,11 +219,8 @@ def plan_posts(
     planned: dict[str, list[PlannedMeme]] = {}
     errors: list[MemeError] = []
     for source, markdown in posts:
-        try:
-            specs = parse_post(markdown, source)
-        except MemeError as error:
-            errors.append(error)
-            continue
+        specs, broken = parse_post_gathering(markdown, source)
+        errors += broken  # every broken block of the post, and the others planned: one build
         for spec in specs:
             try:
                 meme = plan_meme(spec, library, encoding, plans)

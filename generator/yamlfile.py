@@ -65,6 +65,18 @@ def parse_mapping(text: str, path: Path | str, first_line: int = 1, what: str = 
             "write one 'key: value' per line; quote captions that contain ': ' or start with a"
             " special character",
         ) from None
+    except yaml.YAMLError as error:  # the reader's: a control character, say
+        raise MemeError(
+            Location(path, first_line + text[: getattr(error, "position", 0)].count("\n")),
+            f"the {what} is not valid YAML: {str(error).splitlines()[0]}",
+            "remove the character it names (save the file as plain UTF-8 text)",
+        ) from None
+    except (ValueError, OverflowError) as error:  # a value YAML's syntax allows: 2026-02-30
+        raise MemeError(
+            Location(path, first_line + _unbuildable_line(node)),
+            f"the {what} has a value YAML cannot build: {error}",
+            "write dates as YYYY-MM-DD with a real day (or quote the value to keep it text)",
+        ) from None
     if not isinstance(data, dict) or not isinstance(node, yaml.MappingNode):
         raise MemeError(
             Location(path, first_line),
@@ -92,6 +104,24 @@ def parse_mapping(text: str, path: Path | str, first_line: int = 1, what: str = 
     )
 
 
+def _unbuildable_line(node: yaml.Node) -> int:
+    """The line (from 0) of the first value under `node` that YAML cannot build."""
+    for child in _children(node):
+        try:
+            yaml.SafeLoader("").construct_object(child, deep=True)
+        except (ValueError, OverflowError):
+            return child.start_mark.line
+    return 0
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair for n in [*_children(n), n]]
+    if isinstance(node, yaml.SequenceNode):
+        return [n for item in node.value for n in [*_children(item), item]]
+    return []
+
+
 def _refuse_anchors(text: str, path: Path | str, first_line: int, what: str) -> None:
     """Scan (without composing anything) for anchors and aliases; the first is an error."""
     try:
@@ -102,7 +132,7 @@ def _refuse_anchors(text: str, path: Path | str, first_line: int, what: str) -> 
                     f"the {what} uses a YAML anchor or alias ('&' or '*')",
                     "write each value out in full; quote text that starts with '&' or '*'",
                 )
-    except yaml.MarkedYAMLError:
+    except yaml.YAMLError:
         return  # malformed YAML: the parser below says where, in its own words
 
 

@@ -131,7 +131,10 @@ def test_a_bad_meme_stops_the_zensical_build_before_any_output(tmp_path):
         f"error: docs/series/part-4-push-or-pull.md:{line}: field 'template'"
     ), result.stderr
     assert "did you mean 'two-buttons'?" in result.stderr and "Traceback" not in result.stderr
-    assert not (project / "site").exists() and not (project / ".cache").exists()
+    assert not (project / "site").exists()
+    # The lab's charts may be drawn into their cache while every fence is checked; no meme is.
+    memes = project / ".cache" / "memes"
+    assert not memes.exists() or not any(memes.iterdir())
 
 
 def test_zensical_alone_says_how_to_build(tmp_path):

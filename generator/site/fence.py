@@ -21,6 +21,7 @@ from pymdownx.superfences import SuperFencesException
 
 from ..declarations import Block, parse_block
 from ..errors import MemeError
+from .fences import loud
 from .figure import Figure, figure_html
 
 PLACEMENTS_FILE = "placements.json"
@@ -38,6 +39,12 @@ class Placements:
 
     pages: dict[str, list[Figure]]
     placed: dict[str, set[str]] = field(default_factory=dict)
+    # Bodies of meme blocks inside HTML comments, by page: superfences hands them to the fence
+    # all the same, and what it prints there is hidden; they were not planned, nor published.
+    hidden: dict[str, list[str]] = field(default_factory=dict)
+
+    def is_hidden(self, page: str, src: str) -> bool:
+        return " ".join(src.split()) in self.hidden.get(page, [])
 
     def figure(self, page: str, meme_id: str) -> tuple[int, Figure] | None:
         for index, figure in enumerate(self.pages.get(page, [])):
@@ -52,12 +59,13 @@ class Placements:
 
     def to_json(self) -> str:
         pages = {page: [f.as_json() for f in figures] for page, figures in self.pages.items()}
-        return json.dumps({"pages": pages}, indent=1, sort_keys=True)
+        return json.dumps({"pages": pages, "hidden": self.hidden}, indent=1, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> Placements:
         data = json.loads(text)
-        return cls({page: list(map(Figure.from_json, f)) for page, f in data["pages"].items()})
+        pages = {page: list(map(Figure.from_json, f)) for page, f in data["pages"].items()}
+        return cls(pages, hidden=data.get("hidden", {}))
 
 
 @dataclass
@@ -99,7 +107,7 @@ def _zensical_page(md) -> tuple[str, str] | None:
 
     Zensical resolves relative URLs in a page's HTML from the Markdown file's folder (as
     MkDocs does for Markdown links only), so links and images are addressed from there."""
-    if "rendering_context" not in md.preprocessors:
+    if md is None or "rendering_context" not in md.preprocessors:
         return None
     source = md.preprocessors["rendering_context"].page.path.replace("\\", "/")
     folder = posixpath.dirname(source)
@@ -135,6 +143,7 @@ def _zensical_context(md) -> tuple[str, str, Placements] | None:
     return page[0], page[1], _loaded[path][1]
 
 
+@loud("meme")
 def format_meme(src: str, language: str, class_name: str, options, md, **kwargs) -> str:
     """superfences' custom-fence formatter: the planned <figure> for this declaration."""
     zensical = _zensical_context(md)
@@ -154,6 +163,8 @@ def format_meme(src: str, language: str, class_name: str, options, md, **kwargs)
         if declared != (figure.template, figure.captions, figure.alt, figure.caption):
             raise MemeFenceError(f"{page}: meme '{spec.id}' differs from what was planned")
     except (MemeError, MemeFenceError) as error:
+        if placements.is_hidden(page, src):
+            return ""  # inside an HTML comment: Markdown shows none of it, nothing was planned
         if zensical is None and _active is not None:  # MkDocs: the plugin stops the build
             _active.problems.append(str(error))
             return ""

@@ -18,6 +18,7 @@ import html
 import os
 import re
 
+from .fences import loud
 from .results import ResultFenceError, fence_yaml
 
 REPO_ENV = "REPO_URL"
@@ -77,6 +78,7 @@ def commands(run: list[str], url: str | None) -> list[str]:
     return [f"git clone {url or PLACEHOLDER}", f"cd {folder_of(url)}", *setup, *run]
 
 
+@loud("get-the-lab")
 def format_get_the_lab(src: str, language: str, class_name: str, options, md, **kwargs) -> str:
     """superfences' formatter: the box, every value escaped."""
     url = repo_url()

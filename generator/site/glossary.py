@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from .fences import loud
 from .results import ResultFenceError, results_dir
 
 GLOSSARY = Path("includes") / "abbreviations.md"
@@ -50,6 +51,7 @@ def glossary_path() -> Path:
     return results_dir().parent.parent.parent / GLOSSARY
 
 
+@loud("glossary")
 def format_glossary(src: str, language: str, class_name: str, options, md, **kwargs) -> str:
     if src.strip():
         raise ResultFenceError("a glossary fence takes nothing inside it: leave it empty")

@@ -172,7 +172,15 @@ def _sample(document: dict, selector: str, result: str) -> dict:
 
 def _document(result: str, folder: Path) -> dict:
     if result in VIRTUAL:
-        return VIRTUAL[result](folder)
+        try:
+            return VIRTUAL[result](folder)
+        except ResultFenceError as error:
+            raise LabReferenceError(str(error)) from None
+        except (KeyError, TypeError, ValueError) as error:  # a result without what it needs
+            raise LabReferenceError(
+                f"{result} cannot be worked out from the results ({type(error).__name__}:"
+                f" {error}); run the experiments it reads again"
+            ) from None
     known = sorted(p.stem for p in folder.glob("*.json") if p.stem != "schema")
     if result not in known:
         shown = folder.relative_to(Path.cwd()) if folder.is_relative_to(Path.cwd()) else folder

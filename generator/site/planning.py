@@ -7,27 +7,27 @@ the same messages, naming files as authors see them (from the project's root).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from mkdocs.utils.meta import get_data
-
+from ..declarations import find_blocks
 from ..errors import Location, MemeError, MemeErrors
 from ..fonts import FONT_FILES, licences
 from ..pipeline import PlannedMeme, plan_posts
 from ..plans import PlanStore
 from ..render import Encoding
 from ..templates import TemplateLibrary
-from . import numbers
+from . import fences, numbers
 from .fence import Placements
 from .figure import Figure
-from .series import Entry, check_front_matter, entry_from_meta
+from .series import Entry, check_front_matter, entry_from_meta, read_front_matter
 
 
 @dataclass(frozen=True)
 class SitePlan:
     planned: dict[str, list[PlannedMeme]]  # page (its path under docs/) -> memes, in page order
     entries: list[Entry]  # the series' posts
+    hidden: dict[str, list[str]] = field(default_factory=dict)  # page -> bodies in comments
 
 
 def shown_path(path: Path, root: Path) -> Path:
@@ -66,7 +66,9 @@ def plan_site(
             MemeError(Location(shown, line), problem)
             for line, problem in numbers.check_page(text, results or docs / "lab" / "results")
         ]
-        meta = get_data(text)[1]
+        meta, unread = read_front_matter(shown, text)
+        problems += unread
+        problems += fences.check_page(text, shown)
         problems += check_front_matter(shown, meta)
         entry = entry_from_meta(page, meta)
         if entry:
@@ -79,7 +81,12 @@ def plan_site(
     planned = plan_posts(posts, library, encoding, plans, on_planned)
     if plans is not None:
         plans.save([library.get(name) for name in library.names()])
-    return SitePlan({by_shown[shown]: memes for shown, memes in planned.items()}, entries)
+    hidden = {by_shown[shown]: hidden_memes(text, shown) for shown, text in posts}
+    return SitePlan(
+        {by_shown[shown]: memes for shown, memes in planned.items()},
+        entries,
+        {page: bodies for page, bodies in hidden.items() if bodies},
+    )
 
 
 def image_uri(output_dir: str, page: str, meme: PlannedMeme) -> str:
@@ -92,8 +99,18 @@ def placements(plan: SitePlan, output_dir: str) -> Placements:
         {
             page: [Figure.of(meme, image_uri(output_dir, page, meme)) for meme in memes]
             for page, memes in plan.planned.items()
-        }
+        },
+        hidden=plan.hidden,
     )
+
+
+def hidden_memes(text: str, shown: str) -> list[str]:
+    """The bodies (spaces folded) of the page's meme blocks that HTML comments hide."""
+    try:
+        blocks = find_blocks(text, shown, hidden=True)
+    except MemeError:
+        return []  # the page's own planning reports it
+    return [" ".join(block.body.split()) for block in blocks if block.hidden]
 
 
 def font_licences(memes: Iterable[PlannedMeme]) -> list[tuple[str, Path]]:

@@ -28,6 +28,7 @@ from pymdownx.superfences import SuperFencesException
 
 from ..files import write_atomically
 from . import charts
+from .fences import loud
 
 FENCE_FORMAT = "generator.site.results.format_result"
 RESULTS_ENV = "LAB_RESULTS"  # where the results are, when not docs/lab/results of the cwd
@@ -238,12 +239,20 @@ def fence_yaml(src: str, fence: str) -> object:
         raise ResultFenceError(f"a {fence} fence is not YAML: {error}") from None
 
 
+EXPERIMENT_NAME = re.compile(r"[a-z][a-z0-9-]*")  # schema.json's pattern for `experiment`
+
+
 def parse_fence(src: str) -> tuple[str, str]:
     """The experiment and chart a fence names; ResultFenceError with the fix otherwise."""
     spec = fence_yaml(src, "lab-result")
     if not isinstance(spec, dict) or not isinstance(spec.get("experiment"), str):
         raise ResultFenceError(
             "a lab-result fence needs `experiment: NAME` (a file in docs/lab/results)"
+        )
+    if not EXPERIMENT_NAME.fullmatch(spec["experiment"]):
+        raise ResultFenceError(
+            f"{spec['experiment'][:60]!r} is not an experiment's name: names are lowercase"
+            " letters, digits and '-', as the files in docs/lab/results are named"
         )
     chart = spec.get("chart", spec["experiment"])
     if chart not in CHARTS:
@@ -267,24 +276,29 @@ def parse_fence(src: str) -> tuple[str, str]:
 _CHECKED: dict[str, dict] = {}
 
 
+def _not_a_number(constant: str) -> float:
+    """json's hook for NaN and Infinity, which Python reads and JSON does not have."""
+    raise ValueError(f"{constant} is not a measurement (JSON has no {constant})")
+
+
 def load_result(folder: Path, experiment: str) -> tuple[dict, bytes]:
     """The result, checked against the schema beside it; its bytes (for the cache key). The
     document is shared between callers: read it, never change it."""
-    path = folder / f"{experiment}.json"
-    try:
-        data = path.read_bytes()
-        schema_bytes = (folder / "schema.json").read_bytes()
-    except FileNotFoundError as error:
+    if not isinstance(experiment, str) or not EXPERIMENT_NAME.fullmatch(experiment):
         raise ResultFenceError(
-            f"{error.filename} is missing: run `make experiments` (or SMALL=1) to measure it"
-        ) from None
+            f"{str(experiment)[:60]!r} is not an experiment's name: names are lowercase letters,"
+            " digits and '-', as the files in docs/lab/results are named"
+        )
+    path = folder / f"{experiment}.json"
+    data = read_inside(path, folder, "run `make experiments` (or SMALL=1) to measure it")
+    schema_bytes = read_inside(folder / "schema.json", folder, "restore it from git")
     key = hashlib.sha256(schema_bytes + b"\0" + data).hexdigest()
     if key in _CHECKED:
         return _CHECKED[key], data
     from jsonschema import Draft202012Validator  # only builds with lab results pay for it
 
     try:
-        document = json.loads(data)
+        document = json.loads(data, parse_constant=_not_a_number)
         schema = json.loads(schema_bytes)
     except ValueError as error:
         raise ResultFenceError(f"{path} is not JSON ({error}): run its experiment again") from None
@@ -297,6 +311,23 @@ def load_result(folder: Path, experiment: str) -> tuple[dict, bytes]:
         )
     _CHECKED[key] = document
     return document, data
+
+
+def read_inside(path: Path, folder: Path, remedy: str) -> bytes:
+    """The bytes of `path`, a regular file of `folder` itself: never a link that leaves it,
+    so a result (or anything read like one) is never read from elsewhere on the machine."""
+    if path.is_symlink() or not path.resolve().is_relative_to(folder.resolve()):
+        raise ResultFenceError(
+            f"{path} is a link, or leads out of {folder}: put the file itself there"
+        )
+    try:
+        if not path.is_file():
+            raise FileNotFoundError
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise ResultFenceError(f"{path} is missing: {remedy}") from None
+    except OSError as error:
+        raise ResultFenceError(f"{path} cannot be read ({error.strerror})") from None
 
 
 def chart_svg(document: dict, data: bytes, chart: str) -> str:
@@ -336,6 +367,7 @@ def caption_html(document: dict, experiment: str) -> str:
     return f"{html.escape(text)} {link}"
 
 
+@loud("lab-result")
 def format_result(src: str, language: str, class_name: str, options, md, **kwargs) -> str:
     """superfences' custom-fence formatter: the chart, its caption and its table."""
     experiment, chart = parse_fence(src)

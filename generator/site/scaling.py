@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from . import charts
+from .fences import loud
 from .results import ResultFenceError, load_result, results_dir, table_html
 
 AGENTS = ("ours", "flux")
@@ -298,6 +299,7 @@ def calculator_html(inputs: dict[str, Inputs]) -> str:
 </form>"""  # noqa: E501
 
 
+@loud("lab-scaling")
 def format_scaling(src: str, language: str, class_name: str, options, md, **kwargs) -> str:
     """superfences' formatter of the `lab-scaling` fence (empty): the model's predictions,
     the model against the measurements, and the calculator."""

@@ -8,7 +8,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from mkdocs.utils.meta import YAML_RE
+
 from ..errors import Location, MemeError, excerpt
+from ..yamlfile import parse_mapping
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,21 @@ class Position:
 # Front-matter fields that themes print as text (navigation, titles): no markup belongs there,
 # and some themes print them unescaped, so markup in them is refused outright.
 TEXT_FIELDS = ("title", "series")
+
+
+def read_front_matter(source: str, text: str) -> tuple[dict, list[MemeError]]:
+    """The page's front matter, read as MkDocs finds it, with the limits of a meme block.
+
+    MkDocs drops front matter it cannot read without a word (the page then leaves the series
+    and loses its title), and its loader expands aliases: here both are errors."""
+    match = YAML_RE.match(text)
+    if match is None:
+        return {}, []
+    try:
+        located = parse_mapping(match.group(1), source, first_line=2, what="front matter")
+    except MemeError as error:
+        return {}, [error]
+    return located.data, []
 
 
 def check_front_matter(source: str, meta: dict) -> list[MemeError]:

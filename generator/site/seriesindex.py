@@ -19,6 +19,7 @@ from pathlib import Path
 from mkdocs.utils.meta import get_data
 
 from .fence import page_location
+from .fences import loud
 from .results import ResultFenceError, fence_yaml, results_dir
 from .series import Entry, entry_from_meta
 
@@ -77,6 +78,7 @@ def list_html(posts: list[Entry], page: str) -> str:
     return f'<ol class="series-index">{items}</ol>'
 
 
+@loud("series-index")
 def format_series_index(src: str, language: str, class_name: str, options, md, **kwargs) -> str:
     spec = fence_yaml(src, "series-index")
     if not isinstance(spec, dict) or set(spec) != {"show"} or spec["show"] not in SHOWS:

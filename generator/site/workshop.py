@@ -21,7 +21,8 @@ from pathlib import Path
 
 from mkdocs.utils.meta import get_data
 
-from .results import ResultFenceError, fence_yaml, results_dir, table_html
+from .fences import loud
+from .results import ResultFenceError, fence_yaml, read_inside, results_dir, table_html
 from .series import entry_from_meta
 
 SHOWS = ("requirements", "agenda", "steps", "problems", "reset")
@@ -49,22 +50,57 @@ def _folder() -> Path:
     return results_dir().parent.parent
 
 
+ROOM_FIELDS = {  # what each list of room.json holds, each item a mapping of these strings
+    "requirements": ("need", "fix"),
+    "problems": ("check", "fix"),
+    "steps": ("title", "command", "shows"),
+}
+
+
 def load_room(docs: Path) -> dict:
-    path = docs / "workshop" / "room.json"
+    """room.json (written by `python -m demo room`), every field the page prints checked."""
+    folder = docs / "workshop"
+    path = folder / "room.json"
+    remedy = "run `python -m demo room`"
     try:
-        return json.loads(path.read_text())
-    except FileNotFoundError:
-        raise ResultFenceError(f"{path} is missing: run `python -m demo room`") from None
+        room = json.loads(read_inside(path, folder, remedy))
     except ValueError as error:
-        raise ResultFenceError(f"{path} is not JSON ({error}): run `python -m demo room`") from None
+        raise ResultFenceError(f"{path} is not JSON ({error}): {remedy}") from None
+    if not isinstance(room, dict):
+        raise ResultFenceError(f"{path} must hold one JSON object: {remedy}")
+    if not isinstance(room.get("reset"), list) or not all(
+        isinstance(line, str) for line in room["reset"]
+    ):
+        raise ResultFenceError(f"{path}: 'reset' must be a list of commands: {remedy}")
+    for key, fields in ROOM_FIELDS.items():
+        items = room.get(key)
+        if not isinstance(items, list):
+            raise ResultFenceError(f"{path}: '{key}' must be a list: {remedy}")
+        for number, item in enumerate(items, 1):
+            missing = [f for f in fields if not isinstance(item, dict) or
+                       not isinstance(item.get(f), str)]  # fmt: skip
+            if missing:
+                raise ResultFenceError(
+                    f"{path}: {key} item {number} needs the text fields {missing}: {remedy}"
+                )
+    return room
 
 
-def step_seconds(cast: str) -> dict[str, float]:
+def step_seconds(cast: str, shown: str = "the recording") -> dict[str, float]:
     """Each step's length in a recording of the tour: from its start marker to the next."""
-    events = [json.loads(line) for line in cast.splitlines()[1:] if line.strip()]
     plain = ""
     times: list[tuple[int, float]] = []  # (offset into the plain text, time of that event)
-    for moment, _, text in events:
+    for number, line in enumerate(cast.splitlines()[1:], 2):
+        if not line.strip():
+            continue
+        try:
+            moment, _, text = json.loads(line, parse_constant=_refused)
+            if not isinstance(text, str) or not 0 <= moment < 86_400:
+                raise ValueError("expected [seconds from 0 to a day, kind, text]")
+        except (ValueError, TypeError) as error:
+            raise ResultFenceError(
+                f"{shown}:{number} is not an event of an asciicast ({error}): record it again"
+            ) from None
         times.append((len(plain), moment))
         plain += re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text)
 
@@ -73,10 +109,14 @@ def step_seconds(cast: str) -> dict[str, float]:
             return 0.0
         index = plain.find(marker)
         if index < 0:
-            raise ResultFenceError(f"the recording has no {marker!r}: record it again")
+            raise ResultFenceError(f"{shown} has no {marker!r}: record it again")
         return max(t for offset, t in times if offset <= index)
 
     return {step: round(at(end) - at(start), 1) for step, (start, end) in MARKERS.items()}
+
+
+def _refused(constant: str) -> float:
+    raise ValueError(f"{constant} is not a time")
 
 
 def _round5(seconds: float) -> int:
@@ -136,12 +176,14 @@ def render(show: str, docs: Path) -> str:
     if show == "reset":
         text = "\n".join(room["reset"])
         return f'<pre class="workshop-commands"><code>{html.escape(text)}</code></pre>'
-    cast_path = docs / "lab" / "recordings" / "demo-kind.cast"
+    recordings = docs / "lab" / "recordings"
+    cast_path = recordings / "demo-kind.cast"
+    cast = read_inside(cast_path, recordings, "run `python -m demo record --provider kind`")
     try:
-        seconds = step_seconds(cast_path.read_text())
-    except FileNotFoundError:
+        seconds = step_seconds(cast.decode("utf-8"), str(cast_path))
+    except UnicodeDecodeError as error:
         raise ResultFenceError(
-            f"{cast_path} is missing: run `python -m demo record --provider kind`"
+            f"{cast_path} is not UTF-8 text ({error}): record it again"
         ) from None
     if show == "steps":
         rows = [[s["title"], s["command"], f"{seconds[s['title']]:g} s", s["shows"]]
@@ -160,6 +202,7 @@ def render(show: str, docs: Path) -> str:
     )
 
 
+@loud("workshop-room")
 def format_room(src: str, language: str, class_name: str, options, md, **kwargs) -> str:
     """superfences' formatter of the `workshop-room` fence."""
     spec = fence_yaml(src, "workshop-room")

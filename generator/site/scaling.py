@@ -249,8 +249,21 @@ def _checks(inputs: Inputs, lead: dict) -> list[tuple[str, float, float, float]]
     return found
 
 
+_AS_RESULT: dict[tuple[Path, tuple[bytes, ...]], dict] = {}
+
+
 def as_result(folder: Path) -> dict:
-    """What the model says, as a result the site's pages can quote (`#!lab scaling:...`)."""
+    """What the model says, as a result the site's pages can quote (`#!lab scaling:...`):
+    worked out once per content of the results it reads (pages quote it dozens of times)."""
+    read = ("polling-load", *PROVIDERS.values())
+    key = (folder, tuple(load_result(folder, name)[1] for name in read))
+    if key not in _AS_RESULT:
+        _AS_RESULT.clear()  # one version at a time: `serve` rebuilds after an edit
+        _AS_RESULT[key] = _as_result(folder)
+    return _AS_RESULT[key]
+
+
+def _as_result(folder: Path) -> dict:
     inputs = model_inputs(folder)
     rows = []
     for provider, model in inputs.items():

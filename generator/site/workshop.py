@@ -12,6 +12,7 @@ step its measured length; the agenda is built from those and the number of memes
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import math
@@ -86,6 +87,7 @@ def load_room(docs: Path) -> dict:
     return room
 
 
+@functools.lru_cache(maxsize=2)  # the page's fences read the same recording several times
 def step_seconds(cast: str, shown: str = "the recording") -> dict[str, float]:
     """Each step's length in a recording of the tour: from its start marker to the next."""
     plain = ""

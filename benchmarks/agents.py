@@ -27,13 +27,13 @@ from pathlib import Path
 from lightkube.resources.apps_v1 import Deployment
 
 from benchmarks.delivery import ROOT, spread, step
-from benchmarks.report import publish
+from benchmarks.report import publish, runs, verdict
 from demo.delivery import NAMESPACE, Delivery
 from demo.experiments import footprint
 from demo.experiments.measure import hook_run, kwok_lab, lead_times, pull_lead_times
 from demo.kubeapi import client
 
-RUNS = int(os.environ.get("BENCH_AGENT_RUNS", "5"))
+RUNS = runs("BENCH_AGENT_RUNS", 5)
 POLLED_RUNS = 2 * RUNS
 # Commits land at these offsets after the last apply, the same for both agents, so that both
 # meet the same phases of their 5 s poll (a fixed seed: the same offsets every run).
@@ -167,7 +167,7 @@ def measure(root: Path) -> int:
         )
     )
     publish("agents", ("measure", "our agent", "Flux", "ours / Flux", "goal"), rows, note)
-    return 0 if all(goals.values()) else 1
+    return verdict(not all(goals.values()))
 
 
 if __name__ == "__main__":

@@ -18,12 +18,12 @@ from pathlib import Path
 
 import psutil
 
-from benchmarks.report import publish
+from benchmarks.report import publish, runs
 from demo.experiments.measure import hook_run, kwok_lab, pull_lead_times
 from demo.services import Service
 
 ROOT = Path(__file__).resolve().parent.parent
-RUNS = int(os.environ.get("BENCH_DELIVERY_RUNS", "5"))
+RUNS = runs("BENCH_DELIVERY_RUNS", 5)
 TARGETS = {"up": 20.0, "push": 5.0, "webhook": 1.0, "rss": 60.0, "poll": 1024}
 
 

@@ -19,12 +19,13 @@ from pathlib import Path
 
 import requests
 
-from benchmarks.report import publish
+from benchmarks.report import publish, runs
 from demo.gitserver import GitServer
 from demo.run import git_env
 
 ROOT = Path(__file__).resolve().parent.parent
-POLLS = int(os.environ.get("BENCH_GIT_POLLS", "300"))
+POLLS = runs("BENCH_GIT_POLLS", 300)
+WHOLE = min(50, POLLS)  # whole `git ls-remote` polls: a process each
 V2 = {"Git-Protocol": "version=2"}
 # One ls-refs command for refs/heads/main, in pkt-lines, as git sends it.
 LS_REFS = b"0014command=ls-refs\n00010009peel\n000csymrefs\n001bref-prefix refs/heads/main\n0000"
@@ -98,7 +99,7 @@ def main() -> int:
             for name, call, count in (
                 ("advertisement, protocol v2 (GET info/refs)", advertise, POLLS),
                 ("ls-refs of one ref (POST git-upload-pack)", ls_refs, POLLS),
-                ("`git ls-remote` of one ref (a whole poll, git's own client)", ls_remote, 50),
+                ("`git ls-remote` of one ref (a whole poll, git's own client)", ls_remote, WHOLE),
                 ("anonymous push refused (401, 64 KiB body never read)", refused, POLLS),
             ):
                 samples = timed(call, count)

@@ -17,13 +17,13 @@ from pathlib import Path
 
 import psutil
 
-from benchmarks.report import publish
+from benchmarks.report import publish, runs
 from demo import provision
 from demo.clusters import create_all, provider
 from demo.teardown import down
 
 ROOT = Path(__file__).resolve().parent.parent
-RUNS = int(os.environ.get("BENCH_LAB_RUNS", "3"))
+RUNS = runs("BENCH_LAB_RUNS", 3)
 
 
 def step(message: str) -> None:

@@ -59,9 +59,10 @@ KIND_LAB = pytest.StashKey[object]()
 
 @pytest.hookimpl(trylast=True)  # after -m and -k have deselected: start it only when needed
 def pytest_collection_modifyitems(session, config, items):
-    def group(item) -> int:
+    def group(item) -> float:
         if item.get_closest_marker("kind"):
-            return 1
+            # A kind benchmark makes clusters of its own: after the kind lab is down.
+            return 1.5 if item.get_closest_marker("bench") else 1
         if item.get_closest_marker("provisioned") and not item.get_closest_marker("browser"):
             return 2
         return 0

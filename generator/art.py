@@ -15,6 +15,29 @@ from pathlib import Path
 from PIL import Image
 
 OUTPUT_WIDTH = 1200
+# What a meme's picture may be, checked from its header before anything is decoded or scaled:
+# a few hundred bytes of 2 x 20,000 px art would scale to 1200 x 12,000,000 px (gigabytes).
+MIN_SIDE, MAX_SIDE = 200, 8000
+MAX_ASPECT = 4  # at most four times as tall as wide, or as wide as tall
+
+
+class ArtError(ValueError):
+    """A picture that decodes but is no size for a meme."""
+
+
+def check_size(width: int, height: int) -> None:
+    if not (MIN_SIDE <= width <= MAX_SIDE and MIN_SIDE <= height <= MAX_SIDE):
+        raise ArtError(
+            f"it is {width} x {height} px; a template's picture is {MIN_SIDE} to {MAX_SIDE} px"
+            " a side"
+        )
+    if max(width / height, height / width) > MAX_ASPECT:
+        raise ArtError(
+            f"it is {width} x {height} px; a template's picture is at most {MAX_ASPECT} times as"
+            " tall as it is wide, or as wide as it is tall"
+        )
+
+
 _KEEP = 32
 _pictures: OrderedDict[str, Image.Image] = OrderedDict()
 _lock = threading.Lock()
@@ -36,6 +59,7 @@ def decode(data: bytes, sha256: str) -> tuple[Image.Image, tuple[int, int]]:
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         # Decoded from bytes, so Pillow's messages carry no path of this machine.
         with Image.open(io.BytesIO(data)) as picture:
+            check_size(*picture.size)  # from the header: before a pixel is decoded
             picture.verify()
         with Image.open(io.BytesIO(data)) as picture:
             size = picture.size

@@ -14,6 +14,8 @@ from pathlib import Path
 import PIL
 from PIL import ImageFont, features
 
+from .errors import Location, MemeError
+
 
 @dataclass(frozen=True)
 class FontSource:
@@ -62,15 +64,15 @@ SOURCES = {
 }
 
 
-class FontMissing(RuntimeError):
-    """A package that ships a font is not installed."""
-
-
 @lru_cache(maxsize=8)
 def package_dir(package: str) -> Path:
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
-        raise FontMissing(f"the package {package} ships fonts the memes need: run `make site`")
+        raise MemeError(
+            Location(package),
+            f"the package {package}, which ships fonts the memes need, is not installed",
+            "run `make site` (it installs the pinned packages)",
+        )
     return Path(next(iter(spec.submodule_search_locations)))
 
 
@@ -88,12 +90,35 @@ def font_path(alias: str) -> Path:
     return source_path(FONT_FILES[alias])
 
 
+@lru_cache(maxsize=16)
+def verified_path(source: FontSource) -> Path:
+    """The font's file, once Pillow has read it as a font from the file itself.
+
+    Given a path it cannot read as a font, Pillow looks for a font of the same file name in
+    the system's folders and uses that (Debian has DejaVu there): a damaged package font would
+    be replaced in silence while the memes' digests hash the damaged file. So each font is
+    first opened as a file object, which Pillow never replaces; checked once per process, on
+    first use (a build that reuses every layout loads no font)."""
+    path = source_path(source)
+    try:
+        with path.open("rb") as handle:
+            ImageFont.truetype(handle, 12)
+    except OSError as error:
+        raise MemeError(
+            Location(path),
+            f"the font {source.file} of the package {source.package} cannot be read as a font"
+            f" ({error})",
+            "reinstall it: `make clean`, then `make site`",
+        ) from None
+    return path
+
+
 @lru_cache(maxsize=8)
 def coverage(source: FontSource) -> frozenset[int]:
     """The code points a font has glyphs for (read once: 0.15 s for the CJK font)."""
     from fontTools.ttLib import TTFont  # only when a caption leaves ASCII (10 ms to import)
 
-    with TTFont(source_path(source), lazy=True) as font:
+    with TTFont(verified_path(source), lazy=True) as font:
         return frozenset(font.getBestCmap())
 
 
@@ -106,7 +131,7 @@ def load(source: FontSource, size: int, shaped: bool) -> ImageFont.FreeTypeFont:
     whether this machine's Pillow has raqm.
     """
     engine = ImageFont.Layout.RAQM if shaped else ImageFont.Layout.BASIC
-    return ImageFont.truetype(str(source_path(source)), size, layout_engine=engine)
+    return ImageFont.truetype(str(verified_path(source)), size, layout_engine=engine)
 
 
 def load_font(alias: str, size: int) -> ImageFont.FreeTypeFont:

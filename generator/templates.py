@@ -7,6 +7,7 @@ given as fractions of the picture so that the art can be redrawn at another size
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import re
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +18,7 @@ from typing import Any
 
 from PIL import Image, UnidentifiedImageError
 
-from .art import decode
+from .art import ArtError, decode
 from .errors import Location, MemeError, excerpt
 from .fonts import FONT_FILES
 from .yamlfile import Located, read_mapping
@@ -27,6 +28,7 @@ ALIGNS = ("left", "center", "right")
 VALIGNS = ("top", "middle", "bottom")
 STYLES = ("none", "upper")
 HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
+MAX_FONT_SIZE = 400  # px on the 1200 px picture: a third of its width for one letter
 
 BOX_DEFAULTS: dict[str, Any] = {
     "align": "center",
@@ -147,13 +149,22 @@ def _check_box(raw: Any, index: int, where: Location, defaults: dict[str, Any]) 
         ),
         (
             "stroke",
-            isinstance(values["stroke"], int | float) and 0 <= values["stroke"] <= 0.2,
+            isinstance(values["stroke"], int | float)
+            and not isinstance(values["stroke"], bool)
+            and 0 <= values["stroke"] <= 0.2,
             "a fraction of the font size from 0 to 0.2",
         ),
         ("max_lines", values["max_lines"] in (1, 2, 3), "1, 2 or 3"),
         (
+            "max_size",
+            _whole(values["max_size"]) and 12 <= values["max_size"] <= MAX_FONT_SIZE,
+            f"whole pixels from 12 to {MAX_FONT_SIZE}",
+        ),
+        (
             "min_size",
-            isinstance(values["min_size"], int) and 12 <= values["min_size"] <= values["max_size"],
+            _whole(values["min_size"])
+            and _whole(values["max_size"])
+            and 12 <= values["min_size"] <= values["max_size"],
             "whole pixels, at least 12 and at most max_size",
         ),
         ("required", isinstance(values["required"], bool), "true or false"),
@@ -167,11 +178,19 @@ def _check_box(raw: Any, index: int, where: Location, defaults: dict[str, Any]) 
     return TextBox(**values)
 
 
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _fraction_rect(values: dict, label: str, where: Location) -> None:
     """x, y, w, h as fractions of the picture, inside it (values are made floats)."""
     for key in ("x", "y", "w", "h"):
         value = values.get(key)
-        if not isinstance(value, int | float) or isinstance(value, bool):
+        if (
+            not isinstance(value, int | float)
+            or isinstance(value, bool)
+            or not math.isfinite(value)
+        ):
             raise MemeError(where, f"{label} needs '{key}' as a fraction of the picture (0 to 1)")
         values[key] = float(value)
     if values["w"] <= 0 or values["h"] <= 0:
@@ -225,7 +244,14 @@ def load_template(folder: Path, shown: Path | None = None) -> Template:
     `shown` (as authors see it, from the project's root) when given."""
     shown = shown or folder
     path = shown / "template.yml"  # in messages; files are read from `folder`
-    config = read_mapping(folder / "template.yml", "template config", shown=path)
+    config_file = folder / "template.yml"
+    if config_file.is_symlink() or not config_file.is_file():
+        raise MemeError(
+            Location(path),
+            "template.yml is a link (or not a file), which is never followed",
+            f"put the file itself in {shown}",
+        )
+    config = read_mapping(config_file, "template config", shown=path)
     data = config.data
     unknown = set(data) - TEMPLATE_KEYS
     if unknown:
@@ -237,7 +263,7 @@ def load_template(folder: Path, shown: Path | None = None) -> Template:
     if not isinstance(image, str) or not image:
         raise _field_error(config, path, "image", "needs 'image', the picture's file name", "")
     image_path = (folder / image).resolve()
-    if not image_path.is_relative_to(folder.resolve()):
+    if not image_path.is_relative_to(folder.resolve()) or (folder / image).is_symlink():
         raise _field_error(
             config,
             path,
@@ -261,6 +287,11 @@ def load_template(folder: Path, shown: Path | None = None) -> Template:
             f"the picture {excerpt(image)} does not exist",
             "check the file name",
         ) from None
+    except ArtError as error:
+        raise _field_error(
+            config, path, "image", f"{excerpt(image)} is no size for a meme: {error}",
+            "scale or crop the picture (most templates are 1200 px wide)",
+        ) from None  # fmt: skip
     except (
         UnidentifiedImageError,
         OSError,
@@ -326,15 +357,26 @@ class TemplateLibrary:
         self.shown = shown or root  # the folder as errors name it
 
     def names(self) -> list[str]:
+        """The folders that hold a template.yml (a link among them is refused by `get`)."""
         if not self.root.is_dir():
             return []
-        return sorted(p.name for p in self.root.iterdir() if (p / "template.yml").is_file())
+        return sorted(
+            p.name for p in self.root.iterdir()
+            if (p / "template.yml").is_file() or (p / "template.yml").is_symlink()
+        )  # fmt: skip
 
     def get(self, name: str) -> Template:
         """The named template; KeyError if there is none (the caller says where it was asked)."""
         if not NAME_PATTERN.fullmatch(name) or name not in self.names():
             raise KeyError(name)
         folder = self.root / name
+        if folder.is_symlink() or not folder.resolve().is_relative_to(self.root.resolve()):
+            raise MemeError(
+                Location(self.shown / name),
+                "the template's folder is a link out of the templates folder, which is never"
+                " followed",
+                f"copy the template into {self.shown}",
+            )
         signature = tuple(
             (p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(folder.iterdir())
         )
@@ -345,6 +387,12 @@ class TemplateLibrary:
         before a post asks for it (gathered, so an author sees them all at once)."""
 
         def problem(name: str) -> MemeError | None:
+            if not NAME_PATTERN.fullmatch(name):
+                return MemeError(
+                    Location(self.shown / name),
+                    f"the template folder {excerpt(name)} is not a template's name",
+                    "rename it with lowercase letters, digits and '-' (posts name it so)",
+                )
             try:
                 self.get(name)
             except MemeError as error:

@@ -20,7 +20,13 @@ from ..templates import TemplateLibrary
 from . import fences, numbers
 from .fence import Placements
 from .figure import Figure
-from .series import Entry, check_front_matter, entry_from_meta, read_front_matter
+from .series import (
+    Entry,
+    check_front_matter,
+    check_series,
+    entry_from_meta,
+    read_front_matter,
+)
 
 
 @dataclass(frozen=True)
@@ -70,9 +76,15 @@ def plan_site(
         problems += unread
         problems += fences.check_page(text, shown)
         problems += check_front_matter(shown, meta)
-        entry = entry_from_meta(page, meta)
+        try:
+            entry = entry_from_meta(page, meta)
+        except MemeError as error:  # named from the docs folder: name it as the author sees it
+            where = Location(shown, error.where.line, error.where.field)
+            problems.append(MemeError(where, error.problem, error.fix))
+            continue
         if entry:
             entries.append(entry)
+    problems += check_series(entries, f"{shown_docs.as_posix()}/")
     plans = PlanStore(cache) if cache is not None else None  # before the templates: it
     library = TemplateLibrary(templates, shown=shown_path(templates, root))  # knows their art
     problems += library.problems()
@@ -102,6 +114,47 @@ def placements(plan: SitePlan, output_dir: str) -> Placements:
         },
         hidden=plan.hidden,
     )
+
+
+NAME_MAX, PATH_MAX = 255, 4096  # bytes: a file name, and a whole path (Linux's limits)
+
+
+def output_problems(plan: SitePlan, output_dir: str, docs: Path, site: Path) -> list[MemeError]:
+    """Where the memes are published must be writable: no part of the path is a page's file
+    (MkDocs copies docs/ into the site), and no name or path is too long for the file system.
+    Checked before anything is written, each error naming the meme."""
+    problems = []
+    for page, memes in plan.planned.items():
+        for meme in memes:
+            uri = image_uri(output_dir, page, meme)
+            parts = PurePosixPath(uri).parts
+            where = meme.spec.where("id")
+            too_long = (
+                max(len(part.encode()) for part in parts) > NAME_MAX
+                or len(str(site / uri).encode()) > PATH_MAX - 64
+            )
+            taken = None if too_long else next((
+                "/".join(parts[:n]) for n in range(1, len(parts))
+                if _is_file(docs / "/".join(parts[:n]))
+            ), None)  # fmt: skip
+            if too_long:
+                problems.append(MemeError(
+                    where, f"meme {meme.spec.id!r} would be published as {uri[:80]}..., a path too"
+                    " long for the file system", "shorten the page's file name or folders",
+                ))  # fmt: skip
+            elif taken is not None:
+                problems.append(MemeError(
+                    where, f"meme {meme.spec.id!r} is published under {uri}, but {taken} is a"
+                    " file of docs/", "rename that file, or set the plugin's output_dir",
+                ))  # fmt: skip
+    return problems
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:  # a name too long for the file system is no file
+        return False
 
 
 def hidden_memes(text: str, shown: str) -> list[str]:

@@ -22,7 +22,14 @@ from ..render import Encoding
 from . import numbers, results, slides
 from .fence import FENCE_FORMAT, Placements, activate, set_page
 from .lastgood import LastGood
-from .planning import SitePlan, font_licences, image_uri, placements, plan_site
+from .planning import (
+    SitePlan,
+    font_licences,
+    image_uri,
+    output_problems,
+    placements,
+    plan_site,
+)
 from .series import Position, build_positions
 from .seriesindex import long_date
 
@@ -152,6 +159,10 @@ class MemesPlugin(BasePlugin[MemesConfig]):
                 root, Path(config.docs_dir), pages, templates, encoding, cache, self.drawing,
                 results=results.results_dir(),
             )  # fmt: skip
+            unwritable = output_problems(plan, self.config.output_dir, Path(config.docs_dir),
+                                         Path(config.site_dir))  # fmt: skip
+            if unwritable:
+                raise MemeErrors(unwritable)
         except (MemeError, MemeErrors) as error:
             self.drawing.cancel()
             raise PluginError(str(error)) from None

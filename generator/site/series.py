@@ -110,21 +110,48 @@ def entry_from_meta(source: str, meta: dict) -> Entry | None:
     )
 
 
-def build_positions(entries: list[Entry]) -> dict[str, Position]:
-    """Position of every post, keyed by source; parts of a series must be 1..N with no gap."""
+def _by_series(entries: list[Entry]) -> dict[str, list[Entry]]:
     by_series: dict[str, list[Entry]] = {}
     for entry in entries:
         by_series.setdefault(entry.series, []).append(entry)
-    positions: dict[str, Position] = {}
-    for name, members in by_series.items():
-        members.sort(key=lambda e: e.part)
-        parts = [e.part for e in members]
-        if parts != list(range(1, len(members) + 1)):
-            raise MemeError(
-                Location(members[0].source, None, "part"),
+    for members in by_series.values():
+        members.sort(key=lambda e: (e.part, e.source))
+    return by_series
+
+
+def check_series(entries: list[Entry], folder: str = "") -> list[MemeError]:
+    """Every series numbered 1..N, each part claimed once; an error per mistake, naming the
+    posts (`folder`: where the sources are, as an author sees them)."""
+    problems = []
+    for name, members in _by_series(entries).items():
+        claims: dict[int, list[str]] = {}
+        for entry in members:
+            claims.setdefault(entry.part, []).append(f"{folder}{entry.source}")
+        for part, sources in claims.items():
+            if len(sources) > 1:
+                problems.append(MemeError(
+                    Location(sources[1], None, "part"),
+                    f"{' and '.join(sources)} both claim part {part} of series {excerpt(name)}",
+                    "give each post of the series its own part",
+                ))  # fmt: skip
+        parts = sorted(claims)
+        if parts != list(range(1, len(parts) + 1)):
+            problems.append(MemeError(
+                Location(f"{folder}{members[0].source}", None, "part"),
                 f"series {excerpt(name)} has parts {parts}",
-                f"number its posts 1 to {len(members)}, each once",
-            )
+                f"number its posts 1 to {len(parts)}, with no gap",
+            ))  # fmt: skip
+    return problems
+
+
+def build_positions(entries: list[Entry]) -> dict[str, Position]:
+    """Position of every post, keyed by source; parts of a series must be 1..N with no gap
+    (`check_series`, which the site's planning runs first, says what is wrong)."""
+    problems = check_series(entries)
+    if problems:
+        raise problems[0]
+    positions: dict[str, Position] = {}
+    for members in _by_series(entries).values():
         ordered = tuple(members)
         for index, entry in enumerate(ordered):
             positions[entry.source] = Position(

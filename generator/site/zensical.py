@@ -27,7 +27,7 @@ from ..pipeline import Drawing, MemeCache
 from ..render import Encoding
 from .fence import PLACEMENTS_ENV, PLACEMENTS_FILE
 from .lastgood import LastGood
-from .planning import font_licences, image_uri, placements, plan_site
+from .planning import font_licences, image_uri, output_problems, placements, plan_site
 from .results import RESULTS_ENV, configure
 from .slides import deck_uri, site_decks
 
@@ -123,6 +123,10 @@ def build(config_file: Path, strict: bool = True) -> int:
             root, Path(config.docs_dir), pages, templates, encoding, cache.folder, drawing,
             results=lab_results,
         )  # fmt: skip
+        unwritable = output_problems(plan, options.output_dir, Path(config.docs_dir),
+                                     Path(config.site_dir))  # fmt: skip
+        if unwritable:
+            raise MemeErrors(unwritable)
     except (MemeError, MemeErrors) as error:
         drawing.cancel()
         print(f"error: {error}", file=sys.stderr)

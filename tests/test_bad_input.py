@@ -148,6 +148,59 @@ def _three_broken_blocks(project: Path) -> None:
     rewrite(project, PART2, change)
 
 
+PREFER = "img/templates/prefer/template.yml"
+PART5 = "docs/series/part-5-service-models.md"
+SECRET = "root:x:0:0:a file of the machine, never to be quoted"
+
+
+def _outside(project: Path) -> Path:
+    """A file beside the project (as /etc/passwd is beside any checkout)."""
+    outside = project.parent / "outside"
+    outside.mkdir(exist_ok=True)
+    (outside / "passwd").write_text(f"{SECRET}\n")
+    return outside
+
+
+def _linked_template_config(project: Path) -> None:
+    config = project / PREFER
+    config.unlink()
+    config.symlink_to(_outside(project) / "passwd")
+
+
+def _linked_template_folder(project: Path) -> None:
+    outside = _outside(project) / "template"
+    shutil.copytree(project / "img/templates/prefer", outside)
+    (project / "img/templates/elsewhere").symlink_to(outside)
+
+
+def _extreme_art(project: Path) -> None:
+    from PIL import Image
+
+    Image.new("RGB", (2, 20_000), "white").save(project / "img/templates/prefer/art.png")
+
+
+def _folder_not_a_slug(project: Path) -> None:
+    shutil.copytree(project / "img/templates/prefer", project / "img/templates/Prefer Me")
+
+
+def _output_dir(value: str) -> Callable[[Path], None]:
+    def edit(project: Path) -> None:
+        option = f"  - memes:\n      output_dir: {value}\n"
+        rewrite(project, "mkdocs.yml", lambda t: t.replace("  - memes\n", option, 1))
+
+    return edit
+
+
+def _docs_file_in_the_way(project: Path) -> None:
+    (project / "docs" / "assets").mkdir(exist_ok=True)
+    (project / "docs" / "assets" / "memes").write_text("a page's file where memes go")
+
+
+def _first_meme(project: Path) -> str:
+    """The first meme the site plans: the home page's."""
+    return f"docs/index.md:{line_of(project, 'docs/index.md', 'id: ')}:"
+
+
 CASES = {
     "a sample lacks a field a chart draws": Case(
         _drop_sample_field, "has no 'bytes_per_minute'", fence_line("polling-load", "polling-bytes")
@@ -201,6 +254,66 @@ CASES = {
         ),
         "the front matter uses a YAML anchor or alias",
         lambda p: f"{PART2}:{line_of(p, PART2, 'a: &a')}:",
+    ),
+    "template.yml linked from outside": Case(
+        _linked_template_config,
+        "template.yml is a link (or not a file), which is never followed",
+        lambda p: f"{PREFER}:",
+    ),
+    "a template folder linked from outside": Case(
+        _linked_template_folder,
+        "the template's folder is a link out of the templates folder",
+        lambda p: "img/templates/elsewhere:",
+    ),
+    "art of an extreme aspect ratio": Case(
+        _extreme_art,
+        "'art.png' is no size for a meme: it is 2 x 20000 px",
+        lambda p: f"{PREFER}:3:",
+    ),
+    "a template folder that is not a name": Case(
+        _folder_not_a_slug,
+        "the template folder 'Prefer Me' is not a template's name",
+        lambda p: "img/templates/Prefer Me:",
+    ),
+    "a NaN box coordinate": Case(
+        lambda p: rewrite(p, PREFER, lambda t: t.replace("x: 0.45, y: 0.04", "x: .nan, y: 0.04")),
+        "box 'rejected' needs 'x' as a fraction of the picture",
+        lambda p: f"{PREFER}:6:",
+    ),
+    "a max_size that is not a size": Case(
+        lambda p: rewrite(p, PREFER, lambda t: t.replace("max_size: 76", "max_size: big")),
+        "has max_size='big' (expected whole pixels from 12 to 400)",
+        lambda p: f"{PREFER}:6:",
+    ),
+    "a control character in a template": Case(
+        lambda p: rewrite(p, PREFER, lambda t: t.replace("Prefer / reject", "Prefer \x01 reject")),
+        "the template config is not valid YAML: unacceptable character #x0001",
+        lambda p: f"{PREFER}:1:",
+    ),
+    "a control character in a caption": Case(
+        lambda p: rewrite(
+            p,
+            PART2,
+            lambda t: t.replace("  - PodSecurityPolicy\n", "  - Pod\x1bSecurityPolicy\n", 1),
+        ),
+        "the meme block is not valid YAML: unacceptable character #x001b",
+        lambda p: f"{PART2}:{line_of(p, PART2, 'Pod' + chr(27))}:",
+    ),
+    "two posts claim one part": Case(
+        lambda p: rewrite(p, PART5, lambda t: t.replace("part: 5", "part: 4", 1)),
+        "docs/series/part-4-push-or-pull.md and docs/series/part-5-service-models.md both claim"
+        " part 4",
+        lambda p: f"{PART5}: field 'part'",
+    ),
+    "a docs file where the memes go": Case(
+        _docs_file_in_the_way,
+        "but assets/memes is a file of docs/",
+        _first_meme,
+    ),
+    "an output folder name too long": Case(
+        _output_dir("m" * 300),
+        "a path too long for the file system",
+        _first_meme,
     ),
     "a meme indented as code": Case(
         add_page(
@@ -263,6 +376,7 @@ def test_bad_input_stops_the_build_saying_where(project_copy, charts, builder, c
         where, spec.message, said[-3000:])  # fmt: skip
     assert (site / "index.html").read_text() == "the last good site"
     assert sorted(p.name for p in site.iterdir()) == ["index.html"]
+    assert SECRET not in said, "an error never quotes a file it should not have read"
 
 
 @pytest.mark.parametrize("builder", ["mkdocs", "zensical"])
@@ -307,3 +421,21 @@ def test_a_build_that_fails_after_writing_pages_keeps_the_last_good_site(
     assert (site / "index.html").read_text() == "the last good site"
     assert sorted(p.name for p in site.iterdir()) == ["index.html"]
     assert not (project_copy / ".site.last-good").exists()
+
+
+def test_a_font_file_that_is_not_a_font_is_an_error_not_a_system_font(tmp_path, monkeypatch):
+    """Given a path it cannot read, Pillow quietly loads a system font of the same name."""
+    from generator import fonts
+    from generator.errors import MemeError
+
+    package = tmp_path / "brokenfonts"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "DejaVuSans-Bold.ttf").write_bytes(b"not a font at all")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    source = fonts.FontSource("brokenfonts", "DejaVuSans-Bold.ttf", "LICENSE", "LICENSE.txt")
+    with pytest.raises(MemeError) as caught:
+        fonts.load(source, 40, False)
+    message = str(caught.value)
+    assert "DejaVuSans-Bold.ttf of the package brokenfonts cannot be read as a font" in message
+    assert "make clean" in message

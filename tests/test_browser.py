@@ -308,6 +308,56 @@ def test_the_recorded_run_replays_in_the_page(browser, served_site):
         context.close()
 
 
+HEADER = '{"version": 2, "width": 80, "height": 24}\n'
+HOSTILE_CASTS = {  # what a recording can hold, and what the player must make of it
+    "a cursor moved ten million columns": (HEADER + '[0.5, "o", "go\\u001b[10000000Cend"]\n', None),
+    "a cursor moved ten million rows": (HEADER + '[0.5, "o", "go\\u001b[10000000Bend"]\n', None),
+    "a line far wider than the screen": (HEADER + '[0.5, "o", "' + "x" * 5000 + '"]\n', None),
+    "a header ten million columns wide": (
+        '{"version": 2, "width": 10000000, "height": 24}\n',
+        "its width and height must be whole numbers",
+    ),
+    "an event that is not JSON": (
+        HEADER + '[0.5, "o", "fine"]\n[1.0, "o", oops\n',
+        "line 3 is not JSON",
+    ),
+    "events out of order": (
+        HEADER + '[2, "o", "a"]\n[1, "o", "b"]\n',
+        "line 3 is not an event [seconds, kind, data] in order",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE_CASTS))
+def test_the_player_clamps_what_a_recording_asks_and_says_what_it_cannot_show(
+    browser, served_site, case
+):
+    """The page's player given a hostile recording (swapped in for the lab's own): it draws
+    within its screen, or says why it cannot, and the page stays responsive."""
+    cast, refusal = HOSTILE_CASTS[case]
+    context = browser.new_context()
+    page = context.new_page()
+    page.route("**/recordings/demo-kwok.cast", lambda route: route.fulfill(body=cast))
+    try:
+        page.goto(f"{served_site}/lab/", wait_until="load")
+        page.wait_for_selector(".terminal-player:is([data-ready=true], [data-ready=error])")
+        screen = page.locator(".terminal-screen").text_content()
+        state = page.locator(".terminal-player").get_attribute("data-ready")
+        if refusal is None:
+            assert state == "true", screen
+            widths = [len(line) for line in screen.split("\n")]
+            assert max(widths) <= 80, max(widths)  # every cell within the screen's columns
+            # Down moves stop at the screen's last row; a wide line wraps (5000 / 80 lines).
+            assert len(widths) <= (63 if "wider" in case else 24), len(widths)
+            assert screen.replace("\n", "").rstrip().endswith("end") or "wider" in case
+        else:
+            assert state == "error"
+            assert refusal in screen, screen
+        assert page.evaluate("() => 1 + 1") == 2  # the page answers: nothing still spins
+    finally:
+        context.close()
+
+
 @pytest.mark.parametrize("post", POSTS, ids=lambda p: p.stem)
 def test_every_deck_navigates_by_keyboard_and_prints_one_page_per_slide(
     browser, served_site, post, tmp_path

@@ -9,8 +9,13 @@
   "use strict";
 
   var BASE16 = 16;
+  // What the player accepts, whatever a recording says: one escape sequence that moves the
+  // cursor ten million columns must not make ten million cells.
+  var MAX_COLUMNS = 500, MAX_ROWS = 200, MAX_LINES = 20000;
 
-  function Screen() {
+  function Screen(width, height) {
+    this.width = width;
+    this.height = height;
     this.lines = [[]];
     this.row = 0;
     this.col = 0;
@@ -21,10 +26,21 @@
 
   Screen.prototype.line = function () {
     while (this.lines.length <= this.row) this.lines.push([]);
+    if (this.lines.length > MAX_LINES) { // scrollback kept to its last MAX_LINES lines
+      var dropped = this.lines.length - MAX_LINES;
+      this.lines.splice(0, dropped);
+      this.row -= dropped;
+    }
     return this.lines[this.row];
   };
 
+  // The lowest row the cursor may reach: the screen's last, below the scrollback.
+  Screen.prototype.bottom = function () {
+    return Math.max(this.lines.length - 1, Math.max(0, this.lines.length - this.height) + this.height - 1);
+  };
+
   Screen.prototype.put = function (ch) {
+    if (this.col >= this.width) { this.col = 0; this.row += 1; } // the terminal wraps
     var line = this.line();
     while (line.length < this.col) line.push({ ch: " ", style: {} });
     line[this.col] = { ch: ch, style: this.style };
@@ -63,15 +79,15 @@
 
   Screen.prototype.csi = function (params, command) {
     if (params.charAt(0) === "?") return; // private modes: cursor shown or hidden
-    var n = params === "" ? 1 : Number(params.split(";")[0]) || 0;
+    var n = params === "" ? 1 : Math.min(Number(params.split(";")[0]) || 0, MAX_COLUMNS * MAX_LINES);
     var line;
     switch (command) {
       case "m": this.sgr(params); break;
       case "A": this.row = Math.max(0, this.row - Math.max(1, n)); break;
-      case "B": this.row += Math.max(1, n); break;
-      case "C": this.col += Math.max(1, n); break;
+      case "B": this.row = Math.min(this.bottom(), this.row + Math.max(1, n)); break;
+      case "C": this.col = Math.min(this.width - 1, this.col + Math.max(1, n)); break;
       case "D": this.col = Math.max(0, this.col - Math.max(1, n)); break;
-      case "G": this.col = Math.max(0, n - 1); break;
+      case "G": this.col = Math.min(this.width - 1, Math.max(0, n - 1)); break;
       case "K":
         line = this.line();
         if (params === "2") line.length = 0;
@@ -157,6 +173,8 @@
   function Player(root, header, events) {
     this.root = root;
     this.events = events;
+    this.width = header.width;
+    this.height = header.height;
     this.duration = events.length ? events[events.length - 1][0] : 0;
     this.position = 0;
     this.speed = 1;
@@ -178,8 +196,8 @@
   }
 
   Player.prototype.show = function (position) {
-    var screen = new Screen();
     this.position = Math.max(0, Math.min(position, this.duration));
+    var screen = new Screen(this.width, this.height);
     for (var i = 0; i < this.events.length && this.events[i][0] <= this.position; i++) {
       screen.write(this.events[i][2]);
     }
@@ -215,12 +233,32 @@
     if (this.timer) this.pause(); else this.play();
   };
 
+  function whole(value, most) {
+    return typeof value === "number" && Math.floor(value) === value && value >= 1 && value <= most;
+  }
+
+  // A recording the player cannot show says so, line by line, instead of drawing nonsense.
   function parse(text) {
-    var lines = text.split("\n").filter(function (line) { return line.trim() !== ""; });
-    var header = JSON.parse(lines[0]);
-    if (header.version !== 2) throw new Error("not an asciicast v2 recording");
-    var events = lines.slice(1).map(function (line) { return JSON.parse(line); })
-      .filter(function (event) { return event[1] === "o" && typeof event[2] === "string"; });
+    var lines = text.split("\n");
+    var header;
+    try { header = JSON.parse(lines[0]); } catch (error) { throw new Error("line 1 is not JSON"); }
+    if (!header || header.version !== 2) throw new Error("not an asciicast v2 recording");
+    if (!whole(header.width, MAX_COLUMNS) || !whole(header.height, MAX_ROWS)) {
+      throw new Error("its width and height must be whole numbers up to " + MAX_COLUMNS +
+        " columns and " + MAX_ROWS + " rows");
+    }
+    var events = [], last = 0;
+    for (var n = 1; n < lines.length; n++) {
+      if (lines[n].trim() === "") continue;
+      var event;
+      try { event = JSON.parse(lines[n]); } catch (error) { throw new Error("line " + (n + 1) + " is not JSON"); }
+      if (!Array.isArray(event) || event.length < 3 || typeof event[0] !== "number" ||
+          !isFinite(event[0]) || event[0] < last || typeof event[1] !== "string") {
+        throw new Error("line " + (n + 1) + " is not an event [seconds, kind, data] in order");
+      }
+      last = event[0];
+      if (event[1] === "o" && typeof event[2] === "string") events.push(event);
+    }
     return { header: header, events: events };
   }
 

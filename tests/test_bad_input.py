@@ -296,8 +296,13 @@ CASES = {
             PART2,
             lambda t: t.replace("  - PodSecurityPolicy\n", "  - Pod\x1bSecurityPolicy\n", 1),
         ),
-        "the meme block is not valid YAML: unacceptable character #x001b",
+        "holds the control character U+001B, which no page can show",
         lambda p: f"{PART2}:{line_of(p, PART2, 'Pod' + chr(27))}:",
+    ),
+    "control characters in a post's prose": Case(
+        add_page("# Odd\n\nSome text.\n\nA NUL \x00 and a bell \x07 pasted in.\n"),
+        "column 7 holds the control character U+0000, which no page can show",
+        lambda p: "docs/odd.md:5:",
     ),
     "two posts claim one part": Case(
         lambda p: rewrite(p, PART5, lambda t: t.replace("part: 5", "part: 4", 1)),

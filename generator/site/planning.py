@@ -6,6 +6,7 @@ the same messages, naming files as authors see them (from the project's root).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -34,6 +35,26 @@ class SitePlan:
     planned: dict[str, list[PlannedMeme]]  # page (its path under docs/) -> memes, in page order
     entries: list[Entry]  # the series' posts
     hidden: dict[str, list[str]] = field(default_factory=dict)  # page -> bodies in comments
+
+
+# C0 controls but tab, newline and carriage return, DEL and C1 controls: no page shows them,
+# and HTML forbids most (a NUL, an escape sequence pasted from a terminal).
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def control_characters(text: str, shown: str) -> list[MemeError]:
+    """One error per line of the page that holds a control character."""
+    problems = []
+    for number, line in enumerate(text.splitlines(), 1):
+        found = CONTROL.search(line)
+        if found:
+            problems.append(MemeError(
+                Location(shown, number),
+                f"column {found.start() + 1} holds the control character"
+                f" U+{ord(found.group()):04X}, which no page can show",
+                "delete it (it often comes with text pasted from a terminal)",
+            ))  # fmt: skip
+    return problems
 
 
 def shown_path(path: Path, root: Path) -> Path:
@@ -68,6 +89,7 @@ def plan_site(
             continue
         by_shown[shown] = page
         posts.append((shown, text))
+        problems += control_characters(text, shown)
         problems += [
             MemeError(Location(shown, line), problem)
             for line, problem in numbers.check_page(text, results or docs / "lab" / "results")

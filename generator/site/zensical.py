@@ -140,8 +140,7 @@ def build(config_file: Path, strict: bool = True) -> int:
     last_good = LastGood(Path(config.site_dir))
     last_good.set_aside()  # Zensical builds with --clean
     try:
-        code = _publish(config, config_file, root, plan, memes, cache, options, documents,
-                        strict, lab_results)  # fmt: skip
+        code = _publish(config, plan, cache, documents, strict=strict, lab_results=lab_results)
     except BaseException:
         last_good.restore()
         raise
@@ -154,9 +153,12 @@ def build(config_file: Path, strict: bool = True) -> int:
     return 0
 
 
-def _publish(config, config_file, root, plan, memes, cache, options, documents, strict,
-             lab_results) -> int:  # fmt: skip
+def _publish(config, plan, cache: MemeCache, documents, *, strict: bool, lab_results: Path) -> int:
     """Zensical's build, then the memes, their fonts' licences and the decks beside it."""
+    config_file = Path(config.config_file_path)
+    root = config_file.resolve().parent
+    options = config.plugins["memes"].config
+    memes = [meme for page in plan.planned.values() for meme in page]
     built = {f.src_uri: Path(f.abs_dest_path) for f in documents}
     placed = placements(plan, options.output_dir).to_json().encode()
     with tempfile.TemporaryDirectory(prefix="memes-") as scratch:

@@ -20,6 +20,7 @@ import argparse
 import base64
 import binascii
 import contextlib
+import io
 import json
 import os
 import re
@@ -49,8 +50,12 @@ SERVICES = ("git-upload-pack", "git-receive-pack")
 REPO_PATH = re.compile(r"/[A-Za-z0-9][A-Za-z0-9._-]*\.git(/[A-Za-z0-9._/-]*)?")
 MAX_READ_BODY = 1 << 20  # an upload-pack request (ls-refs, fetch negotiation) is a few KB
 MAX_PUSH_BODY = 64 << 20  # a push of the lab's small repositories is far below this
-READ_TIMEOUT = 10.0
-MAX_CLIENTS = 32
+READ_TIMEOUT = 10.0  # seconds for a whole request's line and headers, then for its body
+MAX_CLIENTS = 32  # requests served at once: each runs git http-backend
+# Open connections, each a thread that mostly waits for its client: cheap, so many. A client
+# that trickles its headers holds one of these for READ_TIMEOUT at most, never a backend slot.
+MAX_CONNECTIONS = 512
+SLOT_WAIT = 5.0  # seconds a complete request waits for a backend slot before a 503
 
 
 class GitServerError(LabError):
@@ -110,16 +115,49 @@ class BodyTooLarge(Exception):
     pass
 
 
+class Deadline(io.RawIOBase):
+    """The socket's reads, each given only what is left of one deadline.
+
+    A socket timeout is per read: a client that sends a byte every few seconds never trips it
+    and holds its connection as long as it likes. Each request gets a deadline for its line and
+    headers, then one for its body (set by the handler)."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        super().__init__()
+        self.sock = sock
+        self.until = time.monotonic()
+
+    def start(self, seconds: float) -> None:
+        self.until = time.monotonic() + seconds
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        left = self.until - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the request's deadline passed")
+        self.sock.settimeout(left)
+        return self.sock.recv_into(buffer)
+
+
 class GitHandler(BaseHTTPRequestHandler):
     server: GitHTTPServer
     protocol_version = "HTTP/1.1"
 
     def setup(self):
-        self.timeout = self.server.read_timeout  # applies to every read and write of the socket
+        self.timeout = self.server.read_timeout  # every write of the socket
         super().setup()
+        self.deadline = Deadline(self.connection)  # every read: see Deadline
+        self.rfile = io.BufferedReader(self.deadline, 1 << 16)
         # Headers and body go out in two writes; without this, Nagle's algorithm holds the
         # body until the client's delayed ACK (about 40 ms a poll, measured).
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def handle_one_request(self):
+        """One request, its line and headers within the deadline (an idle keep-alive too)."""
+        self.deadline.start(self.server.read_timeout)
+        super().handle_one_request()
 
     def log_message(self, format, *args):  # the JSON access log replaces the stock one
         pass
@@ -179,6 +217,8 @@ class GitHandler(BaseHTTPRequestHandler):
         self.send_response(status)
         if status == 401:
             self.send_header("WWW-Authenticate", 'Basic realm="tell-it-with-a-meme lab"')
+        if status == 503:
+            self.send_header("Retry-After", "1")
         self.send_header("Content-Type", "text/plain")
         self.send_header("Content-Length", str(len(payload)))
         self.send_header("Connection", "close")
@@ -216,9 +256,13 @@ class GitHandler(BaseHTTPRequestHandler):
             return
         limit = self.server.max_push_body if user else MAX_READ_BODY
         if not self._has_body():  # a GET: nothing to read, nothing to spool
-            length, answer = 0, self._backend(request, user or "", 0, None)
+            length, answer = 0, self._backend_in_a_slot(request, user or "", 0, None)
+            if answer is None:
+                self._refuse(started, request, 503, BUSY_TEXT.decode(), user or "")
+                return
         else:
             with tempfile.TemporaryFile(dir=self.server.spool_dir) as spool:
+                self.deadline.start(self.server.read_timeout)  # for the whole body
                 try:
                     length = self._body(limit, spool)
                 except BodyTooLarge:
@@ -231,7 +275,11 @@ class GitHandler(BaseHTTPRequestHandler):
                     self._refuse(started, request, 408, "the body came too slowly\n", user or "")
                     return
                 spool.seek(0)
-                answer = self._backend(request, user or "", length, spool)
+                answer = self._backend_in_a_slot(request, user or "", length, spool)
+                if answer is None:
+                    self._refuse(started, request, 503, BUSY_TEXT.decode(), user or "")
+                    return
+        self.connection.settimeout(self.server.read_timeout)  # for the answer's writes
         status, headers, payload = answer
         self.send_response(status)
         for name, value in headers:
@@ -240,6 +288,16 @@ class GitHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(payload)
         self._log(started, request.path, request.service, status, user or "", length, len(payload))
+
+    def _backend_in_a_slot(self, request: Classified, user: str, length: int, body):
+        """The backend's answer once a slot is free (None when none frees in time): only a
+        complete request, its body read, takes one."""
+        if not self.server.slots.acquire(timeout=SLOT_WAIT):
+            return None
+        try:
+            return self._backend(request, user, length, body)
+        finally:
+            self.server.slots.release()
 
     def _backend(self, request: Classified, user: str, length: int, body: IO[bytes] | None):
         env = {
@@ -315,7 +373,8 @@ BUSY = (
 
 
 class GitHTTPServer(ThreadingHTTPServer):
-    """A threading server with a bound: at most `max_clients` connections at once."""
+    """A threading server with two bounds: `max_connections` open at once (a thread each,
+    waiting for its client), and `max_clients` requests served at once (git http-backend)."""
 
     daemon_threads = True
 
@@ -328,6 +387,7 @@ class GitHTTPServer(ThreadingHTTPServer):
         hook_env: dict[str, str],
         *,
         max_clients: int = MAX_CLIENTS,
+        max_connections: int = MAX_CONNECTIONS,
         read_timeout: float = READ_TIMEOUT,
         max_push_body: int = MAX_PUSH_BODY,
     ):
@@ -339,28 +399,32 @@ class GitHTTPServer(ThreadingHTTPServer):
         self.read_timeout = read_timeout
         self.max_push_body = max_push_body
         self.spool_dir = log.parent
-        self._slots = threading.BoundedSemaphore(max_clients)
+        self.slots = threading.BoundedSemaphore(max_clients)
+        self._connections = threading.BoundedSemaphore(max_connections)
         self._lock = threading.Lock()
 
     def process_request(self, request, client_address):
-        if not self._slots.acquire(timeout=0.5):
+        """A thread for the connection, or a 503 that costs the accept loop nothing: sent
+        without waiting (it fits the socket's buffer), then the connection is closed."""
+        if not self._connections.acquire(blocking=False):
             with contextlib.suppress(OSError):
-                request.settimeout(1)
-                request.sendall(BUSY)
-            self.shutdown_request(request)
+                request.setblocking(False)
+                request.send(BUSY)
+                request.shutdown(socket.SHUT_WR)
+            self.close_request(request)
             self.write_log(Access(time.time(), "", "", "", 503, "", 0, len(BUSY), 0.0, ""))
             return
         try:
             super().process_request(request, client_address)
         except BaseException:
-            self._slots.release()
+            self._connections.release()
             raise
 
     def process_request_thread(self, request, client_address):
         try:
             super().process_request_thread(request, client_address)
         finally:
-            self._slots.release()
+            self._connections.release()
 
     def write_log(self, entry: Access) -> None:
         line = json.dumps(entry.__dict__) + "\n"
@@ -538,7 +602,8 @@ def serve(argv: list[str] | None = None) -> int:
         help="address to listen on; only inside a container, whose port is published on the"
         " host's loopback, is 0.0.0.0 right",
     )
-    parser.add_argument("--max-clients", type=int, default=MAX_CLIENTS)
+    parser.add_argument("--max-clients", type=int, default=MAX_CLIENTS, help="requests at once")
+    parser.add_argument("--max-connections", type=int, default=MAX_CONNECTIONS)
     parser.add_argument("--read-timeout", type=float, default=READ_TIMEOUT, help="seconds")
     parser.add_argument("--max-push-body", type=int, default=MAX_PUSH_BODY, help="bytes")
     args = parser.parse_args(argv)
@@ -556,6 +621,7 @@ def serve(argv: list[str] | None = None) -> int:
         args.log,
         hook_env,
         max_clients=args.max_clients,
+        max_connections=args.max_connections,
         read_timeout=args.read_timeout,
         max_push_body=args.max_push_body,
     )

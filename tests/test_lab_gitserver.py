@@ -8,6 +8,7 @@ import contextlib
 import json
 import socket
 import subprocess
+import threading
 import time
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -230,13 +231,26 @@ def test_a_slow_client_is_timed_out_and_does_not_hold_the_server(strict_server):
     assert status_of(answer) == 200, "the server still serves others"
 
 
-def test_connections_are_bounded(strict_server):
-    port = strict_server.port
-    stalled = [socket.create_connection(("127.0.0.1", port)) for _ in range(2)]
+@pytest.fixture
+def bounded_server(lab_state):
+    """Three connections at most, one request at a time, a second for a request's headers."""
+    need_git()
+    server = GitServer(
+        options=("--max-connections", "3", "--max-clients", "1", "--read-timeout", "1")
+    )
+    server.start()
+    server.create_repo("manifests")
+    yield server
+    server.stop()
+
+
+def test_connections_are_bounded(bounded_server):
+    port = bounded_server.port
+    stalled = [socket.create_connection(("127.0.0.1", port)) for _ in range(3)]
     try:
         for connection in stalled:
             connection.sendall(b"GET /manifests.git/info/refs")  # and never finishes the line
-        time.sleep(0.2)  # both now hold a worker
+        time.sleep(0.2)  # all three now hold a connection
         answer = raw(port, b"GET /manifests.git/info/refs?service=git-upload-pack HTTP/1.1\r\n\r\n")
         assert status_of(answer) == 503 and b"Retry-After" in answer
     finally:
@@ -249,3 +263,44 @@ def test_connections_are_bounded(strict_server):
             break
         time.sleep(0.2)
     assert status_of(answer) == 200
+
+
+def trickle(connection: socket.socket, stop: threading.Event) -> None:
+    """A slow client: its request line a byte every 0.3 s, never finished."""
+    with contextlib.suppress(OSError):
+        connection.sendall(b"GET /manifests.git/info/refs?service=git-upload-pack HTTP/1.1\r\n")
+        while not stop.wait(0.3):
+            connection.sendall(b"X")
+
+
+def test_slow_clients_hold_no_backend_slot_and_are_cut_off_at_their_deadline(strict_server):
+    """40 clients trickling their headers (more than the server's 2 request slots): a real
+    `git ls-remote` is still served, and each slow one is closed once its second for the
+    whole request line and headers is up, however often it sends a byte."""
+    stop = threading.Event()
+    slow = [socket.create_connection(("127.0.0.1", strict_server.port)) for _ in range(40)]
+    threads = [threading.Thread(target=trickle, args=(c, stop), daemon=True) for c in slow]
+    for thread in threads:
+        thread.start()
+    try:
+        listed = subprocess.run(
+            ["git", "ls-remote", strict_server.url("manifests")],
+            capture_output=True, text=True, timeout=30, env=GIT_ENV,
+        )  # fmt: skip
+        assert listed.returncode == 0, listed.stderr
+        closed = 0
+        for connection in slow:  # within a few seconds, whatever they keep sending
+            connection.settimeout(5)
+            try:
+                while connection.recv(4096):
+                    pass
+                closed += 1
+            except ConnectionResetError:
+                closed += 1
+            except TimeoutError:
+                pass
+        assert closed == len(slow), f"{len(slow) - closed} slow clients were still open"
+    finally:
+        stop.set()
+        for connection in slow:
+            connection.close()

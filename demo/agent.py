@@ -74,6 +74,7 @@ class Status:
     repairs: int = 0
     ready: bool = False
     reason: str = "Starting"
+    interval: float = 0.0  # the agent's poll interval: how old a heartbeat may be
 
     def data(self) -> dict[str, str]:
         now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -91,6 +92,10 @@ class Status:
             "inventory": json.dumps(self.inventory),
             "driftRepairs": str(self.repairs),
             "conditions": json.dumps([condition]),
+            # Written at the end of every round: a process that is alive but stuck, or gone
+            # without a word, stops it (a pid alone cannot tell).
+            "heartbeat": now,
+            "interval": f"{self.interval:g}",
         }
 
     @classmethod
@@ -102,6 +107,13 @@ class Status:
             inventory=json.loads(data.get("inventory") or "[]"),
             repairs=int(data.get("driftRepairs") or 0),
         )
+
+
+class Refused(KubeError):
+    """The API server refused a commit for want of rights (401, 403): no retry makes it pass
+    and no new commit is needed once the rights are granted, so it is neither Retrying (which
+    waited for ever, behind it everything) nor InvalidCommit; the last good revision stays
+    reconciled meanwhile, and the commit is tried again each round."""
 
 
 class Metrics:
@@ -131,6 +143,7 @@ class Agent:
         self.http = requests.Session()
         self.metrics = Metrics()
         self.status = self._load_status()
+        self.status.interval = settings.interval
         self.desired: list[dict] = []  # the last good commit's manifests
         self.wake = threading.Event()
         self.stop = threading.Event()
@@ -149,12 +162,22 @@ class Agent:
         started = time.perf_counter()
         try:
             self.reconcile()
-            self.failures = 0
+            self._succeeded()
             wait = self.settings.interval
+        except Refused as error:
+            wait = self._refused(error)
         except (KubeError, gitpoll.GitError) as error:
             wait = self._failed(error)
+        except ApiError as error:  # no API error ends the agent: it is said, then retried
+            code = error.status.code
+            wait = self._failed(KubeError(f"the API server answered {error}", "", True, code))
+        except Exception as error:  # nor anything else a round meets: the loop goes on
+            wait = self._failed(
+                KubeError(f"the round failed ({type(error).__name__}: {error})", transient=True)
+            )
         finally:
             self.metrics.rounds.observe(time.perf_counter() - started)
+            self._save_status()  # the heartbeat, every round
         spread = self.settings.jitter
         return wait * random.uniform(1 - spread, 1 + spread)
 
@@ -181,7 +204,18 @@ class Agent:
         self.status.last_attempted = sha
         gitpoll.fetch(s.work, s.repo_url, s.ref, sha)
         manifests = self._own(gitpoll.manifests(s.work, sha, s.folder), sha)
-        apply_all(self.api, manifests, dry_run=True)  # the whole commit, before any of it
+        try:
+            apply_all(self.api, manifests, dry_run=True)  # the whole commit, before any of it
+        except KubeError as error:
+            if error.status not in (401, 403):
+                raise
+            kept = self.status.last_applied[:12] or "nothing yet"
+            raise Refused(
+                f"{sha[:12]} refused: {error.message}",
+                f"grant the agent's Role what the commit needs, or take that object out of it;"
+                f" meanwhile {kept} stays applied and drift is repaired",
+                status=error.status,
+            ) from error
         apply_all(self.api, manifests)
         keys = [ObjectKey.of(m).as_dict() for m in manifests]
         pruned = self._prune(keys)
@@ -239,7 +273,13 @@ class Agent:
         drifted = []
         for manifest, would_be in zip(self.desired, wanted, strict=True):
             key = ObjectKey.of(manifest)
-            live = self.api.get(type(would_be), key.name, namespace=key.namespace)
+            try:
+                live = self.api.get(type(would_be), key.name, namespace=key.namespace)
+            except ApiError as error:
+                if error.status.code != 404:
+                    raise KubeError(f"reading {key}: {error}", transient=True) from error
+                drifted.append(manifest)  # deleted by hand: it is made again
+                continue
             if content(live) != content(would_be):
                 drifted.append(manifest)
         if drifted:
@@ -249,6 +289,35 @@ class Agent:
             names = ", ".join(str(ObjectKey.of(m)) for m in drifted)
             self.log(f"agent {self.settings.cluster}: drift repaired: {names}")
             self._report("DriftRepaired", f"put back {names}")
+
+    def _refused(self, error: Refused) -> float:
+        """Say so (once per message), then keep the last good revision as git had it."""
+        said = self.status.reason == "Refused" and self.status.last_error == error.message
+        self.status.last_error, self.status.ready, self.status.reason = (
+            error.message,
+            False,
+            "Refused",
+        )
+        self.failures = 0
+        if not said:
+            self.metrics.applies.labels("refused").inc()
+            self.log(f"agent {self.settings.cluster}: {error.message}")
+            self._report("Refused", f"{error.message} ({error.fix})", warning=True)
+        try:
+            self._repair_drift()
+        except (KubeError, ApiError) as repair:  # said; the next round tries again
+            self.log(f"agent {self.settings.cluster}: drift not repaired ({repair})")
+        return self.settings.interval
+
+    def _succeeded(self) -> None:
+        """A round that worked clears what the last failure set (an outage that ended, say)."""
+        self.failures = 0
+        if self.status.last_applied and self.status.reason not in (
+            "Applied",
+            "InvalidCommit",
+            "Refused",
+        ):
+            self.status.last_error, self.status.ready, self.status.reason = "", True, "Applied"
 
     def _failed(self, error: LabError) -> float:
         # Refused for want of rights (401, 403) is retried too: its fix (a role granted, an API
@@ -265,7 +334,6 @@ class Agent:
             self._report("InvalidCommit", error.message, warning=True)
             return self.settings.interval
         self.failures += 1
-        self._save_status()
         # Doubling, but never longer than a poll: an agent that backed off for a minute after
         # an outage was the last to put its cluster right (the propagation experiment).
         cap = min(self.settings.backoff_max, max(self.settings.interval, 0.5))

@@ -257,6 +257,74 @@ def test_git_down_is_transient_and_the_agent_converges(lab):
     assert status(admin)["lastAppliedRevision"] == first
 
 
+def test_an_object_deleted_by_hand_is_made_again_and_no_api_error_ends_the_agent(lab):
+    """A drift check's read of a deleted object answered 404, which ended the process; an
+    object the agent owns that is missing is drift like any other."""
+    agent, repo, admin, _, messages = lab
+    repo.commit(
+        {"app.yaml": [deployment("a")], "settings.yaml": [configmap("settings", colour="blue")]},
+        "v1",
+    )
+    agent.round()
+    admin.delete(ConfigMap, "settings", namespace=NAMESPACE)
+    agent.round()  # raised ApiError 404 before
+    assert admin.get(ConfigMap, "settings", namespace=NAMESPACE).data == {"colour": "blue"}
+    assert any("drift repaired" in m and "settings" in m for m in messages)
+    assert json.loads(status(admin)["conditions"])[0]["status"] == "True"
+
+
+def test_every_round_leaves_a_heartbeat_and_a_good_round_clears_the_last_failure(lab):
+    """After an outage, the status said "does not answer" until the next commit, though
+    polls succeeded; and nothing told a live agent from one that stopped answering."""
+    agent, repo, admin, server, _ = lab
+    repo.commit({"app.yaml": [deployment("a")]}, "v1")
+    agent.round()
+    first_beat = status(admin)["heartbeat"]
+    assert status(admin)["interval"] == f"{agent.settings.interval:g}"
+    server.stop()
+    agent.round()
+    assert json.loads(status(admin)["conditions"])[0]["reason"] == "Retrying"
+    server.start()
+    time.sleep(1.1)  # heartbeats have a resolution of a second
+    agent.round()  # no new commit: a poll that works
+    report = status(admin)
+    condition = json.loads(report["conditions"])[0]
+    assert (condition["status"], condition["reason"], report["lastError"]) == (
+        "True",
+        "Applied",
+        "",
+    )
+    assert report["heartbeat"] > first_beat
+
+
+def test_a_commit_refused_for_want_of_rights_is_reported_and_drift_is_still_repaired(lab):
+    """A commit whose dry-run gets 403 sat in Retrying for ever, and meanwhile replicas
+    scaled by hand stayed wrong: it is reported as refused (what, and what to do), the last
+    good revision is kept as git had it, and the commit goes through once it may."""
+    agent, repo, admin, _, messages = lab
+    good = repo.commit({"app.yaml": [deployment("a")]}, "good")
+    agent.round()
+    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "token"},
+              "stringData": {"token": "not for this agent"}}  # fmt: skip
+    refused = repo.commit({"app.yaml": [deployment("b")], "secret.yaml": [secret]}, "a Secret")
+    agent.round()
+    report = status(admin)
+    condition = json.loads(report["conditions"])[0]
+    assert (condition["status"], condition["reason"]) == ("False", "Refused")
+    assert refused[:12] in report["lastError"] and "Secret/shop/token" in report["lastError"]
+    assert report["lastAppliedRevision"] == good
+    events = [e for e in admin.list(Event, namespace=NAMESPACE) if e.reason == "Refused"]
+    assert events and events[0].type == "Warning" and "grant the agent's Role" in events[0].message
+    assert agent.round() == pytest.approx(agent.settings.interval, rel=0.2), "not a backoff"
+
+    admin.patch(Deployment, "app", {"spec": {"replicas": 7}})
+    agent.round()  # still refused, and the last good revision is put back
+    assert admin.get(Deployment, "app").spec.replicas == 2
+    image = admin.get(Deployment, "app").spec.template.spec.containers[0].image
+    assert image.endswith("a" * 64), "nothing of the refused commit was applied"
+    assert sum("refused" in m for m in messages) == 1, "said once, not every round"
+
+
 def test_a_signed_webhook_wakes_the_agent_and_a_forged_one_does_not(lab, lab_state):
     agent, repo, admin, server, _ = lab
     repo.commit({"app.yaml": [deployment("a")]}, "v1")
@@ -337,6 +405,7 @@ def test_a_commit_that_failed_for_a_passing_reason_is_applied_once_it_passes(lab
     third = repo.commit({"app.yaml": [deployment("c")]}, "while the agent may not apply")
     agent.round()
     assert "forbidden" in messages[-1] or "403" in messages[-1], messages[-1]
+    assert agent.status.reason == "Refused"  # (its status cannot be written without rights)
     binding.metadata.resourceVersion = None
     admin.create(binding)
     deadline = time.monotonic() + 30

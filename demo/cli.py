@@ -522,9 +522,16 @@ def command_agent(args, console: Console) -> int:
         table.add_column(column)
     for info in delivery.agents():
         status = info.status
+        silent = info.silent_for()
+        if not info.running:
+            process = "stopped"
+        elif silent is not None:  # the process is there, its rounds are not
+            process = f"[red]stuck[/] (no round for {silent:.0f} s)"
+        else:
+            process = "[green]running[/]"
         table.add_row(
             info.cluster,
-            "[green]running[/]" if info.running else "stopped",
+            process,
             status.get("lastAppliedRevision", "")[:12],
             status.get("lastError", ""),
             *(status.get(key, "") for key in keys),

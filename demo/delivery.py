@@ -10,6 +10,7 @@ pinned manifests, and the agents apply them.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
@@ -58,10 +59,20 @@ SUBSCRIBING = threading.Lock()
 @dataclass(frozen=True)
 class AgentInfo:
     cluster: str
-    running: bool
+    running: bool  # its process is there
     metrics_port: int | None
     webhook_port: int | None
     status: dict[str, str]
+
+    def silent_for(self, now: float | None = None) -> float | None:
+        """Seconds since the agent's last heartbeat beyond what its interval allows (three
+        rounds and some): None while it beats, or when it never wrote one (Flux)."""
+        beat, interval = self.status.get("heartbeat"), self.status.get("interval")
+        if not beat or not interval:
+            return None
+        then = dt.datetime.strptime(beat, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+        age = (now or time.time()) - then.timestamp()
+        return age if age > 3 * float(interval) + 10 else None
 
 
 class Delivery:

@@ -36,7 +36,9 @@ def targets(repository: Path) -> list[str]:
     return list(dict.fromkeys(urls))
 
 
-def notify(urls: list[str], payload: dict) -> None:
+def notify(urls: list[str], payload: dict) -> list[str]:
+    """POST the signed payload to each URL; the ones where nothing listens any more."""
+    gone = []
     body = json.dumps(payload).encode()
     headers = {"Content-Type": "application/json"}
     secret = os.environ.get("TELLIT_HOOK_SECRET", "")
@@ -48,7 +50,26 @@ def notify(urls: list[str], payload: dict) -> None:
             with urllib.request.urlopen(request, timeout=5):
                 pass
         except (urllib.error.URLError, OSError) as error:
-            print(f"remote: could not notify {url}: {error}", file=sys.stderr)
+            reason = getattr(error, "reason", error)
+            if isinstance(reason, ConnectionRefusedError):
+                gone.append(url)  # an agent that stopped, or died, without unsubscribing
+            else:
+                print(f"remote: could not notify {url}: {error}", file=sys.stderr)
+    return gone
+
+
+def forget(repository: Path, urls: list[str]) -> None:
+    """Drop subscribers nothing listens for: a dead agent's webhook stays subscribed else, and
+    every later push said "could not notify" about it."""
+    subscribers = repository / SUBSCRIBERS
+    if not urls or not subscribers.is_file():
+        return
+    kept = [u for u in subscribers.read_text().split() if u not in urls]
+    spare = subscribers.with_name(f".{SUBSCRIBERS}.{os.getpid()}")
+    spare.write_text("".join(f"{u}\n" for u in kept))
+    spare.replace(subscribers)  # whole or not at all
+    for url in urls:
+        print(f"remote: {url} no longer listens (its agent is gone): unsubscribed", file=sys.stderr)
 
 
 def start(repository: Path, refs: list[dict]) -> None:
@@ -81,7 +102,8 @@ def main() -> int:
         refs.append({"old": old, "new": new, "ref": ref})
     repository = Path.cwd()
     payload = {"repository": repository.name.removesuffix(".git"), "refs": refs}
-    notify(targets(repository), payload)
+    gone = notify(targets(repository), payload)
+    forget(repository, [url for url in gone if url not in os.environ.get("TELLIT_HOOK_URL", "")])
     start(repository, refs)
     return 0
 

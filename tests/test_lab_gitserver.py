@@ -304,3 +304,22 @@ def test_slow_clients_hold_no_backend_slot_and_are_cut_off_at_their_deadline(str
         stop.set()
         for connection in slow:
             connection.close()
+
+
+def test_a_subscriber_nothing_listens_for_is_dropped_and_the_rest_kept(tmp_path, receiver):
+    """A dead agent's webhook stayed subscribed, and every later push said "could not
+    notify" about it: a refused connection unsubscribes it; a live subscriber stays."""
+    from demo import githook
+
+    url, received = receiver
+    with socket.socket() as probe:  # a loopback port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}/hook"
+    repository = tmp_path / "config.git"
+    repository.mkdir()
+    (repository / githook.SUBSCRIBERS).write_text(f"{url}\n{dead}\n")
+    gone = githook.notify(githook.targets(repository), {"repository": "config", "refs": []})
+    assert gone == [dead]
+    githook.forget(repository, gone)
+    assert (repository / githook.SUBSCRIBERS).read_text().split() == [url]
+    assert received, "the live subscriber was notified"

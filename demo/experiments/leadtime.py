@@ -91,7 +91,10 @@ def run(root: Path, size: str, provider: str, progress: Callable[[str], None]) -
         started = time.perf_counter()
         record = lab.push(commits[index % 2], build=False)
         if not record.ok:
-            raise LabError(f"the pipeline failed in run {index + 1} without the build")
+            failed = "; ".join(f"{c.cluster}: {c.error}" for c in record.clusters if not c.ok)
+            raise LabError(
+                f"the pipeline failed in run {index + 1} without the build: {failed or 'a stage'}"
+            )
         samples.append(
             push_sample("push, without the build", index, time.perf_counter() - started, False)
         )

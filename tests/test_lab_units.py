@@ -121,3 +121,19 @@ def test_the_lab_record_round_trips_and_refuses_garbage(tmp_path):
         LabRecord.load(tmp_path)
     assert "demo down" in caught.value.fix
     assert LabRecord.load(tmp_path / "none") is None
+
+
+def test_a_stale_heartbeat_tells_a_stuck_agent_from_a_running_one():
+    import datetime as dt
+
+    from demo.delivery import AgentInfo
+
+    now = dt.datetime(2026, 12, 3, 12, 0, 0, tzinfo=dt.UTC).timestamp()
+
+    def info(seconds_ago: int) -> AgentInfo:
+        beat = dt.datetime.fromtimestamp(now - seconds_ago, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return AgentInfo("east", True, None, None, {"heartbeat": beat, "interval": "5"})
+
+    assert info(20).silent_for(now) is None  # within three rounds of 5 s and some
+    assert info(120).silent_for(now) == 120
+    assert AgentInfo("east", True, None, None, {}).silent_for(now) is None  # Flux: no beat

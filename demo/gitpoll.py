@@ -117,15 +117,45 @@ def _has(work: Path, sha: str) -> bool:
         return False
 
 
+# What one commit may hold, checked before anything is read or sent to a cluster: a file of
+# 5,000 ConfigMaps took 136 s to apply on 2 cores, and every idle round then read them all.
+MAX_OBJECTS = 500
+MAX_BYTES = 8 << 20  # of YAML; one object may be up to the API server's own 1.5 MiB
+KUSTOMIZATIONS = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+
+
 def manifests(work: Path, sha: str, folder: str) -> list[dict]:
     """Every YAML document under `folder` at commit `sha`, in path order.
 
     A commit that cannot be read as manifests is a terminal error: the same commit will never
     parse, so the agent keeps its last good state until a new commit arrives.
     """
-    listing = run(["git", "-C", work, "ls-tree", "-r", "--name-only", sha, "--", folder])
+    listing = run(["git", "-C", work, "ls-tree", "-r", "-l", sha, "--", folder])
+    sizes = {}
+    for line in listing.splitlines():
+        info, _, path = line.partition("\t")
+        size = info.split()[-1]
+        sizes[path] = int(size) if size.isdigit() else 0
+    kustomized = [p for p in sizes if p.rsplit("/", 1)[-1] in KUSTOMIZATIONS]
+    if kustomized:
+        raise GitError(
+            f"{kustomized[0]} at {sha[:12]}: this lab's agent applies plain manifests and does"
+            " not build kustomizations",
+            "commit what `kubectl kustomize` prints instead (kubectl carries kustomize), or run"
+            " the lab with Flux (`make demo AGENT=flux`), which builds them",
+            transient=False,
+        )
+    wanted = sorted(p for p in sizes if p.endswith((".yaml", ".yml")))
+    total = sum(sizes[p] for p in wanted)
+    if total > MAX_BYTES:
+        raise GitError(
+            f"{folder} at {sha[:12]} holds {total} bytes of manifests; one commit may hold at most"
+            f" {MAX_BYTES} ({MAX_BYTES >> 20} MiB)",
+            "split the change over several commits, or keep large data out of git",
+            transient=False,
+        )
     documents: list[dict] = []
-    for path in sorted(p for p in listing.splitlines() if p.endswith((".yaml", ".yml"))):
+    for path in wanted:
         text = run(["git", "-C", work, "show", f"{sha}:{path}"])
         try:
             loaded = [d for d in yaml.safe_load_all(text) if d is not None]
@@ -143,4 +173,11 @@ def manifests(work: Path, sha: str, folder: str) -> list[dict]:
                     transient=False,
                 )
             documents.append(document)
+            if len(documents) > MAX_OBJECTS:
+                raise GitError(
+                    f"{folder} at {sha[:12]} holds more than {MAX_OBJECTS} objects, the most one"
+                    " commit may apply",
+                    "split the change over several commits",
+                    transient=False,
+                )
     return documents

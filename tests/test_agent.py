@@ -325,6 +325,74 @@ def test_a_commit_refused_for_want_of_rights_is_reported_and_drift_is_still_repa
     assert sum("refused" in m for m in messages) == 1, "said once, not every round"
 
 
+def app_layout() -> dict[str, list[dict]]:
+    """A real-world app's manifests, each kind in its own file, as such apps ship them."""
+    labels = {"app": "app"}
+    return {
+        "deployment.yaml": [deployment("a")],
+        "service.yaml": [{"apiVersion": "v1", "kind": "Service", "metadata": {"name": "app"},
+                          "spec": {"selector": labels, "ports": [{"port": 80}]}}],
+        "hpa.yaml": [{"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+                      "metadata": {"name": "app"},
+                      "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment",
+                                                  "name": "app"},
+                               "minReplicas": 2, "maxReplicas": 5}}],
+        "pdb.yaml": [{"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+                      "metadata": {"name": "app"},
+                      "spec": {"minAvailable": 1, "selector": {"matchLabels": labels}}}],
+        "ingress.yaml": [{"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+                          "metadata": {"name": "app"},
+                          "spec": {"defaultBackend": {"service": {"name": "app",
+                                                                  "port": {"number": 80}}}}}],
+        "netpol.yaml": [{"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                         "metadata": {"name": "app"},
+                         "spec": {"podSelector": {"matchLabels": labels},
+                                  "policyTypes": ["Ingress"]}}],
+    }  # fmt: skip
+
+
+def test_a_real_world_app_layout_applies_each_of_its_kinds(lab):
+    """HPA, PodDisruptionBudget, Ingress and NetworkPolicy, beside the Deployment and
+    Service: each applied under the agent's own Role (an HPA got 403 before)."""
+    agent, repo, admin, _, messages = lab
+    applied = repo.commit(app_layout(), "an app as it ships")
+    agent.round()
+    report = status(admin)
+    assert report["lastAppliedRevision"] == applied, report["lastError"] or messages[-1]
+    kinds = {i["kind"] for i in json.loads(report["inventory"])}
+    assert kinds == {"Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget",
+                     "Ingress", "NetworkPolicy"}  # fmt: skip
+
+
+def test_a_kustomization_is_refused_saying_what_to_do(lab):
+    agent, repo, admin, _, _ = lab
+    good = repo.commit({"app.yaml": [deployment("a")]}, "good")
+    agent.round()
+    layout = app_layout()
+    kustomization = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
+                     "resources": sorted(layout)}  # fmt: skip
+    bad = repo.commit({**layout, "kustomization.yaml": [kustomization]}, "kustomized")
+    agent.round()
+    report = status(admin)
+    assert report["lastAppliedRevision"] == good and report["lastAttemptedRevision"] == bad
+    assert "does not build kustomizations" in report["lastError"]
+    assert json.loads(report["conditions"])[0]["reason"] == "InvalidCommit"
+
+
+def test_a_commit_of_too_many_objects_is_refused_before_any_is_sent(lab):
+    agent, repo, admin, _, _ = lab
+    good = repo.commit({"app.yaml": [deployment("a")]}, "good")
+    agent.round()
+    many = [configmap(f"c{i}", n=str(i)) for i in range(501)]
+    repo.commit({"many.yaml": many}, "5,000 would take minutes")
+    agent.round()
+    report = status(admin)
+    assert report["lastAppliedRevision"] == good
+    assert "more than 500 objects, the most one commit may apply" in report["lastError"]
+    names = {c.metadata.name for c in admin.list(ConfigMap, namespace=NAMESPACE)}
+    assert "c0" not in names, "nothing of it was applied"
+
+
 def test_a_signed_webhook_wakes_the_agent_and_a_forged_one_does_not(lab, lab_state):
     agent, repo, admin, server, _ = lab
     repo.commit({"app.yaml": [deployment("a")]}, "v1")

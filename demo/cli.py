@@ -296,11 +296,15 @@ def command_up(args, console: Console) -> int:
             progress.console.log(message)
 
         clusters = create_all(owner, names, progress=done)
-        services = progress.add_task("registry and git server", total=2)
+        services = progress.add_task("registry, git server, repositories", total=3)
         registry = start_registry(owner, clusters, root)
         progress.advance(services)
         git = GitServer()
         git.start()
+        progress.advance(services)
+        # What `push` and `agent start` need, made once here: the repositories (the app's
+        # first commit among them) and each cluster's namespace and accounts.
+        Delivery(log=progress.console.log).prepare()
         progress.advance(services)
     console.print(f"The lab is up in {time.perf_counter() - started:.1f} s.")
     console.print(clusters_table([(c, owner.health(c)) for c in clusters]))

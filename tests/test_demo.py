@@ -61,6 +61,19 @@ def test_make_demo_twice_then_push_and_agent_commands(lab_state):
     assert "  east " in table and "  west " in table
 
 
+def test_push_works_on_a_lab_just_brought_up(lab_state):
+    """`push` before any `agent start` said "repository ... app.git not found": `up` makes
+    the repositories and accounts that push needs."""
+    need(not provision.missing(), "the lab's Kubernetes tools (run `make provision`)")
+    need_docker()
+    need_registry()
+    up = demo("up", "--provider", "kwok", "--clusters", "1", state=lab_state)
+    assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-3000:]
+    pushed = demo("push", state=lab_state)
+    assert pushed.returncode == 0, pushed.stdout[-3000:] + pushed.stderr[-3000:]
+    assert "(push mode): ok" in pushed.stdout
+
+
 def test_the_walkthrough_checks_each_step_and_waits_for_the_attendee(lab_state):
     need(not provision.missing(), "the lab's Kubernetes tools (run `make provision`)")
     need_docker()

@@ -342,7 +342,7 @@ def command_status(args, console: Console) -> int:
     git = GitServer()
     console.print(clusters_table(rows, record.provider))
     console.print(services_table(registry, git))
-    healthy = all(h.ready for _, h in rows) and registry is not None and git.running()
+    healthy = all(h.ready for _, h in rows) and registry is not None and git.healthy()
     return 0 if healthy else 1
 
 
@@ -366,10 +366,14 @@ def services_table(registry, git: GitServer) -> Table:
         table.add_row("registry", registry.url, _health(registry.healthy()))
     else:
         table.add_row("registry", "-", _health(False, "not running"))
-    if git.running():
-        table.add_row("git server", f"http://127.0.0.1:{git.port}/", _health(True))
-    else:
+    if not git.running():
         table.add_row("git server", "-", _health(False, "not running"))
+    elif git.healthy():
+        table.add_row("git server", f"http://127.0.0.1:{git.port}/", _health(True))
+    else:  # its process is there, its answers are not
+        table.add_row("git server", f"http://127.0.0.1:{git.port}/",
+                      _health(False, "does not answer within 2 s: `python -m demo down`, then"
+                              " `up`, starts it again"))  # fmt: skip
     return table
 
 

@@ -510,6 +510,21 @@ class GitServer:
     def running(self) -> bool:
         return self.service.port() is not None
 
+    def healthy(self, timeout: float = 2.0) -> bool:
+        """Whether it answers a request within `timeout`: a live pid is not enough (a server
+        stopped with SIGSTOP, or stuck, still has one)."""
+        port = self.service.port()
+        if port is None:
+            return False
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=timeout) as connection:
+                connection.settimeout(timeout)
+                connection.sendall(b"GET /health.git/HEAD HTTP/1.1\r\nHost: lab\r\n"
+                                   b"Connection: close\r\n\r\n")  # fmt: skip
+                return connection.recv(16).startswith(b"HTTP/1.")
+        except OSError:
+            return False
+
     def signing_secret(self) -> str:
         """The secret the hook signs its calls with (the agents check them), made on first use
         and kept 0600 in the lab state; the one given to the constructor wins."""

@@ -323,3 +323,20 @@ def test_a_subscriber_nothing_listens_for_is_dropped_and_the_rest_kept(tmp_path,
     githook.forget(repository, gone)
     assert (repository / githook.SUBSCRIBERS).read_text().split() == [url]
     assert received, "the live subscriber was notified"
+
+
+def test_a_frozen_git_server_is_not_called_healthy(strict_server):
+    """`status` called a server stopped with SIGSTOP healthy: its pid was there. Health is a
+    request answered within a deadline."""
+    import os
+    import signal
+
+    assert strict_server.healthy()
+    pid = strict_server.service.pid()
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        assert strict_server.running(), "its process is there"
+        assert not strict_server.healthy(timeout=1.0)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    assert strict_server.healthy()

@@ -185,8 +185,7 @@ def plan_meme(
     entry = plans.get(key) if plans is not None else None
     if entry is not None:
         try:
-            fitted = layout_from_json(entry["captions"], template)
-            _check_clear(spec, template, list(fitted), size)
+            fitted = layout_from_json(entry["captions"], template)  # checked clear when kept
             plans.put(key, entry)
             return PlannedMeme(spec, template, fitted, encoding, str(entry["digest"]), *size)
         except (KeyError, TypeError, ValueError):

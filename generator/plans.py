@@ -42,6 +42,9 @@ def plan_key(template: Template, captions: tuple[str, ...], encoding: Encoding) 
         "layout": layout_versions(),
         "template": template.name,
         "boxes": [asdict(box) for box in template.boxes],
+        # A plan is kept only once its captions were found clear of these: reusing it
+        # reuses that check too.
+        "keep_clear": [asdict(region) for region in template.keep_clear],
         "art": [template.art_sha256, template.width, template.height],
         "captions": list(captions),
         "encoding": asdict(encoding),

@@ -40,6 +40,24 @@ def test_a_changed_caption_is_planned_again_and_its_old_layout_dropped(project_c
     assert len(after - before) == 1 and len(before - after) == 1
 
 
+def test_a_kept_layout_is_checked_again_when_a_keep_clear_region_moves(
+    project_copy, tmp_path, caplog
+):
+    """A kept plan skips the keep-clear check (it passed when the plan was kept), so a region
+    that moves must make the plan a new one, checked again."""
+    from helpers import build_error
+
+    cache = tmp_path / "cache"
+    build_site(project_copy, tmp_path / "one", cache)
+    config = project_copy / "img" / "templates" / "prefer" / "template.yml"
+    text = config.read_text()
+    old = "{name: refusing, x: 0.04, y: 0.08, w: 0.38, h: 0.42}"
+    assert old in text
+    config.write_text(text.replace(old, "{name: refusing, x: 0.44, y: 0.04, w: 0.5, h: 0.42}"))
+    message = build_error(project_copy, tmp_path / "two", cache, caplog)
+    assert "covers 'refusing' of template 'prefer'" in message, message
+
+
 @pytest.mark.parametrize(
     "damage",
     [

@@ -35,6 +35,7 @@ from pathlib import Path
 
 import requests
 from lightkube import ApiError, Client
+from lightkube.core.resource import NamespacedResource
 from lightkube.models.core_v1 import EventSource, ObjectReference
 from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.core_v1 import ConfigMap, Event
@@ -234,17 +235,23 @@ class Agent:
         namespace = self.settings.namespace
         for manifest in manifests:
             metadata = manifest.setdefault("metadata", {})
-            if metadata.get("namespace", namespace) != namespace or manifest.get("kind") in (
-                "Namespace",
-                "ClusterRole",
-                "ClusterRoleBinding",
-            ):
+            if metadata.get("namespace", namespace) != namespace:
                 raise KubeError(
                     f"{ObjectKey.of(manifest)} at {sha[:12]} is outside namespace {namespace}",
                     f"this agent manages namespace {namespace} only",
                 )
+            # An unknown kind is a bad commit, found before anything is applied; a known one's
+            # scope is the API's own (lightkube's models are generated from the API server's
+            # OpenAPI, and only kinds it models can be applied here), not a list of kinds: a
+            # PriorityClass labelled with the namespace is still cluster-wide.
+            if not isinstance(typed(manifest), NamespacedResource):
+                raise KubeError(
+                    f"{ObjectKey.of(manifest)} at {sha[:12]} is cluster-scoped: it is outside"
+                    f" namespace {namespace}",
+                    f"this agent manages namespace {namespace} only; a cluster admin applies"
+                    " cluster-wide objects",
+                )
             metadata["namespace"] = namespace
-            typed(manifest)  # an unknown kind is a bad commit, found before anything is applied
         return manifests
 
     def _prune(self, keep: list[dict]) -> int:

@@ -393,6 +393,23 @@ def test_a_commit_of_too_many_objects_is_refused_before_any_is_sent(lab):
     assert "c0" not in names, "nothing of it was applied"
 
 
+def test_a_cluster_scoped_object_labelled_with_the_namespace_is_refused_before_any_request(lab):
+    """A PriorityClass given `namespace: shop` is still cluster-wide: its scope comes from the
+    API's own definition of the kind, not from a list of kinds (it sat in Retrying, on 403)."""
+    agent, repo, admin, _, _ = lab
+    good = repo.commit({"app.yaml": [deployment("a")]}, "good")
+    agent.round()
+    priority = {"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
+                "metadata": {"name": "urgent", "namespace": NAMESPACE}, "value": 1000}  # fmt: skip
+    repo.commit({"app.yaml": [deployment("b")], "priority.yaml": [priority]}, "cluster-wide")
+    agent.round()
+    report = status(admin)
+    assert report["lastAppliedRevision"] == good
+    assert "PriorityClass/shop/urgent" in report["lastError"]
+    assert "is cluster-scoped" in report["lastError"]
+    assert json.loads(report["conditions"])[0]["reason"] == "InvalidCommit"
+
+
 def test_a_signed_webhook_wakes_the_agent_and_a_forged_one_does_not(lab, lab_state):
     agent, repo, admin, server, _ = lab
     repo.commit({"app.yaml": [deployment("a")]}, "v1")

@@ -179,7 +179,8 @@ class GitHandler(BaseHTTPRequestHandler):
             name, _, token = base64.b64decode(header[6:], validate=True).decode().partition(":")
         except (ValueError, binascii.Error):
             return False
-        expected = self.server.tokens.get(name)
+        account = self.server.accounts().get(name)
+        expected = account.get("token") if isinstance(account, dict) else None
         return name if expected and secrets.compare_digest(expected, token) else False
 
     def _body(self, limit: int, spool: IO[bytes]) -> int:
@@ -253,6 +254,11 @@ class GitHandler(BaseHTTPRequestHandler):
         user = self._user()
         if user is False or (request.service == "receive-pack" and not user):
             self._refuse(started, request, 401, "authentication required\n")
+            return
+        repo = request.path.split("/")[1].removesuffix(".git")
+        if request.service == "receive-pack" and repo not in self.server.scope(user):
+            # One token per repository and purpose: the pipeline's pushes manifests only.
+            self._refuse(started, request, 403, f"this token may not push to {repo}\n", user)
             return
         limit = self.server.max_push_body if user else MAX_READ_BODY
         if not self._has_body():  # a GET: nothing to read, nothing to spool
@@ -382,7 +388,7 @@ class GitHTTPServer(ThreadingHTTPServer):
         self,
         address,
         root: Path,
-        tokens: dict[str, str],
+        tokens: Path,
         log: Path,
         hook_env: dict[str, str],
         *,
@@ -393,7 +399,8 @@ class GitHTTPServer(ThreadingHTTPServer):
     ):
         super().__init__(address, GitHandler)
         self.root = root
-        self.tokens = tokens
+        self.tokens_file = tokens
+        self._accounts: tuple[tuple[int, int], dict] = ((0, 0), {})
         self.log_path = log
         self.hook_env = hook_env
         self.read_timeout = read_timeout
@@ -425,6 +432,23 @@ class GitHTTPServer(ThreadingHTTPServer):
             super().process_request_thread(request, client_address)
         finally:
             self._connections.release()
+
+    def accounts(self) -> dict[str, dict]:
+        """{account: {"token", "repos"}}, read again when the file changes (the lab makes a
+        repository's token when it makes the repository, while the server runs)."""
+        try:
+            stat = self.tokens_file.stat()
+        except OSError:
+            return {}
+        stamp = (stat.st_mtime_ns, stat.st_size)
+        if stamp != self._accounts[0]:
+            with contextlib.suppress(ValueError, OSError):
+                self._accounts = (stamp, json.loads(self.tokens_file.read_text()))
+        return self._accounts[1]
+
+    def scope(self, user: str | None) -> list[str]:
+        account = self.accounts().get(user or "")
+        return list(account.get("repos", [])) if isinstance(account, dict) else []
 
     def write_log(self, entry: Access) -> None:
         line = json.dumps(entry.__dict__) + "\n"
@@ -464,6 +488,11 @@ exec "{python}" -m demo.githook
 """
 
 
+def push_account(repo: str) -> str:
+    """The account whose token pushes to `repo`, and only there."""
+    return f"push-{repo}"
+
+
 class GitServer:
     """The lab's git server as a service: repositories, a push token, and the access log."""
 
@@ -495,17 +524,22 @@ class GitServer:
     def url(self, repo: str) -> str:
         return f"http://127.0.0.1:{self.port}/{repo}.git"
 
-    def push_url(self, repo: str, user: str = "pipeline") -> str:
-        """The repository's URL with `user`'s token in it, for git push."""
-        return self.url(repo).replace("http://", f"http://{user}:{self.token(user)}@", 1)
+    def push_url(self, repo: str) -> str:
+        """The repository's URL with its push token in it, for git push."""
+        user = push_account(repo)
+        return self.url(repo).replace("http://", f"http://{user}:{self.token(repo)}@", 1)
 
-    def token(self, user: str = "pipeline") -> str:
-        """The push token of `user`, made on first use; stored 0600 in the lab's state only."""
-        tokens = json.loads(self.tokens_file.read_text()) if self.tokens_file.is_file() else {}
-        if user not in tokens:
-            tokens[user] = secrets.token_urlsafe(24)
-            write_atomic(self.tokens_file, json.dumps(tokens))
-        return tokens[user]
+    def token(self, repo: str) -> str:
+        """The token that pushes to `repo` and to no other repository (one per repository
+        and purpose: the pipeline's pushes manifests, the app's author the app), made on
+        first use; stored 0600 in the lab's state only."""
+        check_name(repo, "repository name")
+        accounts = json.loads(self.tokens_file.read_text()) if self.tokens_file.is_file() else {}
+        user = push_account(repo)
+        if not isinstance(accounts.get(user), dict):
+            accounts[user] = {"token": secrets.token_urlsafe(24), "repos": [repo]}
+            write_atomic(self.tokens_file, json.dumps(accounts))
+        return accounts[user]["token"]
 
     def running(self) -> bool:
         return self.service.port() is not None
@@ -538,7 +572,8 @@ class GitServer:
     def start(self) -> None:
         """Start the server (or find it running) on this lab state's own port."""
         self.repos.mkdir(parents=True, exist_ok=True)
-        self.token()
+        if not self.tokens_file.is_file():  # the server reads it; tokens come per repository
+            write_atomic(self.tokens_file, "{}")
         if self.service.port() is not None:
             return
         port = self.service.stable_port()
@@ -576,6 +611,7 @@ class GitServer:
         if not path.is_dir():
             run(["git", "init", "--quiet", "--bare", "--initial-branch=main", path])
             run(["git", "-C", path, "config", "http.receivepack", "true"])
+        self.token(name)  # its own push token, known to the server from now on
         hook = path / "hooks" / "post-receive"
         hook.write_text(HOOK.format(python=sys.executable))
         hook.chmod(0o755)
@@ -622,7 +658,6 @@ def serve(argv: list[str] | None = None) -> int:
     parser.add_argument("--read-timeout", type=float, default=READ_TIMEOUT, help="seconds")
     parser.add_argument("--max-push-body", type=int, default=MAX_PUSH_BODY, help="bytes")
     args = parser.parse_args(argv)
-    tokens = json.loads(args.tokens.read_text())
     # The hook runs with the lab's settings (its state folder; the signing secret, which comes
     # by the environment, never on a command line that ps shows).
     hook_env = {k: v for k, v in os.environ.items() if k.startswith(ENV_PREFIX)}
@@ -632,7 +667,7 @@ def serve(argv: list[str] | None = None) -> int:
     server = GitHTTPServer(
         (args.bind, args.port),
         args.root,
-        tokens,
+        args.tokens,
         args.log,
         hook_env,
         max_clients=args.max_clients,

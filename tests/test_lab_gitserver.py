@@ -53,7 +53,7 @@ def test_git_over_smart_http(lab_state, tmp_path, receiver):
     server.start()
     server.create_repo("manifests")
     url = server.url("manifests")
-    token = server.token()
+    token = server.token("manifests")
     assert oct((server.tokens_file).stat().st_mode & 0o777) == "0o600"
 
     work = tmp_path / "work"
@@ -64,7 +64,7 @@ def test_git_over_smart_http(lab_state, tmp_path, receiver):
 
     anonymous = git("push", url, "main", cwd=work)
     assert anonymous.returncode != 0, "an anonymous push must be refused"
-    wrong = git("push", url.replace("http://", "http://pipeline:wrong@"), "main", cwd=work)
+    wrong = git("push", url.replace("http://", "http://push-manifests:wrong@"), "main", cwd=work)
     assert wrong.returncode != 0, "a wrong token must be refused"
     pushed = git("push", server.push_url("manifests"), "main", cwd=work)
     assert pushed.returncode == 0, pushed.stderr
@@ -85,7 +85,7 @@ def test_git_over_smart_http(lab_state, tmp_path, receiver):
         clone.returncode == 0 and (tmp_path / "clone" / "app.yaml").read_text() == "replicas: 1\n"
     )
     refs = f"{url}/info/refs?service=git-upload-pack"
-    assert requests.get(refs, auth=("pipeline", token), timeout=5).status_code == 200
+    assert requests.get(refs, auth=("push-manifests", token), timeout=5).status_code == 200
     assert requests.get(refs, auth=("reader", token), timeout=5).status_code == 401, (
         "a token is only good for its own user"
     )
@@ -96,7 +96,7 @@ def test_git_over_smart_http(lab_state, tmp_path, receiver):
     refused = [a for a in log if a.status == 401]
     assert len(refused) >= 2 and all(a.service == "receive-pack" or a.user == "" for a in refused)
     pushes = [a for a in log if a.service == "receive-pack" and a.method == "POST"]
-    assert len(pushes) == 1 and pushes[0].user == "pipeline" and pushes[0].bytes_in > 0
+    assert len(pushes) == 1 and pushes[0].user == "push-manifests" and pushes[0].bytes_in > 0
     reads = [a for a in log if a.service == "upload-pack" and a.status == 200 and not a.user]
     assert reads and all(a.protocol == "version=2" for a in reads), "git reads use protocol v2"
     assert all(a.bytes_out > 0 and a.seconds >= 0 for a in log)
@@ -200,8 +200,8 @@ def test_a_large_anonymous_body_is_refused_before_it_is_read(strict_server):
 
 
 def test_an_authenticated_body_is_capped(strict_server):
-    token = strict_server.token()
-    credentials = base64.b64encode(f"pipeline:{token}".encode())
+    token = strict_server.token("manifests")
+    credentials = base64.b64encode(f"push-manifests:{token}".encode())
     answer = raw(
         strict_server.port,
         b"POST /manifests.git/git-receive-pack HTTP/1.1\r\nHost: x\r\n"
@@ -340,3 +340,27 @@ def test_a_frozen_git_server_is_not_called_healthy(strict_server):
     finally:
         os.kill(pid, signal.SIGCONT)
     assert strict_server.healthy()
+
+
+def test_a_push_token_pushes_to_its_own_repository_and_is_refused_elsewhere(lab_state, tmp_path):
+    """One token pushed to every repository: a stolen pipeline token (the config repository's)
+    pushed a branch to the app's. Each repository has its own, refused elsewhere."""
+    need_git()
+    server = GitServer()
+    server.start()
+    try:
+        server.create_repo("config")
+        server.create_repo("app")
+        work = tmp_path / "work"
+        git("init", "-q", "-b", "main", str(work))
+        git("commit", "-q", "--allow-empty", "-m", "one", cwd=work)
+        assert git("push", server.push_url("config"), "main", cwd=work).returncode == 0
+        stolen = server.push_url("config").replace("/config.git", "/app.git")
+        refused = git("push", stolen, "HEAD:refs/heads/stolen", cwd=work)
+        assert refused.returncode != 0
+        entry = server.accesses()[-1]
+        assert (entry.status, entry.user, entry.path) == (403, "push-config", "/app.git/info/refs")
+        assert git("ls-remote", server.url("app"), cwd=work).stdout == "", "nothing landed"
+        assert git("push", server.push_url("app"), "main", cwd=work).returncode == 0
+    finally:
+        server.stop()

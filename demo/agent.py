@@ -38,6 +38,7 @@ from lightkube import ApiError, Client
 from lightkube.core.resource import NamespacedResource
 from lightkube.models.core_v1 import EventSource, ObjectReference
 from lightkube.models.meta_v1 import ObjectMeta
+from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import ConfigMap, Event
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
@@ -317,14 +318,40 @@ class Agent:
         return self.settings.interval
 
     def _succeeded(self) -> None:
-        """A round that worked clears what the last failure set (an outage that ended, say)."""
+        """A round that worked clears what the last failure set (an outage that ended, say),
+        and Ready follows the rollout: applied is not running (Flux's health checks)."""
         self.failures = 0
-        if self.status.last_applied and self.status.reason not in (
-            "Applied",
-            "InvalidCommit",
-            "Refused",
-        ):
+        if not self.status.last_applied or self.status.reason in ("InvalidCommit", "Refused"):
+            return  # a commit the agent will not apply: said, and kept until a new one
+        failing = self._rollout_failure()
+        if failing is None:
             self.status.last_error, self.status.ready, self.status.reason = "", True, "Applied"
+            return
+        reason, message = failing
+        known = (self.status.reason, self.status.last_error) == (reason, message)
+        self.status.last_error, self.status.ready, self.status.reason = message, False, reason
+        if not known:
+            self.log(f"agent {self.settings.cluster}: {message}")
+            self._report(reason, message, warning=True)
+
+    def _rollout_failure(self) -> tuple[str, str] | None:
+        """(reason, message) of the first Deployment of the last good commit whose rollout
+        failed (pods refused, say by Pod Security, or its progress deadline passed)."""
+        for manifest in self.desired:
+            if manifest.get("kind") != "Deployment":
+                continue
+            key = ObjectKey.of(manifest)
+            live = self.api.get(Deployment, key.name, namespace=key.namespace)
+            for condition in (live.status.conditions or []) if live.status else []:
+                failed = condition.type == "ReplicaFailure" and condition.status == "True"
+                stalled = condition.type == "Progressing" and (
+                    condition.reason == "ProgressDeadlineExceeded"
+                )
+                if failed or stalled:
+                    return condition.reason or condition.type, (
+                        f"{key} is applied but does not run: {condition.message}"
+                    )
+        return None
 
     def _failed(self, error: LabError) -> float:
         # Refused for want of rights (401, 403) is retried too: its fix (a role granted, an API

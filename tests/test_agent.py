@@ -15,7 +15,7 @@ import yaml
 from helpers import need
 from lab_support import GIT_ENV
 from lightkube.resources.apps_v1 import Deployment
-from lightkube.resources.core_v1 import ConfigMap, Event
+from lightkube.resources.core_v1 import ConfigMap, Event, Namespace
 from lightkube.resources.rbac_authorization_v1 import RoleBinding
 
 from demo import provision, signing
@@ -408,6 +408,42 @@ def test_a_cluster_scoped_object_labelled_with_the_namespace_is_refused_before_a
     assert "PriorityClass/shop/urgent" in report["lastError"]
     assert "is cluster-scoped" in report["lastError"]
     assert json.loads(report["conditions"])[0]["reason"] == "InvalidCommit"
+
+
+def test_ready_follows_the_rollout_and_says_why_pods_do_not_run(lab):
+    """An app whose pods Pod Security refuses showed Ready=True "applied": readiness follows
+    the rollout, and the ReplicaSet's reason reaches the status."""
+    agent, repo, admin, _, _ = lab
+    admin.patch(Namespace, NAMESPACE, {"metadata": {"labels": {
+        "pod-security.kubernetes.io/enforce": "baseline"}}})  # fmt: skip
+    privileged = deployment("a")
+    container = privileged["spec"]["template"]["spec"]["containers"][0]
+    container["securityContext"] = {"privileged": True}
+    applied = repo.commit({"app.yaml": [privileged]}, "a privileged app")
+    deadline = time.monotonic() + 60
+    while True:
+        agent.round()
+        condition = json.loads(status(admin)["conditions"])[0]
+        if condition["status"] == "False" or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    report = status(admin)
+    assert report["lastAppliedRevision"] == applied, "applied, as the API server took it"
+    assert (condition["status"], condition["reason"]) == ("False", "FailedCreate"), condition
+    assert "violates PodSecurity" in report["lastError"], report["lastError"]
+    events = [e for e in admin.list(Event, namespace=NAMESPACE) if e.reason == "FailedCreate"]
+    assert any(e.source and e.source.component == FIELD_MANAGER for e in events)
+
+    fixed = repo.commit({"app.yaml": [deployment("b")]}, "as Pod Security allows")
+    deadline = time.monotonic() + 60
+    while True:
+        agent.round()
+        condition = json.loads(status(admin)["conditions"])[0]
+        if condition["status"] == "True" or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert status(admin)["lastAppliedRevision"] == fixed
+    assert condition["status"] == "True", condition
 
 
 def test_a_signed_webhook_wakes_the_agent_and_a_forged_one_does_not(lab, lab_state):

@@ -410,6 +410,18 @@ def test_a_cluster_scoped_object_labelled_with_the_namespace_is_refused_before_a
     assert json.loads(report["conditions"])[0]["reason"] == "InvalidCommit"
 
 
+def rounds_until(agent, admin, ready: str, seconds: float = 60) -> dict:
+    """Rounds of the agent until its Ready condition says `ready` (or time is up): the
+    condition, as the status ConfigMap holds it."""
+    deadline = time.monotonic() + seconds
+    while True:
+        agent.round()
+        condition = json.loads(status(admin)["conditions"])[0]
+        if condition["status"] == ready or time.monotonic() > deadline:
+            return condition
+        time.sleep(1)
+
+
 def test_ready_follows_the_rollout_and_says_why_pods_do_not_run(lab):
     """An app whose pods Pod Security refuses showed Ready=True "applied": readiness follows
     the rollout, and the ReplicaSet's reason reaches the status."""
@@ -420,13 +432,7 @@ def test_ready_follows_the_rollout_and_says_why_pods_do_not_run(lab):
     container = privileged["spec"]["template"]["spec"]["containers"][0]
     container["securityContext"] = {"privileged": True}
     applied = repo.commit({"app.yaml": [privileged]}, "a privileged app")
-    deadline = time.monotonic() + 60
-    while True:
-        agent.round()
-        condition = json.loads(status(admin)["conditions"])[0]
-        if condition["status"] == "False" or time.monotonic() > deadline:
-            break
-        time.sleep(1)
+    condition = rounds_until(agent, admin, "False")
     report = status(admin)
     assert report["lastAppliedRevision"] == applied, "applied, as the API server took it"
     assert (condition["status"], condition["reason"]) == ("False", "FailedCreate"), condition
@@ -435,13 +441,7 @@ def test_ready_follows_the_rollout_and_says_why_pods_do_not_run(lab):
     assert any(e.source and e.source.component == FIELD_MANAGER for e in events)
 
     fixed = repo.commit({"app.yaml": [deployment("b")]}, "as Pod Security allows")
-    deadline = time.monotonic() + 60
-    while True:
-        agent.round()
-        condition = json.loads(status(admin)["conditions"])[0]
-        if condition["status"] == "True" or time.monotonic() > deadline:
-            break
-        time.sleep(1)
+    condition = rounds_until(agent, admin, "True")
     assert status(admin)["lastAppliedRevision"] == fixed
     assert condition["status"] == "True", condition
 

@@ -136,16 +136,21 @@ def status_of(answer: bytes) -> int:
     return int(answer.split(b" ", 2)[1])
 
 
-@pytest.fixture
-def strict_server(lab_state):
+def manifests_server(*options: str):
+    """A git server with these options and a `manifests` repository, stopped afterwards."""
     need_git()
-    server = GitServer(
-        options=("--max-clients", "2", "--read-timeout", "1", "--max-push-body", "4096")
-    )
+    server = GitServer(options=options)
     server.start()
     server.create_repo("manifests")
     yield server
     server.stop()
+
+
+@pytest.fixture
+def strict_server(lab_state):
+    yield from manifests_server(
+        "--max-clients", "2", "--read-timeout", "1", "--max-push-body", "4096"
+    )
 
 
 @pytest.mark.parametrize(
@@ -234,14 +239,9 @@ def test_a_slow_client_is_timed_out_and_does_not_hold_the_server(strict_server):
 @pytest.fixture
 def bounded_server(lab_state):
     """Three connections at most, one request at a time, a second for a request's headers."""
-    need_git()
-    server = GitServer(
-        options=("--max-connections", "3", "--max-clients", "1", "--read-timeout", "1")
+    yield from manifests_server(
+        "--max-connections", "3", "--max-clients", "1", "--read-timeout", "1"
     )
-    server.start()
-    server.create_repo("manifests")
-    yield server
-    server.stop()
 
 
 def test_connections_are_bounded(bounded_server):

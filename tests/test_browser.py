@@ -5,6 +5,7 @@ Screenshots of part 4 (light, dark, phone) land in .artifacts/screenshots for a 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 from pathlib import Path
@@ -406,6 +407,8 @@ def test_every_deck_navigates_by_keyboard_and_prints_one_page_per_slide(
 )  # fmt: skip
 def test_search_finds_words_in_quotes_and_code(browser, served_site, query, expected):
     """Words the posts only quote ("minions") or show as code are found like any other."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     context, page, problems = open_page(browser, f"{served_site}/")
     try:
         # The search worker builds its index first ("Initializing search"): on a busy machine
@@ -419,8 +422,16 @@ def test_search_finds_words_in_quotes_and_code(browser, served_site, query, expe
         box.focus()
         box.press_sequentially(query)  # typed, as a reader types: Material searches on keys
         results = page.locator(".md-search-result__item a")
-        results.first.wait_for(timeout=60_000)
-        hrefs = [results.nth(i).get_attribute("href") for i in range(results.count())]
+        # Results come as each key is typed: those of "l" can show before those of "ls-refs".
+        with contextlib.suppress(PlaywrightTimeout):
+            page.wait_for_function(
+                "expected => [...document.querySelectorAll('.md-search-result__item a')]"
+                ".some(a => (a.getAttribute('href') || '').includes(expected))",
+                arg=expected, timeout=60_000,
+            )  # fmt: skip
+        # At once: the list is drawn again as results come, and an item read one by one may
+        # be gone by the time it is asked for.
+        hrefs = results.evaluate_all("links => links.map(a => a.getAttribute('href'))")
         assert any(expected in (href or "") for href in hrefs), (query, hrefs)
         assert problems == [], problems
     finally:

@@ -35,7 +35,6 @@ from pathlib import Path
 
 import requests
 from lightkube import ApiError, Client
-from lightkube.core.resource import NamespacedResource
 from lightkube.models.core_v1 import EventSource, ObjectReference
 from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.apps_v1 import Deployment
@@ -44,7 +43,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, star
 
 from . import gitpoll, signing
 from .errors import LabError
-from .kubeapi import KubeError, ObjectKey, apply_all, content, typed
+from .kubeapi import KubeError, ObjectKey, Scopes, apply_all, content, typed
 
 FIELD_MANAGER = "tellit-agent"
 STATUS_NAME = "tellit-agent-status"
@@ -141,6 +140,7 @@ class Agent:
     def __init__(self, settings: Settings, api: Client, log: Callable[[str], None] = print):
         self.settings = settings
         self.api = api
+        self.scopes = Scopes(api)
         self.log = log
         self.http = requests.Session()
         self.metrics = Metrics()
@@ -242,10 +242,10 @@ class Agent:
                     f"this agent manages namespace {namespace} only",
                 )
             # An unknown kind is a bad commit, found before anything is applied; a known one's
-            # scope is the API's own (lightkube's models are generated from the API server's
-            # OpenAPI, and only kinds it models can be applied here), not a list of kinds: a
+            # scope is what the API server's discovery says, not a list of kinds: a
             # PriorityClass labelled with the namespace is still cluster-wide.
-            if not isinstance(typed(manifest), NamespacedResource):
+            typed(manifest)
+            if not self.scopes.namespaced(str(manifest.get("apiVersion")), str(manifest["kind"])):
                 raise KubeError(
                     f"{ObjectKey.of(manifest)} at {sha[:12]} is cluster-scoped: it is outside"
                     f" namespace {namespace}",

@@ -121,6 +121,57 @@ def typed(manifest: dict):
         ) from error
 
 
+class Scopes:
+    """Whether a kind is namespaced, as the API server's discovery says (GET /api/v1 or
+    /apis/GROUP/VERSION, which every authenticated account may read): asked once per group
+    and version, then kept. A list of cluster-wide kinds misses some (PriorityClass, say), and
+    an object's `namespace` field does not make a cluster-wide kind namespaced."""
+
+    def __init__(self, api: Client) -> None:
+        self.api = api
+        self._http = None
+        self._known: dict[str, dict[str, bool]] = {}
+
+    def namespaced(self, api_version: str, kind: str) -> bool:
+        if api_version not in self._known:
+            self._known[api_version] = self._discover(api_version)
+        scope = self._known[api_version].get(kind)
+        if scope is None:
+            raise KubeError(
+                f"the API server serves no kind {kind} in {api_version}",
+                "use the apiVersion and kind of a resource this cluster has",
+            )
+        return scope
+
+    def _discover(self, api_version: str) -> dict[str, bool]:
+        from lightkube.config.client_adapter import Client as HttpClient
+        from lightkube.config.client_adapter import ConnectionParams
+
+        path = f"/apis/{api_version}" if "/" in api_version else f"/api/{api_version}"
+        try:
+            if self._http is None:  # lightkube's own connection, with the client's credentials
+                self._http = HttpClient(self.api.config, ConnectionParams())
+            answer = self._http.get(path)
+        except httpx2.TransportError as error:
+            raise KubeError(
+                f"discovery of {api_version}: the API server does not answer"
+                f" ({type(error).__name__})", "it is retried", transient=True,
+            ) from error  # fmt: skip
+        if answer.status_code == 404:
+            return {}  # no such group or version here: every kind of it is unknown
+        if answer.status_code != 200:
+            raise KubeError(
+                f"discovery of {api_version}: {answer.status_code}",
+                "it is retried", transient=answer.status_code in TRANSIENT_STATUS,
+                status=answer.status_code,
+            )  # fmt: skip
+        return {
+            r["kind"]: bool(r["namespaced"])
+            for r in answer.json().get("resources", [])
+            if "/" not in r.get("name", "/")  # subresources (deployments/scale) aside
+        }
+
+
 def content(obj) -> dict:
     """What an object says, without metadata and status: what drift is measured on."""
     data = obj if isinstance(obj, dict) else obj.to_dict()

@@ -22,6 +22,7 @@ import urllib.request
 from pathlib import Path
 
 from . import signing
+from .paths import write_atomic
 
 # Per repository, beside its hooks: URLs to notify (one a line), and a command to start.
 SUBSCRIBERS = "tellit-subscribers"
@@ -65,9 +66,7 @@ def forget(repository: Path, urls: list[str]) -> None:
     if not urls or not subscribers.is_file():
         return
     kept = [u for u in subscribers.read_text().split() if u not in urls]
-    spare = subscribers.with_name(f".{SUBSCRIBERS}.{os.getpid()}")
-    spare.write_text("".join(f"{u}\n" for u in kept))
-    spare.replace(subscribers)  # whole or not at all
+    write_atomic(subscribers, "".join(f"{u}\n" for u in kept))  # as GitServer.unsubscribe
     for url in urls:
         print(f"remote: {url} no longer listens (its agent is gone): unsubscribed", file=sys.stderr)
 

@@ -280,7 +280,7 @@ _CHECKED: dict[str, dict] = {}
 _READ: dict[Path, tuple[tuple[int, int, int], bytes]] = {}
 
 
-def _not_a_number(constant: str) -> float:
+def not_a_number(constant: str) -> float:
     """json's hook for NaN and Infinity, which Python reads and JSON does not have."""
     raise ValueError(f"{constant} is not a measurement (JSON has no {constant})")
 
@@ -300,7 +300,7 @@ def load_result(folder: Path, experiment: str) -> tuple[dict, bytes]:
     if key in _CHECKED:
         return _CHECKED[key], data
     try:
-        document = json.loads(data, parse_constant=_not_a_number)
+        document = json.loads(data, parse_constant=not_a_number)
         schema = json.loads(schema_bytes)
     except ValueError as error:
         raise ResultFenceError(f"{path} is not JSON ({error}): run its experiment again") from None

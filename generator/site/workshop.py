@@ -23,7 +23,14 @@ from pathlib import Path
 from mkdocs.utils.meta import get_data
 
 from .fences import loud
-from .results import ResultFenceError, fence_yaml, read_inside, results_dir, table_html
+from .results import (
+    ResultFenceError,
+    fence_yaml,
+    not_a_number,
+    read_inside,
+    results_dir,
+    table_html,
+)
 from .series import entry_from_meta
 
 SHOWS = ("requirements", "agenda", "steps", "problems", "reset")
@@ -96,7 +103,7 @@ def step_seconds(cast: str, shown: str = "the recording") -> dict[str, float]:
         if not line.strip():
             continue
         try:
-            moment, _, text = json.loads(line, parse_constant=_refused)
+            moment, _, text = json.loads(line, parse_constant=not_a_number)
             if not isinstance(text, str) or not 0 <= moment < 86_400:
                 raise ValueError("expected [seconds from 0 to a day, kind, text]")
         except (ValueError, TypeError) as error:
@@ -115,10 +122,6 @@ def step_seconds(cast: str, shown: str = "the recording") -> dict[str, float]:
         return max(t for offset, t in times if offset <= index)
 
     return {step: round(at(end) - at(start), 1) for step, (start, end) in MARKERS.items()}
-
-
-def _refused(constant: str) -> float:
-    raise ValueError(f"{constant} is not a time")
 
 
 def _round5(seconds: float) -> int:

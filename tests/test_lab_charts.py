@@ -37,7 +37,7 @@ def fence(experiment: str, chart: str | None = None) -> str:
 
 @pytest.mark.parametrize("chart", sorted(results.CHARTS))
 def test_every_chart_is_an_inline_image_with_alt_text_and_its_numbers(folder, chart):
-    experiment = results.CHARTS[chart][0]
+    experiment = results.CHARTS[chart].experiment
     out = fence(experiment, chart)
     svg = out[out.index("<svg") : out.index("</svg>")]
     label = re.search(r'<svg role="img" aria-label="([^"]+)"', svg)
@@ -53,9 +53,9 @@ def test_every_chart_is_an_inline_image_with_alt_text_and_its_numbers(folder, ch
 
 def test_charts_are_repeatable_and_drawn_once(folder, tmp_path):
     first = fence("lead-time")
-    cached = list((tmp_path / "cache").glob("lead-time-*.svg"))
-    assert len(cached) == 1
-    cached[0].write_text(cached[0].read_text().replace("seconds from commit", "CACHED"))
+    cached = list((tmp_path / "cache").glob("lead-time-wide-*.svg"))
+    assert len(cached) == 1 and len(list((tmp_path / "cache").glob("lead-time-narrow-*"))) == 1
+    cached[0].write_text(cached[0].read_text().replace("commit to running", "CACHED"))
     assert "CACHED" in fence("lead-time")  # the cache answered: nothing was drawn again
     cached[0].unlink()
     assert fence("lead-time") == first  # drawn again, byte for byte the same
@@ -68,7 +68,7 @@ def test_a_new_result_draws_a_new_chart(folder, tmp_path):
     document["summary"][0].update(median=99.5, min=99.0, max=100.0)
     path.write_text(json.dumps(document))
     assert "99.5 s" in fence("lead-time")
-    assert len(list((tmp_path / "cache").glob("lead-time-*.svg"))) == 2
+    assert len(list((tmp_path / "cache").glob("lead-time-wide-*.svg"))) == 2
 
 
 def test_hostile_series_names_stay_text(folder):
@@ -117,7 +117,9 @@ def test_the_credentials_grid_says_allowed_and_refused_in_words(folder):
     svg = out[out.index("<svg") : out.index("</svg>")]
     # Not colour alone: every cell says what the lab answered, in the chart and in the table.
     assert "3 of 3 clusters" in svg and "refused" in svg and "allowed" in svg
-    table = out[out.index("<table>") :]
+    phone = out[out.index('class="lab-chart lab-chart--narrow"') : out.index("</figure>")]
+    assert "<svg" not in phone and "change the app: 3 of 3 clusters" in phone  # a table
+    table = out[out.index("<details") :]
     assert "change the app (3 of 3 clusters); push to the config repository" in table
     assert "where it lives" in table and "in the CI system" in table
     assert "<td>nothing</td>" in table  # the source-controller's token opened nothing
@@ -142,10 +144,19 @@ def test_the_scaling_model_takes_its_inputs_from_the_results(folder):
     assert math.isclose(large.git_cores, 10 * small.git_cores)
     # The latest of many polls approaches the whole interval, plus the apply.
     assert small.pull_seconds < large.pull_seconds < 60 + inputs.apply_seconds["flux"]
+    # Push: its own steps once, then a wave of applies per `parallel` clusters; at the lab's
+    # own count of clusters, deployed all at once as the lab's pipeline did, its measured run.
     pushed = scaling.predict(inputs, 25, 60, 1, "ours", parallel=10).push_seconds
-    assert math.isclose(pushed, 3 * inputs.push_seconds)  # three groups of ten
+    assert math.isclose(pushed, inputs.pipeline_seconds + 3 * inputs.wave_seconds)  # 3 waves
+    clusters = lead["parameters"]["clusters"]
+    assert inputs.parallel == clusters
+    at_home = scaling.predict(inputs, clusters, 60, 1, "ours").push_seconds
+    assert math.isclose(at_home, max(inputs.push_seconds, inputs.wave_seconds))
+    fleet = [scaling.predict(inputs, n, 60, 1, "ours").push_seconds for n in (3, 30, 300)]
+    assert fleet == sorted(fleet) and fleet[2] > 50 * fleet[0] / 10  # grows with the fleet
     out = format_scaling("", "lab-scaling", "lab-scaling", {}, None)
     assert out.count("<table>") == 5 and 'class="scaling-calculator"' in out
+    assert out.index("scaling-assumptions") < out.index("<details")  # beside it, not folded
     models = json.loads(re.search(r'scaling-inputs">([^<]+)</script>', out).group(1))
     assert models["kind"]["cores"] >= 1 and models["kwok"]["provider"] == "kwok"
 

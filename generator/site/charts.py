@@ -8,12 +8,21 @@ use mid-tone colours that hold contrast on light and dark backgrounds. Output is
 
 from __future__ import annotations
 
+import hashlib
 import io
 import math
 import re
 from collections.abc import Callable
+from pathlib import Path
 
-CHARTS_VERSION = "4"  # part of every chart's cache key: bump it when drawing changes
+# Part of every chart's cache key: the drawing code itself, so a change to it draws anew.
+CHARTS_VERSION = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+# Each chart is drawn twice: WIDE for a desktop's column, NARROW for a phone's (site.css shows
+# one or the other at 720 CSS px). Inline, an SVG scales to its column: a point of this width
+# is about 1.06 CSS px in Material's 1280 px column and, NARROW, 1.15 on a 390 px phone, so at
+# MIN_POINTS no text of either renders smaller than 11 CSS px where it is shown.
+WIDE, NARROW = 9.0, 4.3  # inches
+MIN_POINTS = 11.5
 INK = "#010203"  # the sentinel: becomes currentColor
 PALETTE = {
     "push": "#2f7fd1",
@@ -28,7 +37,11 @@ STYLE = {
     "svg.fonttype": "none",
     "svg.hashsalt": "tell-it-with-a-meme",
     "font.family": "DejaVu Sans",
-    "font.size": 11,
+    "font.size": MIN_POINTS,
+    "legend.fontsize": MIN_POINTS,
+    "xtick.labelsize": MIN_POINTS,
+    "ytick.labelsize": MIN_POINTS,
+    "axes.labelsize": MIN_POINTS,
     "text.color": INK,
     "axes.labelcolor": INK,
     "axes.edgecolor": INK,
@@ -57,10 +70,11 @@ def _svg(draw: Callable, width: float, height: float) -> str:
     from matplotlib import pyplot
 
     with matplotlib.rc_context(STYLE):
-        figure = pyplot.figure(figsize=(width, height))
+        # Constrained layout keeps a legend placed outside the axes (the phone's charts put it
+        # below) inside the figure, where tight_layout would cut it.
+        figure = pyplot.figure(figsize=(width, height), layout="constrained")
         try:
             draw(figure)
-            figure.tight_layout()
             buffer = io.StringIO()
             figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
         finally:
@@ -70,13 +84,51 @@ def _svg(draw: Callable, width: float, height: float) -> str:
     return text.replace(INK, "currentColor")
 
 
-def _plain(*axes_list) -> None:
-    """Log axes labelled 1, 10, 1,000 rather than powers of ten: readers read numbers."""
+def _plain(axis) -> None:
+    """Numbers as readers read them (1, 20, 1,000, 0.5), never powers of ten."""
     from matplotlib.ticker import FuncFormatter
 
-    formatter = FuncFormatter(lambda value, _: f"{value:,.0f}" if value >= 1 else f"{value:g}")
-    for axis in axes_list:
-        axis.set_major_formatter(formatter)
+    def plain(value: float, _) -> str:
+        if value == 0:
+            return "0"
+        return f"{value:,.0f}" if abs(value) >= 1 else f"{value:.2g}"
+
+    axis.set_major_formatter(FuncFormatter(plain))
+    axis.set_minor_formatter(FuncFormatter(lambda *_: ""))
+
+
+def _log(axes, which: str, values: list[float]) -> None:
+    """A logarithmic axis that says so and carries ticks at 1, 2 and 5 of each decade (enough to
+    read a value off it). Where a value is 0 the axis is linear below the smallest other value
+    (symlog), so 0 is drawn and labelled as 0, not as some small number."""
+    from matplotlib.ticker import LogLocator, SymmetricalLogLocator
+
+    axis = axes.xaxis if which == "x" else axes.yaxis
+    positive = [v for v in values if v > 0]
+    if any(v == 0 for v in values) and positive:
+        threshold = 10 ** math.floor(math.log10(min(positive)))
+        (axes.set_xscale if which == "x" else axes.set_yscale)("symlog", linthresh=threshold)
+        axis.set_major_locator(
+            SymmetricalLogLocator(base=10, linthresh=threshold, subs=(1.0, 2.0, 5.0))
+        )
+        # Nothing measured is negative: the axis starts at 0, and leaves room above the top.
+        (axes.set_xlim if which == "x" else axes.set_ylim)(0, max(positive) * 2)
+    else:
+        (axes.set_xscale if which == "x" else axes.set_yscale)("log")
+        axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    _plain(axis)
+    label = axis.get_label_text()
+    axis.set_label_text(f"{label} (log scale)")
+
+
+def _spread(ticks: list[float], ratio: float) -> list[float]:
+    """The measured values to mark on a log axis, dropping any closer than `ratio` to the
+    last one kept (250 and 300 side by side would print over each other)."""
+    kept: list[float] = []
+    for tick in sorted(ticks):
+        if not kept or tick >= kept[-1] * ratio:
+            kept.append(tick)
+    return kept
 
 
 def _first_samples(result: dict) -> dict[str, dict]:
@@ -87,17 +139,57 @@ def _first_samples(result: dict) -> dict[str, dict]:
     return first
 
 
-def lead_time(result: dict) -> str:
+def lead_time(result: dict, narrow: bool = False) -> str:
     """Median lead time per series as bars, with the spread (min to max) as whiskers."""
-    return _bars(result, "seconds from commit to running in every cluster (median, min to max)")
+    label = (
+        "seconds, commit to running everywhere"
+        if narrow
+        else "seconds, commit to running in every cluster"
+    )
+    return _bars(result, label, narrow)
 
 
-def deploy_times(result: dict) -> str:
+def deploy_times(result: dict, narrow: bool = False) -> str:
     """Median seconds the pipeline took per kind of target, with the spread as whiskers."""
-    return _bars(result, "seconds to deploy and verify (median, min to max)")
+    return _bars(result, "seconds to deploy and verify", narrow)
 
 
-def _bars(result: dict, xlabel: str) -> str:
+NARROW_LABEL = 42  # characters of a bar's name on a line of a phone's chart
+
+
+def _label_lines(labels: list[str]) -> int:
+    """How many lines the longest bar name takes on a phone's chart."""
+    return max((len(_wrapped(label, NARROW_LABEL).splitlines()) for label in labels), default=1)
+
+
+def _label_bars(axes, labels: list[str], narrow: bool) -> None:
+    """Each bar's name: beside it on a wide chart; on a phone's, above it, across the width
+    (a name as long as "pull (the lab's agent), polling every 60 s" would leave no room)."""
+    if not narrow:
+        axes.set_yticks(range(len(labels)), labels)
+        return
+    from matplotlib.transforms import blended_transform_factory
+
+    along = blended_transform_factory(axes.transAxes, axes.transData)
+    for y, label in enumerate(labels):
+        axes.text(0, y + 0.3, _wrapped(label, NARROW_LABEL), transform=along, va="bottom",
+                  ha="left", linespacing=1.1)  # fmt: skip
+    axes.set_yticks([])
+    axes.set_ylim(-0.5, len(labels) - 0.5 + 0.4 * _label_lines(labels))
+
+
+def _row_height(labels: list[str], narrow: bool) -> float:
+    """Inches per bar: a phone's bar carries its name above it, on one line or more."""
+    return 0.36 + 0.26 * _label_lines(labels) if narrow else 0.48
+
+
+def _value_label(axes, y: int, end: float, text: str) -> None:
+    """A bar's value, a few points to the right of where its whisker ends: never on it."""
+    axes.annotate(text, (end, y), xytext=(5, 0), textcoords="offset points", va="center",
+                  gid=f"value-label-{y}")  # fmt: skip
+
+
+def _bars(result: dict, xlabel: str, narrow: bool) -> str:
     rows = result["summary"]
     first = _first_samples(result)
 
@@ -108,19 +200,31 @@ def _bars(result: dict, xlabel: str) -> str:
         low = [max(0, row["median"] - row["min"]) for row in rows][::-1]
         high = [max(0, row["max"] - row["median"]) for row in rows][::-1]
         colours = [_colour(first[label]) for label in labels]
-        axes.barh(labels, medians, color=colours, xerr=[low, high], ecolor=INK, capsize=3)
-        for y, (value, above) in enumerate(zip(medians, high, strict=True)):
-            axes.annotate(f"  {value:.2g} s", (value + above, y), va="center", fontsize=9)
-        if max(medians) / max(min(medians), 1e-3) > 20:
-            axes.set_xscale("log")
-            _plain(axes.xaxis)
+        height = 0.4 if narrow else 0.7
+        bars = axes.barh(range(len(labels)), medians, height=height, color=colours,
+                         xerr=[low, high], ecolor=INK, capsize=3)  # fmt: skip
+        if bars.errorbar is not None:
+            for index, line in enumerate(bars.errorbar.lines[2]):
+                line.set_gid(f"error-bar-{index}")
+        _label_bars(axes, labels, narrow)
+        ends = [m + h for m, h in zip(medians, high, strict=True)]
+        for y, (end, median) in enumerate(zip(ends, medians, strict=True)):
+            _value_label(axes, y, end, f"{number(median)} s")
         axes.set_xlabel(xlabel)
+        logarithmic = max(medians) / max(min(medians), 1e-3) > 20
+        if logarithmic:
+            _log(axes, "x", medians)
+            axes.set_xlim(min(m - lo for m, lo in zip(medians, low, strict=True)) / 2,
+                          max(ends) * 6)  # fmt: skip
+        else:
+            axes.set_xlim(0, max(ends) * (1.45 if narrow else 1.25))
         axes.grid(axis="x")
 
-    return _svg(draw, 9, 0.45 * len(rows) + 1.4)
+    per_row = _row_height([row["series"] for row in rows], narrow)
+    return _svg(draw, NARROW if narrow else WIDE, per_row * len(rows) + 1.1)
 
 
-def repairs(result: dict) -> str:
+def repairs(result: dict, narrow: bool = False) -> str:
     """How long each model took to put a cluster right; a grey, hatched bar at the full wait
     where it did not within it."""
     rows = result["summary"]
@@ -130,32 +234,46 @@ def repairs(result: dict) -> str:
     def draw(figure) -> None:
         axes = figure.add_subplot()
         labels = [row["series"] for row in rows][::-1]
+        height = 0.4 if narrow else 0.7
         for y, row in enumerate(rows[::-1]):
             if row["repaired"]:
-                axes.barh(y, row["median"], color=_colour(first[row["series"]]))
-                text = f"  {row['median']:.2g} s ({row['repaired']} of {row['n']})"
-                axes.annotate(text, (row["median"], y), va="center", fontsize=9)
+                axes.barh(y, row["median"], height=height, color=_colour(first[row["series"]]))
+                text = f"{number(row['median'])} s ({row['repaired']} of {row['n']})"
+                _value_label(axes, y, row["median"], text)
             else:
-                axes.barh(y, wait, color="none", edgecolor=INK, hatch="//", alpha=0.5)
-                axes.annotate(f"  not put right within {wait:g} s", (wait, y), va="center",
-                              fontsize=9)  # fmt: skip
-        axes.set_yticks(range(len(labels)), labels)
-        axes.set_xlim(0, wait * 1.6)
-        axes.set_xlabel("seconds until the cluster runs what git says (median)")
+                axes.barh(y, wait, height=height, color="none", edgecolor=INK, hatch="//",
+                          alpha=0.5)  # fmt: skip
+                text = f"not within {wait:g} s" if narrow else f"not put right within {wait:g} s"
+                _value_label(axes, y, wait, text)
+        _label_bars(axes, labels, narrow)
+        axes.set_xlim(0, wait * (2.1 if narrow else 1.9))
+        axes.set_xlabel("seconds until it runs what git says" if narrow else
+                        "seconds until the cluster runs what git says (median)")  # fmt: skip
         axes.grid(axis="x")
 
-    return _svg(draw, 9, 0.45 * len(rows) + 1.4)
+    per_row = _row_height([row["series"] for row in rows], narrow)
+    return _svg(draw, NARROW if narrow else WIDE, per_row * len(rows) + 1.1)
 
 
-def polling(result: dict, measure: str) -> str:
+SHORT_KIND = {"ours": "our agent (v2)", "flux": "Flux (v0)", "registry": "registry tags"}
+
+
+def _legend(axes, narrow: bool) -> None:
+    """Under the axes, where it covers no line, one entry a line (two columns of these long
+    names would not fit even a desktop's width)."""
+    axes.figure.legend(loc="outside lower left" if narrow else "outside lower center",
+                       frameon=False)  # fmt: skip
+
+
+def polling(result: dict, measure: str, narrow: bool = False) -> str:
     """One measure of the polling-load steps against the number of pollers, a line per kind
     and interval; saturated steps marked with a cross."""
     samples = [s for s in result["samples"] if "grow" not in s["series"]]
     labels = {
-        "cpu_percent": "server CPU, % of one core",
-        "bytes_per_minute": "bytes per minute (bodies, both ways)",
-        "requests_per_minute": "requests answered per minute",
-        "latency_p95_ms": "95th percentile latency, ms",
+        "cpu_percent": ("server CPU, % of one core", "git server CPU, % of a core"),
+        "bytes_per_minute": ("bytes per minute (bodies, both ways)", "bytes a minute"),
+        "requests_per_minute": ("requests answered per minute", "answered a minute"),
+        "latency_p95_ms": ("95th percentile latency, ms", "p95 latency, ms"),
     }
 
     def draw(figure) -> None:
@@ -166,28 +284,32 @@ def polling(result: dict, measure: str) -> str:
         for (kind, interval), points in lines.items():
             points.sort(key=lambda s: s["pollers"])
             xs = [p["pollers"] for p in points]
-            ys = [max(p[measure], 1e-3) for p in points]
+            ys = [p[measure] for p in points]
             style = {5: "-", 60: "--"}.get(interval, ":")  # 1 s: the search for the limit
+            name = SHORT_KIND.get(kind, points[0]["series"]) if narrow else points[0]["series"]
             axes.plot(xs, ys, style, marker="o", color=PALETTE[kind],
-                      label=f"{points[0]['series']}, every {interval:g} s")  # fmt: skip
+                      label=f"{name}, every {interval:g} s")  # fmt: skip
             for point in points:
                 if point["saturated"]:
-                    axes.plot(point["pollers"], max(point[measure], 1e-3), "x", color=INK,
-                              markersize=10)  # fmt: skip
-        axes.set_xscale("log")
-        values = [s[measure] for s in samples if s[measure] > 0]
-        if values and max(values) / min(values) > 50:
-            axes.set_yscale("log")
-        _plain(axes.xaxis, axes.yaxis)
+                    axes.plot(point["pollers"], point[measure], "x", color=INK, markersize=10)
         axes.set_xlabel("polling clients")
-        axes.set_ylabel(labels[measure])
+        axes.set_ylabel(labels[measure][1 if narrow else 0])
+        values = [s[measure] for s in samples]
+        positive = [v for v in values if v > 0]
+        _log(axes, "x", [s["pollers"] for s in samples])
+        # Ticks at the measured steps, as many as fit without touching.
+        axes.set_xticks(_spread([s["pollers"] for s in samples], 2.5 if narrow else 1.6))
+        if positive and max(positive) / min(positive) > 50:
+            _log(axes, "y", values)
+        else:
+            _plain(axes.yaxis)
         axes.grid()
-        axes.legend(fontsize=8, frameon=False)
+        _legend(axes, narrow)
 
-    return _svg(draw, 9, 4.6)
+    return _svg(draw, NARROW if narrow else WIDE, 6.4 if narrow else 6.2)
 
 
-def refs(result: dict) -> str:
+def refs(result: dict, narrow: bool = False) -> str:
     """Bytes of one idle poll as the repository gains refs, per kind of poller."""
     samples = [s for s in result["samples"] if "grow" in s["series"]]
 
@@ -198,17 +320,19 @@ def refs(result: dict) -> str:
             kinds.setdefault(sample["kind"], []).append(sample)
         for kind, points in kinds.items():
             points.sort(key=lambda s: s["refs"])
+            name = SHORT_KIND.get(kind, points[0]["series"]) if narrow else points[0]["series"]
             axes.plot([p["refs"] for p in points], [p["bytes_per_request"] for p in points],
-                      marker="o", color=PALETTE[kind], label=points[0]["series"])  # fmt: skip
-        axes.set_xscale("log")
-        axes.set_yscale("log")
-        _plain(axes.xaxis, axes.yaxis)
-        axes.set_xlabel("refs in the repository (branches and tags)")
+                      marker="o", color=PALETTE[kind], label=name)  # fmt: skip
+        axes.set_xlabel("refs in the repository" if narrow else
+                        "refs in the repository (branches and tags)")  # fmt: skip
         axes.set_ylabel("bytes of one idle poll")
+        _log(axes, "x", [s["refs"] for s in samples])
+        axes.set_xticks(_spread([s["refs"] for s in samples], 2.5 if narrow else 1.6))
+        _log(axes, "y", [s["bytes_per_request"] for s in samples])
         axes.grid()
-        axes.legend(fontsize=8, frameon=False)
+        _legend(axes, narrow)
 
-    return _svg(draw, 9, 4.2)
+    return _svg(draw, NARROW if narrow else WIDE, 5.0 if narrow else 4.6)
 
 
 def access_cells(result: dict) -> tuple[list[str], list[str], dict[tuple[str, str], str]]:
@@ -230,13 +354,11 @@ def access_cells(result: dict) -> tuple[list[str], list[str], dict[tuple[str, st
     return holders, actions, cells
 
 
-def _two_lines(text: str) -> str:
-    """`text` broken at the space nearest its middle: labels that fit a narrow column."""
-    spaces = [i for i, c in enumerate(text) if c == " "]
-    if not spaces:
-        return text
-    middle = min(spaces, key=lambda i: abs(i - len(text) / 2))
-    return text[:middle] + "\n" + text[middle + 1 :]
+def _wrapped(text: str, width: int = 16) -> str:
+    """`text` on lines of at most about `width` characters: labels that fit a grid's column."""
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width)) or text
 
 
 def access(result: dict) -> str:
@@ -258,19 +380,19 @@ def access(result: dict) -> str:
                                          alpha=1 if opened else 0.5))  # fmt: skip
                 text = text.replace(" (", "\n(").replace(" clusters", "\nclusters")
                 axes.text(x + 0.5, y + 0.5, text, ha="center", va="center",
-                          fontsize=11, color="white" if opened else INK)  # fmt: skip
+                          color="white" if opened else INK)  # fmt: skip
         axes.set_xlim(0, len(actions))
         axes.set_ylim(len(holders), 0)
         axes.set_xticks([x + 0.5 for x in range(len(actions))],
-                        [_two_lines(a) for a in actions], fontsize=10)  # fmt: skip
+                        [_wrapped(a) for a in actions])  # fmt: skip
         axes.xaxis.tick_top()
         axes.set_yticks([y + 0.5 for y in range(len(holders))],
-                        [_two_lines(h) for h in holders], fontsize=10)  # fmt: skip
+                        [_wrapped(h, 22) for h in holders])  # fmt: skip
         axes.tick_params(length=0)
         for spine in axes.spines.values():
             spine.set_visible(False)
 
-    return _svg(draw, 9, 0.95 * len(holders) + 1.4)
+    return _svg(draw, WIDE, 1.05 * len(holders) + 1.5)
 
 
 def number(value: float) -> str:
@@ -284,3 +406,17 @@ def number(value: float) -> str:
 def with_label(svg: str, label: str) -> str:
     """The chart as an image with its alt text, for inline use (`label` already escaped)."""
     return re.sub(r"<svg\b", f'<svg role="img" aria-label="{label}"', svg, count=1)
+
+
+def unique_ids(svg: str, prefix: str) -> str:
+    """The SVG with every id (and every reference to one) prefixed: matplotlib numbers its
+    ids per figure (`patch_1`, `axes_1`, clip paths), so two charts on a page would share
+    them, and an inline chart's `url(#...)` could pick up another chart's clip path."""
+    ids = set(re.findall(r'\bid="([^"]+)"', svg))
+    svg = re.sub(r'\bid="([^"]+)"', lambda m: f'id="{prefix}-{m.group(1)}"', svg)
+
+    def reference(match: re.Match) -> str:
+        name = match.group(2)
+        return f"{match.group(1)}#{prefix}-{name}" if name in ids else match.group(0)
+
+    return re.sub(r'(href="|url\()#([^")]+)', reference, svg)

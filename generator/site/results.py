@@ -21,6 +21,7 @@ import json
 import os
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -187,25 +188,55 @@ def _access_alt(result: dict) -> str:
     return "Grid of what each stolen credential could do against the lab. " + "; ".join(parts)
 
 
+def _access_phone(result: dict) -> str:
+    """The credentials grid on a phone: five columns of cells do not fit 390 px, so the same
+    answers as a table of two columns, each credential with what it opened and what not."""
+    holders, actions, cells = charts.access_cells(result)
+    rows = []
+    for holder in holders:
+        said = [f"{a}: {cells[holder, a]}" for a in actions]
+        rows.append([holder, "; ".join(said)])
+    return table_html(["stolen credential", "what the lab answered"], rows)
+
+
+@dataclass(frozen=True)
+class Chart:
+    """What a `chart:` name draws: from which experiment, how (wide or narrow), its table of
+    numbers, its alt text, and, where no chart fits a phone, what a phone shows instead."""
+
+    experiment: str
+    draw: Callable[[dict, bool], str]
+    table: Callable[[dict], tuple[list[str], list[list[str]]]]
+    alt: Callable[[dict], str]
+    phone: Callable[[dict], str] | None = None
+
+
 CHARTS = {
-    "flexibility": ("flexibility", charts.deploy_times, _deploy_table, _deploy_alt),
-    "credentials": ("credentials", charts.access, _access_table, _access_alt),
-    "propagation-drift": ("propagation-drift", charts.repairs, _repairs_table, _repairs_alt),
-    "lead-time": ("lead-time", charts.lead_time, _lead_time_table, _lead_time_alt),
-    "polling-cpu": (
+    "flexibility": Chart("flexibility", charts.deploy_times, _deploy_table, _deploy_alt),
+    "credentials": Chart(
+        "credentials",
+        lambda r, narrow: charts.access(r),
+        _access_table,
+        _access_alt,
+        phone=_access_phone,
+    ),
+    "propagation-drift": Chart("propagation-drift", charts.repairs, _repairs_table, _repairs_alt),
+    "lead-time": Chart("lead-time", charts.lead_time, _lead_time_table, _lead_time_alt),
+    "polling-cpu": Chart(
         "polling-load",
-        lambda r: charts.polling(r, "cpu_percent"),
+        lambda r, narrow: charts.polling(r, "cpu_percent", narrow),
         _polling_table("cpu_percent"),
         _polling_alt("cpu_percent"),
     ),
-    "polling-bytes": (
+    "polling-bytes": Chart(
         "polling-load",
-        lambda r: charts.polling(r, "bytes_per_minute"),
+        lambda r, narrow: charts.polling(r, "bytes_per_minute", narrow),
         _polling_table("bytes_per_minute"),
         _polling_alt("bytes_per_minute"),
     ),
-    "polling-refs": ("polling-load", charts.refs, _refs_table, _refs_alt),
+    "polling-refs": Chart("polling-load", charts.refs, _refs_table, _refs_alt),
 }
+PARTS = ("chart", "numbers", "both")  # what a fence prints: the figure, its numbers folded
 
 
 _configured: dict[str, Path] = {}
@@ -242,8 +273,8 @@ def fence_yaml(src: str, fence: str) -> object:
 EXPERIMENT_NAME = re.compile(r"[a-z][a-z0-9-]*")  # schema.json's pattern for `experiment`
 
 
-def parse_fence(src: str) -> tuple[str, str]:
-    """The experiment and chart a fence names; ResultFenceError with the fix otherwise."""
+def parse_fence(src: str) -> tuple[str, str, str]:
+    """The experiment, chart and part a fence names; ResultFenceError with the fix otherwise."""
     spec = fence_yaml(src, "lab-result")
     if not isinstance(spec, dict) or not isinstance(spec.get("experiment"), str):
         raise ResultFenceError(
@@ -259,15 +290,24 @@ def parse_fence(src: str) -> tuple[str, str]:
         raise ResultFenceError(
             f"unknown chart {str(chart)[:40]!r} in a lab-result fence: use one of {sorted(CHARTS)}"
         )
-    drawn = CHARTS[chart][0]  # lead-time also draws lead-time-kind: the same kind of result
+    drawn = CHARTS[chart].experiment  # lead-time also draws lead-time-kind: the same kind
     if spec["experiment"] != drawn and not str(spec["experiment"]).startswith(f"{drawn}-"):
         raise ResultFenceError(
-            f"chart {chart!r} draws the {CHARTS[chart][0]} result, not {spec['experiment'][:40]!r}"
+            f"chart {chart!r} draws the {drawn} result, not {spec['experiment'][:40]!r}"
         )
-    unknown = set(spec) - {"experiment", "chart"}
+    unknown = set(spec) - {"experiment", "chart", "part"}
     if unknown:
-        raise ResultFenceError(f"a lab-result fence has unknown keys {sorted(unknown)}")
-    return spec["experiment"], chart
+        raise ResultFenceError(
+            f"a lab-result fence has unknown keys {sorted(map(str, unknown))[:5]}: it takes"
+            " experiment, chart and part"
+        )
+    part = spec.get("part", "both")
+    if part not in PARTS:
+        raise ResultFenceError(
+            f"part: {str(part)[:40]!r} in a lab-result fence: use chart (the figure), numbers"
+            " (its table, folded) or both"
+        )
+    return spec["experiment"], chart, part
 
 
 # Results already read and checked, by the SHA-256 of their bytes and their schema's: a page
@@ -351,13 +391,16 @@ def read_inside(path: Path, folder: Path, remedy: str) -> bytes:
     return data
 
 
-def chart_svg(document: dict, data: bytes, chart: str) -> str:
-    """The chart's SVG, drawn once per result and chart version, then read from the cache."""
-    key = hashlib.sha256(f"{charts.CHARTS_VERSION}\0{chart}\0".encode() + data).hexdigest()
-    cached = cache_dir() / f"{chart}-{key[:20]}.svg"
+def chart_svg(document: dict, data: bytes, chart: str, narrow: bool = False) -> str:
+    """The chart's SVG, drawn once per result, width and chart version, then read from the
+    cache."""
+    variant = "narrow" if narrow else "wide"
+    salt = f"{charts.CHARTS_VERSION}\0{chart}\0{variant}\0".encode()
+    key = hashlib.sha256(salt + data).hexdigest()
+    cached = cache_dir() / f"{chart}-{variant}-{key[:20]}.svg"
     if cached.is_file():
         return cached.read_text()
-    svg = CHARTS[chart][1](document)
+    svg = CHARTS[chart].draw(document, narrow)
     write_atomically(cached, svg.encode())
     return svg
 
@@ -378,27 +421,62 @@ def table_html(header: list[str], rows: list[list[str]], code: bool = False) -> 
 
 
 def caption_html(document: dict, experiment: str) -> str:
+    """Under the chart: what it is, when and where it was measured, and the link to every
+    sample. The versions measured go with the numbers, folded."""
     meta = document["metadata"]
-    versions = ", ".join(f"{k} {v}" for k, v in sorted(meta["versions"].items()))
     text = (
-        f"{document['title']}. Measured {meta['date'][:10]} on {meta['cores']} cores"
-        f" ({meta['machine']}), provider {meta['provider']}, {meta['size']} run; {versions}."
+        f"{document['title']}. Measured {meta['date'][:10]} on {meta['cores']} cores,"
+        f" {meta['provider']}, {meta['size']} run."
     )
     link = f'<a href="results/{html.escape(experiment)}.json">every sample (JSON)</a>'
     return f"{html.escape(text)} {link}"
 
 
+def versions_html(document: dict) -> str:
+    meta = document["metadata"]
+    versions = ", ".join(f"{k} {v}" for k, v in sorted(meta["versions"].items()))
+    return html.escape(f"Measured on {meta['machine']}, Python {meta['python']}; {versions}.")
+
+
+def figure_html(document: dict, data: bytes, experiment: str, chart: str) -> str:
+    """The chart twice, wide and narrow (site.css shows the one that fits), each with its
+    own ids; a phone gets a table instead where no chart of its width can be read."""
+    spec = CHARTS[chart]
+    anchor = f"result-{experiment}" if chart == experiment else f"result-{experiment}-{chart}"
+    label = html.escape(spec.alt(document))
+    wide = charts.unique_ids(chart_svg(document, data, chart), f"{anchor}-wide")
+    if spec.phone is not None:
+        narrow = spec.phone(document)
+    else:
+        svg = charts.unique_ids(chart_svg(document, data, chart, narrow=True), f"{anchor}-narrow")
+        narrow = charts.with_label(svg, label)
+    return (
+        f'<figure class="lab-result" id="{html.escape(anchor)}">'
+        f'<div class="lab-chart lab-chart--wide">{charts.with_label(wide, label)}</div>'
+        f'<div class="lab-chart lab-chart--narrow">{narrow}</div>'
+        f"<figcaption>{caption_html(document, experiment)}</figcaption></figure>"
+    )
+
+
+def numbers_html(document: dict, experiment: str, chart: str) -> str:
+    """The chart's numbers, folded: a reader opens them, the page stays short."""
+    header, rows = CHARTS[chart].table(document)
+    link = f'<a href="results/{html.escape(experiment)}.json">every sample (JSON)</a>'
+    return (
+        '<details class="lab-numbers"><summary>The numbers behind this chart'
+        f" ({len(rows)} rows)</summary>{table_html(header, rows)}"
+        f"<p>{versions_html(document)} {link}</p></details>"
+    )
+
+
 @loud("lab-result")
 def format_result(src: str, language: str, class_name: str, options, md, **kwargs) -> str:
-    """superfences' custom-fence formatter: the chart, its caption and its table."""
-    experiment, chart = parse_fence(src)
+    """superfences' custom-fence formatter: the chart and its caption, then its numbers."""
+    experiment, chart, part = parse_fence(src)
     document, data = load_result(results_dir(), experiment)
-    _, _, table, alt = CHARTS[chart]
-    svg = charts.with_label(chart_svg(document, data, chart), html.escape(alt(document)))
-    header, rows = table(document)
-    anchor = html.escape(f"result-{chart}")
-    return (
-        f'<figure class="lab-result" id="{anchor}">{svg}'
-        f"<figcaption>{caption_html(document, experiment)}</figcaption></figure>"
-        f"{table_html(header, rows)}"
-    )
+    shown = []
+    if part in ("chart", "both"):
+        shown.append(figure_html(document, data, experiment, chart))
+    if part in ("numbers", "both"):
+        shown.append(numbers_html(document, experiment, chart))
+    return "".join(shown)

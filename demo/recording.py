@@ -17,6 +17,7 @@ import codecs
 import json
 import os
 import pty
+import re
 import select
 import subprocess
 import sys
@@ -32,6 +33,7 @@ from .teardown import own_lab
 ROOT = Path(__file__).resolve().parent.parent
 RECORDING = ROOT / "docs" / "lab" / "recordings" / "demo-kwok.cast"
 WIDTH, HEIGHT = 100, 32
+IDLE_TIME_LIMIT = 2.0  # seconds: a player shortens any longer pause to this (asciicast v2)
 
 
 @dataclass
@@ -56,6 +58,7 @@ class Recording:
             "title": self.title,
             "command": self.command,
             "env": {"TERM": "xterm-256color"},
+            "idle_time_limit": IDLE_TIME_LIMIT,
             "exit_code": self.exit_code,
         }
         lines = [json.dumps(header)]
@@ -119,16 +122,43 @@ def _set_size(fd: int, width: int, height: int) -> None:
 
 def scrub(recording: Recording, replacements: dict[str, str]) -> Recording:
     """The recording with every path of this machine replaced (longest first, so the lab
-    state inside the home folder becomes its own placeholder)."""
+    state inside the home folder becomes its own placeholder), each line keeping its width:
+    a row of a table the lab printed is as wide after as before (`keep_width`)."""
     order = sorted((k for k in replacements if k), key=len, reverse=True)
 
     def clean(text: str) -> str:
         for old in order:
-            text = text.replace(old, replacements[old])
+            text = keep_width(text, old, replacements[old])
         return text
 
     recording.events = [(t, clean(text)) for t, text in recording.events]
     return recording
+
+
+# A path runs to the next space, escape sequence or table border; after it, the spaces that
+# pad its cell.
+_BORDERS = "\x1b\u2502\u2503\u2551|"
+
+
+def keep_width(text: str, old: str, new: str) -> str:
+    """`text` with `old` replaced by `new`, the line as wide as before: a shorter path gets
+    spaces after it (after the rest of the path, so the path itself stays whole), a longer
+    one takes them from the padding that follows it, leaving one space before a border (a
+    path longer than its cell and all its padding makes its line longer: the only way to
+    keep it whole)."""
+    if old not in text:
+        return text
+    pattern = re.compile(re.escape(old) + f"([^\\s{_BORDERS}]*)( *)(?=([{_BORDERS}\\r\\n]|$)?)")
+
+    def replace(match: re.Match) -> str:
+        rest, padding, border = match.group(1), match.group(2), match.group(3)
+        written = new + rest
+        if border is None or not (padding or border.strip()):
+            return written + padding  # running text: the words after the path follow it
+        width = len(old) + len(rest) + len(padding)
+        return written + " " * max(1 if padding else 0, width - len(written))
+
+    return pattern.sub(replace, text)
 
 
 def record_demo(

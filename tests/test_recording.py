@@ -49,6 +49,19 @@ def test_scrub_replaces_the_longest_path_first():
     assert recording.events == [(0.1, "LAB/git and ~/repo")]
 
 
+def test_scrub_keeps_the_width_of_a_table_row():
+    """A path in a table's cell: the row is as wide after as before, its borders in place."""
+    row = "\u2502 free disk \u2502 62 GB free at /home/someone/.cache/x/lab    \u2502 ok \u2502"
+    longer = "\u2502 state \u2502 /tmp/l  \u2502"
+    recording = Recording(100, 32, "t", "c", [(0.1, row + "\r\n"), (0.2, longer + "\r\n")])
+    scrub(recording, {"/home/someone/.cache/x/lab": "~/lab", "/tmp/l": "~/.cache/lab"})
+    (_, first), (_, second) = recording.events
+    assert first.startswith("\u2502 free disk \u2502 62 GB free at ~/lab ")
+    assert len(first) == len(row) + 2 and first.endswith("\u2502 ok \u2502\r\n")
+    # Longer than its cell and padding: one space kept before the border, the path whole.
+    assert second == "\u2502 state \u2502 ~/.cache/lab \u2502\r\n"
+
+
 @pytest.mark.parametrize("provider", ["kwok", "kind"])
 def test_the_committed_recording_is_a_real_run_with_nothing_of_this_machine(provider):
     header, events = read_cast(RECORDING.with_name(f"demo-{provider}.cast"))

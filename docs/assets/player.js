@@ -170,9 +170,39 @@
     return Math.floor(whole / 60) + ":" + String(whole % 60).padStart(2, "0");
   }
 
+  // Long pauses shortened as asciinema's player does: no gap between two events longer than
+  // the recording's idle_time_limit (when it sets one).
+  function capIdle(events, limit) {
+    if (!limit) return events;
+    var shifted = [], last = 0, at = 0;
+    for (var i = 0; i < events.length; i++) {
+      at += Math.min(events[i][0] - last, limit);
+      last = events[i][0];
+      shifted.push([at, events[i][1], events[i][2]]);
+    }
+    return shifted;
+  }
+
+  // The screen's font, sized so that its columns fit the player's width, no smaller than
+  // MIN_FONT CSS px: below that, a phone scrolls inside the player (never the page).
+  var MIN_FONT = 10, MAX_FONT = 13.6;
+  function fitFont(element, columns) {
+    var probe = document.createElement("span");
+    probe.textContent = "0".repeat(50);
+    probe.style.cssText = "position:absolute;visibility:hidden;white-space:pre;font-size:100px";
+    element.append(probe);
+    var perPixel = probe.getBoundingClientRect().width / 50 / 100; // a column, per px of font
+    probe.remove();
+    var style = getComputedStyle(element);
+    var room = element.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+    if (!perPixel || room <= 0) return;
+    var size = Math.max(MIN_FONT, Math.min(MAX_FONT, Math.floor((room / (columns * perPixel)) * 10) / 10));
+    element.style.fontSize = size + "px";
+  }
+
   function Player(root, header, events) {
     this.root = root;
-    this.events = events;
+    this.events = capIdle(events, header.idle_time_limit);
     this.width = header.width;
     this.height = header.height;
     this.duration = events.length ? events[events.length - 1][0] : 0;
@@ -192,8 +222,32 @@
       if (self.timer) { self.pause(); self.play(); }
     });
     this.seek.addEventListener("input", function () { self.pause(); self.show(Number(self.seek.value)); });
+    root.addEventListener("keydown", function (event) { self.key(event); });
+    fitFont(this.screenElement, this.width);
+    window.addEventListener("resize", function () { fitFont(self.screenElement, self.width); });
     this.show(this.duration); // the whole run first: readers see how it ends without playing
   }
+
+  // asciinema's player keys: Space plays or pauses, the arrows seek five seconds, a digit
+  // jumps to that tenth of the recording. Left to the controls themselves when they have the
+  // focus (Space presses a button, arrows move the slider).
+  Player.prototype.key = function (event) {
+    var tag = event.target.tagName;
+    if (event.altKey || event.ctrlKey || event.metaKey || tag === "BUTTON" || tag === "SELECT" ||
+        tag === "INPUT") return;
+    var playing = !!this.timer;
+    if (event.key === " ") this.toggle();
+    else if (event.key === "ArrowLeft" || event.key === "ArrowRight") {
+      this.pause();
+      this.show(this.position + (event.key === "ArrowLeft" ? -5 : 5));
+      if (playing) this.play();
+    } else if (/^[0-9]$/.test(event.key)) {
+      this.pause();
+      this.show((this.duration * Number(event.key)) / 10);
+      if (playing) this.play();
+    } else return;
+    event.preventDefault();
+  };
 
   Player.prototype.show = function (position) {
     this.position = Math.max(0, Math.min(position, this.duration));
@@ -246,6 +300,11 @@
     if (!whole(header.width, MAX_COLUMNS) || !whole(header.height, MAX_ROWS)) {
       throw new Error("its width and height must be whole numbers up to " + MAX_COLUMNS +
         " columns and " + MAX_ROWS + " rows");
+    }
+    var limit = header.idle_time_limit;
+    if (limit !== undefined && limit !== null &&
+        (typeof limit !== "number" || !isFinite(limit) || limit <= 0 || limit > 3600)) {
+      throw new Error("its idle_time_limit must be a number of seconds above 0, up to 3600");
     }
     var events = [], last = 0;
     for (var n = 1; n < lines.length; n++) {

@@ -34,8 +34,8 @@ from lab_support import need_docker, need_registry
 from demo import provision
 
 PAGES = sorted((ROOT / "docs").rglob("*.md"))
-CUSTOM = {"meme", "lab-result", "lab-scaling", "workshop-room", "get-the-lab", "series-index",
-          "glossary"}  # fmt: skip
+CUSTOM = {"meme", "lab-result", "lab-scaling", "lab-summary", "workshop-room", "get-the-lab",
+          "series-index", "glossary"}  # fmt: skip
 CHECKS = {"kwok", "registry", "flux", "encryption", "commands"}
 OPEN = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^`]*)$")
 PRINTS = re.compile(r"^#\s*prints:\s?(?P<text>.*)$")

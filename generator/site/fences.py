@@ -65,11 +65,11 @@ def _why(error: Exception) -> str:
 
 def formatters() -> dict[str, Formatter]:
     """The site's fences that are drawn from files (memes are planned on their own)."""
-    from . import getlab, glossary, results, scaling, seriesindex, workshop
+    from . import getlab, glossary, results, scaling, seriesindex, verdicts, workshop
 
     found = [results.format_result, scaling.format_scaling, workshop.format_room,
              getlab.format_get_the_lab, seriesindex.format_series_index,
-             glossary.format_glossary]  # fmt: skip
+             glossary.format_glossary, verdicts.format_summary]  # fmt: skip
     return {f.fence_name: f for f in found}
 
 

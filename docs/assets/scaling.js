@@ -25,10 +25,15 @@
   }
 
   function duration(seconds) {
+    if (seconds >= 7200) return number(seconds / 3600) + " h";
     return seconds >= 120 ? number(seconds / 60) + " min" : number(seconds) + " s";
   }
 
   function predict(m, fleet, interval, refs, agent, parallel) {
+    // Push: the pipeline's own steps once, then one wave of deploys (a cluster's apply, as the
+    // agent measured it) per `parallel` clusters.
+    var wave = m.apply_seconds.ours;
+    var pipeline = Math.max(0, m.push_seconds - wave);
     var rate = fleet / interval;
     var pollBytes = m.bytes_base[agent] + m.bytes_per_ref[agent] * refs;
     var cpu = m.cpu_per_request[agent] + m.cpu_per_ref[agent] * refs;
@@ -40,16 +45,21 @@
       beyond_measured: rate > m.measured_rate,
       pull_seconds: (interval * fleet) / (fleet + 1) + apply,
       webhook_seconds: apply,
-      push_seconds: m.push_seconds * Math.ceil(fleet / Math.max(1, parallel)),
+      push_seconds: pipeline + wave * Math.ceil(fleet / Math.max(1, parallel)),
     };
   }
 
+  // Clusters, refs and deploys at once are whole numbers (step="1"); the interval need not be.
   function field(form, name) {
     var input = form.elements[name];
     var value = Number(input.value);
     var low = Number(input.min), high = Number(input.max);
-    if (!input.value || !isFinite(value) || value < low || value > high) {
-      return { error: input.parentNode.textContent.trim() + ": a number from " + low + " to " + high };
+    var whole = input.step === "1";
+    if (!input.value || !isFinite(value) || value < low || value > high ||
+        (whole && !Number.isInteger(value))) {
+      var label = input.parentNode.firstChild.textContent.trim();
+      return { error: label + ": " + (whole ? "a whole number" : "a number") + " from " +
+        low.toLocaleString("en-US") + " to " + high.toLocaleString("en-US") };
     }
     return { value: value };
   }

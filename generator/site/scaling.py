@@ -11,7 +11,10 @@ from kwok (no pod starts, the optimistic line):
   measured points), and it grows linearly: nothing here models a server that saturates;
 - a commit reaches every cluster when the last poller has polled: the expected latest of N
   uniform waits is interval x N / (N + 1), then the agent's own apply (its webhook time);
-- push deploys to `parallel` clusters at once, each wave as long as the lab's whole run;
+- push deploys to `parallel` clusters at once (by default as many as the lab's pipeline did:
+  all of its clusters), each wave as long as one cluster's apply, measured as the agent's
+  webhook time on that provider; what the lab's run took besides is the pipeline's own part
+  (checking out, publishing, committing), paid once;
 - Flux ran on kwok only (its images cannot be pulled here): on kind, its apply time is taken
   as the lab's agent's, and the build's cost is kwok's (the build runs on the same Docker
   host either way; on kind it is lost in the rollout's spread).
@@ -50,6 +53,17 @@ class Inputs:
     measured_rate: float  # the highest request rate measured, per second
     cores: int  # of the machine that measured
     provider: str = "kwok"  # where the apply and push times were measured
+    parallel: int = 3  # clusters the lab's pipeline deployed to at once (all of them)
+
+    @property
+    def wave_seconds(self) -> float:
+        """One wave of push's deploys: a cluster's apply and rollout, as the agent measured it."""
+        return self.apply_seconds["ours"]
+
+    @property
+    def pipeline_seconds(self) -> float:
+        """The pipeline's own part of its run, paid once whatever the fleet."""
+        return max(0.0, self.push_seconds - self.wave_seconds)
 
 
 @dataclass(frozen=True)
@@ -106,6 +120,7 @@ def inputs_from(polling: dict, lead: dict, build_from: dict | None = None) -> In
         measured_rate=max(s["offered_per_minute"] for s in steps) / 60,
         cores=polling["metadata"]["cores"],
         provider=lead["metadata"]["provider"],
+        parallel=lead["parameters"]["clusters"],
     )
 
 
@@ -144,9 +159,11 @@ def model_inputs(folder: Path) -> dict[str, Inputs]:
 
 
 def predict(
-    inputs: Inputs, fleet: int, interval: float, refs: int, agent: str, parallel: int = 10
+    inputs: Inputs, fleet: int, interval: float, refs: int, agent: str, parallel: int | None = None
 ) -> Prediction:
-    """What a fleet of `fleet` clusters polling every `interval` seconds costs and waits."""
+    """What a fleet of `fleet` clusters polling every `interval` seconds costs and waits; push
+    deploys to `parallel` at once (the lab's own count when not given)."""
+    at_once = max(1, parallel or inputs.parallel)
     rate = fleet / interval  # requests a second
     poll_bytes = inputs.bytes_base[agent] + inputs.bytes_per_ref[agent] * refs
     cpu = inputs.cpu_per_request[agent] + inputs.cpu_per_ref[agent] * refs
@@ -158,7 +175,7 @@ def predict(
         beyond_measured=rate > inputs.measured_rate,
         pull_seconds=interval * fleet / (fleet + 1) + apply,
         webhook_seconds=apply,
-        push_seconds=inputs.push_seconds * math.ceil(fleet / max(1, parallel)),
+        push_seconds=inputs.pipeline_seconds + inputs.wave_seconds * math.ceil(fleet / at_once),
     )
 
 
@@ -171,6 +188,8 @@ def size(value: float) -> str:
 
 
 def duration(seconds: float) -> str:
+    if seconds >= 7200:
+        return f"{charts.number(seconds / 3600)} h"
     if seconds >= 120:
         return f"{charts.number(seconds / 60)} min"
     return f"{charts.number(seconds)} s"
@@ -198,9 +217,9 @@ def load_rows(inputs: Inputs, refs: int = 1000) -> tuple[list[str], list[list[st
 
 
 def lead_rows(inputs: Inputs) -> tuple[list[str], list[list[str]]]:
-    """Lead time to every cluster, the lab's agent against push 10 clusters at a time."""
+    """Lead time to every cluster, the lab's agent against push as many at once as the lab's."""
     header = ["clusters", "pull, every 60 s", "pull, every 5 s", "pull, webhook",
-              "push, 10 at once"]  # fmt: skip
+              f"push, {inputs.parallel} at once"]  # fmt: skip
     rows = []
     for fleet in FLEETS:
         slow, fast = (predict(inputs, fleet, i, 1, "ours") for i in INTERVALS)
@@ -209,10 +228,11 @@ def lead_rows(inputs: Inputs) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
-def crossover(inputs: Inputs, interval: float, parallel: int = 10) -> int:
+def crossover(inputs: Inputs, interval: float, parallel: int | None = None) -> int:
     """The largest fleet to which push (`parallel` at once) delivers sooner than pull polling
     every `interval` (0 if never). Within a wave push's time stands still while pull's grows
     with the fleet, so the answer is always a whole number of waves."""
+    parallel = parallel or inputs.parallel
     waves = 1
     while waves <= 10**6:
         fleet = waves * parallel
@@ -277,6 +297,7 @@ def _as_result(folder: Path) -> dict:
         rows.append({
             "series": f"inputs, {provider}", "apply_seconds": model.apply_seconds["ours"],
             "push_seconds": model.push_seconds, "build_seconds": model.build_seconds,
+            "pipeline_seconds": model.pipeline_seconds, "parallel": model.parallel,
         })  # fmt: skip
     model = inputs["kwok"]
     for agent in AGENTS:
@@ -291,6 +312,28 @@ def _as_result(folder: Path) -> dict:
             "_name": "the fleet model"}  # fmt: skip
 
 
+def assumptions_html(inputs: dict[str, Inputs]) -> str:
+    """What the model assumes, with the measured values it takes: shown beside its answers."""
+    kind, kwok = inputs["kind"], inputs["kwok"]
+    items = [
+        "polls are spread evenly over the interval (agents add jitter), so the git server sees"
+        " clusters divided by interval requests a second;",
+        "an idle poll costs the git server what it cost the lab at its busiest step, plus what"
+        " each extra ref added for the old protocol; cost grows in a straight line, with no"
+        f" saturation (the lab sent at most {charts.number(kwok.measured_rate)} a second);",
+        "a commit reaches every cluster when the last agent has polled: interval x N / (N + 1),"
+        " then the agent's own apply, its webhook time;",
+        f"push deploys to as many clusters at once as the lab's pipeline did ({kind.parallel}),"
+        " unless you say more; each wave takes one cluster's apply"
+        f" ({duration(kind.wave_seconds)} on kind, {duration(kwok.wave_seconds)} on kwok), and"
+        f" the pipeline's own steps add {duration(kind.pipeline_seconds)} on kind and"
+        f" {duration(kwok.pipeline_seconds)} on kwok, once;",
+        "Flux ran on kwok only: on kind its apply time is taken as the lab's agent's.",
+    ]
+    body = "".join(f"<li>{html.escape(item)}</li>" for item in items)
+    return f'<div class="scaling-assumptions"><p>The model assumes:</p><ul>{body}</ul></div>'
+
+
 def calculator_html(inputs: dict[str, Inputs]) -> str:
     """The calculator's form; its script reads the inputs from the JSON beside it."""
     # Raw text inside <script>: entities are not decoded there, so only `<` is escaped (as
@@ -300,22 +343,28 @@ def calculator_html(inputs: dict[str, Inputs]) -> str:
         f'<option value="{html.escape(k)}">{html.escape(PROVIDER_LABELS[k])}</option>'
         for k in inputs
     )
+    parallel = inputs["kind"].parallel
     return f"""<form class="scaling-calculator" aria-label="Scaling calculator" onsubmit="return false">
 <script type="application/json" class="scaling-inputs">{data}</script>
-<label>Clusters <input type="number" name="fleet" min="1" max="1000000" value="1000"></label>
-<label>Poll every (s) <input type="number" name="interval" min="1" max="86400" value="60"></label>
-<label>Refs in the repository <input type="number" name="refs" min="1" max="1000000" value="100"></label>
+<label>Clusters <input type="number" name="fleet" min="1" max="1000000" step="1" value="1000" inputmode="numeric"></label>
+<label>Poll every (s) <input type="number" name="interval" min="1" max="86400" value="60" inputmode="decimal"></label>
+<label>Refs in the repository <input type="number" name="refs" min="1" max="1000000" step="1" value="100" inputmode="numeric"></label>
 <label>Agent <select name="agent"><option value="ours">the lab's agent (git v2)</option><option value="flux">Flux (git v0)</option></select></label>
-<label>Push deploys to <input type="number" name="parallel" min="1" max="10000" value="10"> clusters at once</label>
+<label>Push deploys to <input type="number" name="parallel" min="1" max="10000" step="1" value="{parallel}" inputmode="numeric"> clusters at once</label>
 <label>Apply and push times <select name="provider">{choices}</select></label>
-<output name="result" aria-live="polite"><noscript>The calculator needs JavaScript; the table above has the same model's answers.</noscript></output>
+<output name="result" aria-live="polite"><noscript>The calculator needs JavaScript; the tables above have the same model's answers.</noscript></output>
 </form>"""  # noqa: E501
+
+
+def _folded(summary: str, body: str) -> str:
+    return f'<details class="lab-numbers"><summary>{html.escape(summary)}</summary>{body}</details>'
 
 
 @loud("lab-scaling")
 def format_scaling(src: str, language: str, class_name: str, options, md, **kwargs) -> str:
-    """superfences' formatter of the `lab-scaling` fence (empty): the model's predictions,
-    the model against the measurements, and the calculator."""
+    """superfences' formatter of the `lab-scaling` fence (empty): the calculator with what it
+    assumes beside it, then, folded, the model's predictions and the model against the
+    measurements."""
     if src.strip():
         raise ResultFenceError("a lab-scaling fence takes nothing inside it: leave it empty")
     folder = results_dir()
@@ -326,22 +375,23 @@ def format_scaling(src: str, language: str, class_name: str, options, md, **kwar
         f" a second than the lab sent ({charts.number(kwok.measured_rate)}): there the"
         " straight line is a guess, and a real server saturates somewhere beyond."
     )
-    parts = [
-        '<div class="lab-scaling" id="lab-scaling">',
-        f'{table_html(*load_rows(kwok))}<p class="scaling-note">{html.escape(note)}</p>',
-    ]
+    tables = [f'{table_html(*load_rows(kwok))}<p class="scaling-note">{html.escape(note)}</p>']
     for provider, model in inputs.items():
         lead, _ = load_result(folder, PROVIDERS[provider])
         clusters = lead["parameters"]["clusters"]
-        parts += [
+        tables += [
             f"<p>Lead time, {html.escape(PROVIDER_LABELS[provider])}: apply"
             f" {html.escape(duration(model.apply_seconds['ours']))} (the lab's agent woken by"
-            f" the webhook), push {html.escape(duration(model.push_seconds))} a wave"
-            f" (without the build).</p>",
+            f" the webhook), the pipeline's own steps"
+            f" {html.escape(duration(model.pipeline_seconds))}.</p>",
             table_html(*lead_rows(model)),
             f"<p>The model against the lab's own runs on {html.escape(provider)}"
             f" ({clusters} clusters, polling):</p>",
             table_html(*check_rows(model, lead)),
         ]
-    parts += ["<p>Try your own fleet:</p>", calculator_html(inputs), "</div>"]
-    return "".join(parts)
+    return (
+        '<div class="lab-scaling" id="lab-scaling"><div class="scaling-model">'
+        f"{calculator_html(inputs)}{assumptions_html(inputs)}</div>"
+        f"{_folded('The model for 10 to 10,000 clusters, and against the lab', ''.join(tables))}"
+        "</div>"
+    )

@@ -60,7 +60,7 @@ def fence_line(experiment: str, chart: str | None = None) -> Callable[[Path], st
     """Where the lab page's fence of `experiment` (and `chart`) opens: LAB:line."""
 
     def where(project: Path) -> str:
-        lines = (project / LAB).read_text().splitlines()
+        lines = [line.strip() for line in (project / LAB).read_text().splitlines()]  # nested too
         for n, line in enumerate(lines, 1):
             body = lines[n : n + 2]
             named = line == "```lab-result" and body[0] == f"experiment: {experiment}"
@@ -121,8 +121,8 @@ def _not_json(project: Path) -> None:
 
 
 def _path_experiment(project: Path) -> None:
-    evil = "experiment: lead-time-/../../../../tmp/evil\n```"
-    rewrite(project, LAB, lambda t: t.replace("experiment: lead-time\n```", evil, 1))
+    evil = "experiment: lead-time-/../../../../tmp/evil\n"
+    rewrite(project, LAB, lambda t: t.replace("experiment: lead-time\n", evil, 1))
 
 
 def _linked_result(project: Path) -> None:

@@ -201,11 +201,13 @@ def _bars(result: dict, xlabel: str, narrow: bool) -> str:
         high = [max(0, row["max"] - row["median"]) for row in rows][::-1]
         colours = [_colour(first[label]) for label in labels]
         height = 0.4 if narrow else 0.7
-        bars = axes.barh(range(len(labels)), medians, height=height, color=colours,
-                         xerr=[low, high], ecolor=INK, capsize=3)  # fmt: skip
-        if bars.errorbar is not None:
-            for index, line in enumerate(bars.errorbar.lines[2]):
-                line.set_gid(f"error-bar-{index}")
+        axes.barh(range(len(labels)), medians, height=height, color=colours)
+        for y, (median, below, above) in enumerate(zip(medians, low, high, strict=True)):
+            # One whisker per bar, each its own element (a test checks no label touches one).
+            whisker = axes.errorbar(median, y, xerr=[[below], [above]], fmt="none", ecolor=INK,
+                                    capsize=3)  # fmt: skip
+            for index, part in enumerate([*whisker.lines[1], *whisker.lines[2]]):
+                part.set_gid(f"error-bar-{y}-{index}")
         _label_bars(axes, labels, narrow)
         ends = [m + h for m, h in zip(medians, high, strict=True)]
         for y, (end, median) in enumerate(zip(ends, medians, strict=True)):

@@ -122,3 +122,16 @@ def test_a_result_without_what_a_verdict_reads_says_what_to_run(tmp_path, monkey
     (folder / "agent-footprint.json").write_text(json.dumps(footprint))
     with pytest.raises(results.ResultFenceError, match=r"agent-footprint.*make experiments"):
         verdicts.verdicts(folder)
+
+
+def test_a_page_quotes_a_verdict_linked_to_its_section(tmp_path, monkeypatch):
+    from generator.site import numbers
+
+    monkeypatch.setenv(results.CACHE_ENV, str(tmp_path / "cache"))
+    quote = numbers.resolve(numbers.parse("verdicts:credentials:verdict"), RESULTS)
+    assert quote.text == verdicts.credentials(measured("credentials")).verdict
+    assert quote.target == "lab/#credentials"
+    html = numbers.link_html(quote, "series/part-4-push-or-pull/")
+    assert 'href="../../lab/#credentials"' in html
+    with pytest.raises(numbers.LabReferenceError, match="no summary row 'speed'"):
+        numbers.resolve(numbers.parse("verdicts:speed:verdict"), RESULTS)

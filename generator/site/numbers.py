@@ -220,6 +220,8 @@ def resolve(reference: Reference, folder: Path) -> Quote:
             )
     value = _dig(entry, reference.field, what)
     target = document.get("_target", f"lab/results/{name}")
+    if isinstance(entry, dict) and "_target" in entry:  # a verdict links to its own section
+        target = entry["_target"]
     about = f"{what}, {reference.field}"
     if isinstance(entry, dict) and reference.field in ("median", "min", "max") and "n" in entry:
         about += f" of {entry['n']} runs"

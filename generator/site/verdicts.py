@@ -217,8 +217,8 @@ def verdicts(folder: Path) -> list[Verdict]:
 
 def as_result(folder: Path) -> dict:
     """The verdicts as a result pages can quote: `#!lab verdicts:lead-time:verdict`."""
-    rows = [{"series": v.key, "verdict": v.verdict, "condition": v.condition or "none"}
-            for v in verdicts(folder)]  # fmt: skip
+    rows = [{"series": v.key, "verdict": v.verdict, "condition": v.condition or "none",
+             "_target": f"lab/#{v.key}"} for v in verdicts(folder)]  # fmt: skip
     return {"experiment": "verdicts", "summary": rows, "_target": "lab/#lab-summary",
             "_name": "the lab's verdicts"}  # fmt: skip
 

@@ -83,3 +83,8 @@ def pytest_sessionfinish(session):
 
         lab.stop()
         down(lab.state, log=lambda message: None)  # a no-op when its tests took it down
+
+
+# The browser tests' fixtures (Chromium, the built site served on loopback), shared by every
+# module that opens a page: imported last, as browser_support reads ROOT from here.
+from browser_support import browser, built_site, served_site  # noqa: E402, F401

@@ -8,72 +8,13 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
-from pathlib import Path
 
 import pytest
+from browser_support import LOAD_MEMES, SHOTS, open_page
 from conftest import POSTS, ROOT
 from helpers import build_error, build_site, need, serve_folder
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
-SHOTS = ROOT / ".artifacts" / "screenshots"
-
-LOAD_MEMES = """
-async () => {
-  const images = [...document.querySelectorAll('figure.meme img')];
-  const results = [];
-  for (const image of images) {
-    image.scrollIntoView();
-    try { await image.decode(); } catch (error) { /* reported by naturalWidth below */ }
-    results.push({src: image.currentSrc, alt: image.alt, width: image.naturalWidth,
-                  lazy: image.loading === 'lazy'});
-  }
-  window.scrollTo(0, 0);
-  return results;
-}
-"""
-
-
-@pytest.fixture(scope="module")
-def served_site(tmp_path_factory):
-    """The real site, built and served on 127.0.0.1 for as long as the tests need it."""
-    root = tmp_path_factory.mktemp("browser")
-    build_site(ROOT, root / "site", root / "cache")
-    with serve_folder(root / "site") as base:
-        yield base
-
-
-@pytest.fixture(scope="module")
-def browser():
-    need(CHROMIUM.exists(), "Debian's chromium at /usr/bin/chromium (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:  # pragma: no cover - the dev lock installs it
-        need(False, "Playwright for Python (make test installs it)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-def open_page(browser, url: str, **context_options):
-    context = browser.new_context(**context_options)
-    page = context.new_page()
-    problems: list[str] = []
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: problems.append(str(e)))
-    page.on("requestfailed", lambda r: problems.append(f"failed request {r.url}"))
-    page.goto(url, wait_until="load")
-    return context, page, problems
 
 
 @pytest.mark.parametrize("post", POSTS, ids=lambda p: p.stem)
@@ -205,7 +146,7 @@ RUN_AXE = """async (scope) => {
 
 
 def site_pages() -> list[str]:
-    pages = ["", "series/", "lab/", "workshop/", "tags/"]
+    pages = ["", "series/", "lab/", "lab/run/", "lab/agent/", "workshop/", "tags/"]
     return pages + [f"{kind}series/{post.stem}/" for post in POSTS for kind in ("", "slides/")]
 
 
@@ -229,28 +170,40 @@ def test_no_serious_accessibility_violations_in_what_the_project_adds(browser, s
 
 
 CALCULATOR_CASES = [
-    # fleet, interval, refs, agent, parallel, where the apply and push times were measured
+    # fleet, interval, refs, agent, deploys at once (None: the lab's own), where the apply and
+    # push times were measured
     (1000, 60, 100, "ours", 10, "kind"),
-    (10000, 5, 1000, "flux", 25, "kwok"),
-    (3, 15, 1, "ours", 1, "kwok"),
-    (70, 60, 1, "flux", 10, "kind"),
+    (10000, 5, 1000, "flux", None, "kwok"),
+    (3, 15, 1, "ours", None, "kind"),
+    (70, 60, 1, "flux", 25, "kind"),
 ]
 
 
-def test_the_lab_page_draws_every_chart_and_its_calculator_answers(browser, served_site):
+@pytest.mark.parametrize("width", [390, 1280])
+def test_the_lab_page_draws_every_chart_and_its_calculator_answers(browser, served_site, width):
     """No console error, every result drawn as an inline chart with its alt text, and the
-    calculator giving the Python model's answers (the same inputs, read from the page)."""
+    calculator giving the Python model's answers (the same inputs, read from the page), each
+    answer inside its box, at a phone's width and a desktop's."""
     import math
 
     from generator.site import scaling
 
-    context, page, problems = open_page(browser, f"{served_site}/lab/")
+    context, page, problems = open_page(
+        browser, f"{served_site}/lab/", viewport={"width": width, "height": 900}
+    )
     try:
         figures = page.locator("figure.lab-result")
-        fences = (ROOT / "docs" / "lab" / "index.md").read_text().count("```lab-result")
+        source = (ROOT / "docs" / "lab" / "index.md").read_text()
+        fences = source.count("```lab-result") - source.count("part: numbers")
         assert figures.count() == fences
+        page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
         for index in range(fences):
-            svg = figures.nth(index).locator("svg[role=img]")
+            shown = figures.nth(index).locator(".lab-chart:visible")
+            assert shown.count() == 1
+            svg = shown.locator("svg[role=img]")
+            if svg.count() == 0:  # on a phone, the credentials grid is a table
+                assert width < 720 and shown.locator("table tr").count() >= 3
+                continue
             assert svg.get_attribute("aria-label")
             box = svg.bounding_box()
             assert box and box["width"] > 200 and box["height"] > 80  # drawn, not empty
@@ -262,7 +215,7 @@ def test_the_lab_page_draws_every_chart_and_its_calculator_answers(browser, serv
             page.fill("input[name=fleet]", str(fleet))
             page.fill("input[name=interval]", str(interval))
             page.fill("input[name=refs]", str(refs))
-            page.fill("input[name=parallel]", str(parallel))
+            page.fill("input[name=parallel]", str(parallel or models["kind"]["parallel"]))
             page.select_option("select[name=agent]", agent)
             page.select_option("select[name=provider]", provider)
             shown = {
@@ -273,10 +226,31 @@ def test_the_lab_page_draws_every_chart_and_its_calculator_answers(browser, serv
             for key, value in shown.items():
                 assert math.isclose(value, getattr(expected, key), rel_tol=1e-9), (key, fleet)
             assert len(shown) == 6
-        page.fill("input[name=fleet]", "-5")
+            fits = page.evaluate(
+                "() => [...document.querySelectorAll('output[name=result] dd, output[name=result]"
+                " dt')].every(e => e.scrollWidth <= e.clientWidth + 1"
+                " && e.getBoundingClientRect().right <= document.documentElement.clientWidth)"
+            )
+            assert fits, f"an answer runs out of its box at {width} px"
         answer = page.locator("output[name=result]")
-        assert answer.get_attribute("data-state") == "error"
-        assert "Clusters: a number from 1 to 1000000" in answer.text_content()
+        for typed, said in (("-5", "Clusters: a whole number from 1 to 1,000,000"),
+                            ("2.5", "Clusters: a whole number from 1 to 1,000,000")):  # fmt: skip
+            page.fill("input[name=fleet]", typed)
+            assert answer.get_attribute("data-state") == "error"
+            assert said in answer.text_content()
+        page.fill("input[name=fleet]", "30")
+        page.fill("input[name=parallel]", "7.5")
+        assert "Push deploys to: a whole number" in answer.text_content()
+        # Push to a fleet is not one flat time: more clusters at the lab's pace take longer.
+        page.fill("input[name=parallel]", str(models["kind"]["parallel"]))
+        page.select_option("select[name=provider]", "kind")
+        times = []
+        for fleet in (3, 300):
+            page.fill("input[name=fleet]", str(fleet))
+            times.append(
+                float(page.locator("dd[data-key=push_seconds]").get_attribute("data-value"))
+            )
+        assert times[1] > 10 * times[0], times
         page.wait_for_load_state("networkidle")
         assert problems == [], problems
     finally:
@@ -448,7 +422,7 @@ def test_numbers_and_the_lab_box_read_on_a_phone(browser, served_site):
         try:
             width = page.evaluate("document.documentElement.scrollWidth")
             assert width <= 390, (path, width)
-            number = page.locator("a.lab-number").first
+            number = page.locator('a.lab-number[href$=".json"]').first
             assert number.get_attribute("title") and number.get_attribute("href").endswith(".json")
             box = page.locator(".get-the-lab pre").first.bounding_box()
             assert box and box["width"] <= 390

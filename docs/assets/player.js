@@ -205,7 +205,7 @@
     this.events = capIdle(events, header.idle_time_limit);
     this.width = header.width;
     this.height = header.height;
-    this.duration = events.length ? events[events.length - 1][0] : 0;
+    this.duration = this.events.length ? this.events[this.events.length - 1][0] : 0;
     this.position = 0;
     this.speed = 1;
     this.timer = null;

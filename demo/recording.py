@@ -146,6 +146,7 @@ def keep_width(text: str, old: str, new: str) -> str:
     one takes them from the padding that follows it, leaving one space before a border (a
     path longer than its cell and all its padding makes its line longer: the only way to
     keep it whole)."""
+    text = _truncated(text, old, new)
     if old not in text:
         return text
     pattern = re.compile(re.escape(old) + f"([^\\s{_BORDERS}]*)( *)(?=([{_BORDERS}\\r\\n]|$)?)")
@@ -161,6 +162,28 @@ def keep_width(text: str, old: str, new: str) -> str:
     return pattern.sub(replace, text)
 
 
+ELLIPSIS = "\u2026"
+SHORTEST_CUT = 8  # characters of a path a table may show before its ellipsis, to be replaced
+
+
+def _truncated(text: str, old: str, new: str) -> str:
+    """A path a table cut short (`/tmp/tellit-recordi…`) replaced too, in the same width: by
+    `new` where it fits, else by `new` cut short the same way."""
+    for keep in range(len(old) - 1, SHORTEST_CUT - 1, -1):
+        cut = old[:keep] + ELLIPSIS
+        if cut not in text:
+            continue
+        pattern = re.compile(re.escape(cut) + "( *)")
+
+        def replace(match: re.Match, cut: str = cut) -> str:
+            width = len(cut) + len(match.group(1))
+            shown = new if len(new) < width else new[: max(1, width - 2)] + ELLIPSIS
+            return shown + " " * (width - len(shown))
+
+        text = pattern.sub(replace, text)
+    return text
+
+
 def record_demo(
     out: Path = RECORDING,
     provider: str = "kwok",
@@ -171,7 +194,9 @@ def record_demo(
     argv = [sys.executable, "-m", "demo", "tour", "--provider", provider,
             "--clusters", str(clusters)]  # fmt: skip
     progress(f"recording `python -m demo tour --provider {provider}` (a few minutes)")
-    with own_lab("record") as state:
+    # "recording": its temporary folder (/tmp/tellit-recording-XXXXXXXX) is no shorter than the
+    # placeholder it becomes, so scrubbing it keeps every table row's width (keep_width).
+    with own_lab("recording") as state:
         recording = record(argv, dict(os.environ), f"make demo PROVIDER={provider}")
     replacements = {
         str(state): "~/.cache/tell-it-with-a-meme/lab",

@@ -4,6 +4,7 @@ recording (a valid asciicast with nothing of this machine in it), and `make reco
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -62,6 +63,18 @@ def test_scrub_keeps_the_width_of_a_table_row():
     assert second == "\u2502 state \u2502 ~/.cache/lab \u2502\r\n"
 
 
+def test_scrub_replaces_a_path_a_table_cut_short():
+    """Rich cuts a long cell with an ellipsis: the part it shows is this machine's path too."""
+    cut = "\u2502 /tmp/tellit-recording-hg2yo\u2026 \u2502"
+    recording = Recording(
+        100, 32, "t", "c", [(0.1, cut), (0.2, "\u2502 /tmp/tellit-rec\u2026 \u2502")]
+    )
+    scrub(recording, {"/tmp/tellit-recording-hg2yo4k2": "~/.cache/tell-it-with-a-meme"})
+    (_, first), (_, second) = recording.events
+    assert first == "\u2502 ~/.cache/tell-it-with-a-meme \u2502" and len(first) == len(cut)
+    assert second == "\u2502 ~/.cache/tell-i\u2026 \u2502"  # cut short as the table had it
+
+
 @pytest.mark.parametrize("provider", ["kwok", "kind"])
 def test_the_committed_recording_is_a_real_run_with_nothing_of_this_machine(provider):
     header, events = read_cast(RECORDING.with_name(f"demo-{provider}.cast"))
@@ -75,6 +88,22 @@ def test_the_committed_recording_is_a_real_run_with_nothing_of_this_machine(prov
         assert words in text
     for private in (str(ROOT), str(Path.home()) + "/", "/tmp/tellit-", "eyJhbGci"):
         assert private not in text, f"the recording shows {private!r}"
+    # Pauses are capped for the player, and every table is as wide in each of its rows.
+    assert 0 < header["idle_time_limit"] <= 5
+    for table in box_tables(text):
+        assert len({len(row) for row in table}) == 1, "\n".join(table)
+
+
+def box_tables(text: str) -> list[list[str]]:
+    """The tables a recording printed (runs of lines drawn with box characters), as text."""
+    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text).replace("\r\n", "\n").split("\n")
+    tables: list[list[str]] = [[]]
+    for line in plain:
+        if line[:1] in "\u2502\u2503\u250f\u2517\u2521\u2514\u250c\u251c":
+            tables[-1].append(line)
+        elif tables[-1]:
+            tables.append([])
+    return [table for table in tables if table]
 
 
 def test_recording_refuses_beside_a_lab_that_is_up(tmp_path, monkeypatch):

@@ -137,3 +137,19 @@ def test_a_stale_heartbeat_tells_a_stuck_agent_from_a_running_one():
     assert info(20).silent_for(now) is None  # within three rounds of 5 s and some
     assert info(120).silent_for(now) == 120
     assert AgentInfo("east", True, None, None, {}).silent_for(now) is None  # Flux: no beat
+
+
+def test_a_hook_run_that_never_comes_says_what_the_hooks_log_said(tmp_path):
+    """Waiting for the pipeline a push started: on a timeout, the end of the hook's log."""
+    from demo.experiments.measure import HOOK_LOG, hook_run
+
+    log = tmp_path / HOOK_LOG
+    log.parent.mkdir(parents=True)
+    log.write_text("validate: ok\nbuild: failed: no space left on device\n")
+    with pytest.raises(LabError) as caught:
+        hook_run(tmp_path, "93edd7df238a0000", wait=0.1)
+    assert "did not finish in 0.1 s" in caught.value.message
+    assert "build: failed: no space left on device" in caught.value.message
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / "0001-93edd7df238a.json").write_text('{"ok": true}')
+    assert hook_run(tmp_path, "93edd7df238a0000", wait=0.1) == {"ok": True}

@@ -93,15 +93,31 @@ def live_image(api) -> str:
     return deployment.spec.template.spec.containers[0].image
 
 
-def hook_run(root: Path, commit: str) -> dict:
+HOOK_LOG = Path("git") / "repos" / "app.git" / "tellit-on-push.log"  # githook.start writes it
+
+
+def hook_run(root: Path, commit: str, wait: float = 300) -> dict:
     """The record of the pipeline run the app repository's hook started for `commit`."""
-    deadline = time.perf_counter() + 300
+    deadline = time.perf_counter() + wait
     while not (found := list((root / "runs").glob(f"*-{commit[:12]}.json"))):
         if time.perf_counter() > deadline:
-            raise LabError(f"the hook's pipeline run of {commit[:12]} did not finish")
+            raise LabError(
+                f"the hook's pipeline run of {commit[:12]} did not finish in {wait:g} s;"
+                f" the hook's log ends: {_tail(root / HOOK_LOG)}",
+                f"read {root / HOOK_LOG} for the whole run",
+            )
         time.sleep(0.05)
     time.sleep(0.1)  # written atomically, but let the run's process finish its last log line
     return json.loads(found[0].read_text())
+
+
+def _tail(path: Path, lines: int = 5) -> str:
+    """The last lines of a log, on one line, or what stopped us reading it."""
+    try:
+        said = path.read_text(errors="replace").splitlines()[-lines:]
+    except OSError as error:
+        return f"(no log: {error.strerror})"
+    return " | ".join(line.strip() for line in said if line.strip()) or "(empty)"
 
 
 def kwok_lab(root: Path, clusters: int = 3, provider: str = "kwok") -> tuple[Delivery, RunRecord]:

@@ -22,7 +22,6 @@ import urllib.request
 from pathlib import Path
 
 from . import signing
-from .paths import write_atomic
 
 # Per repository, beside its hooks: URLs to notify (one a line), and a command to start.
 SUBSCRIBERS = "tellit-subscribers"
@@ -66,7 +65,12 @@ def forget(repository: Path, urls: list[str]) -> None:
     if not urls or not subscribers.is_file():
         return
     kept = [u for u in subscribers.read_text().split() if u not in urls]
-    write_atomic(subscribers, "".join(f"{u}\n" for u in kept))  # as GitServer.unsubscribe
+    # A temporary file of this process's own: hooks of pushes that land together run at once,
+    # and a shared temporary name (write_atomic's) makes one of them fail before it starts its
+    # pipeline. Whole or not at all, by the rename.
+    spare = subscribers.with_name(f".{SUBSCRIBERS}.{os.getpid()}")
+    spare.write_text("".join(f"{u}\n" for u in kept))
+    spare.replace(subscribers)
     for url in urls:
         print(f"remote: {url} no longer listens (its agent is gone): unsubscribed", file=sys.stderr)
 

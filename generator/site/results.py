@@ -420,6 +420,11 @@ def table_html(header: list[str], rows: list[list[str]], code: bool = False) -> 
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def samples_link(experiment: str) -> str:
+    """The link to a result's file, where every sample is (relative to the lab page)."""
+    return f'<a href="results/{html.escape(experiment)}.json">every sample (JSON)</a>'
+
+
 def caption_html(document: dict, experiment: str) -> str:
     """Under the chart: what it is, when and where it was measured, and the link to every
     sample. The versions measured go with the numbers, folded."""
@@ -428,8 +433,7 @@ def caption_html(document: dict, experiment: str) -> str:
         f"{document['title']}. Measured {meta['date'][:10]} on {meta['cores']} cores,"
         f" {meta['provider']}, {meta['size']} run."
     )
-    link = f'<a href="results/{html.escape(experiment)}.json">every sample (JSON)</a>'
-    return f"{html.escape(text)} {link}"
+    return f"{html.escape(text)} {samples_link(experiment)}"
 
 
 def versions_html(document: dict) -> str:
@@ -461,11 +465,10 @@ def figure_html(document: dict, data: bytes, experiment: str, chart: str) -> str
 def numbers_html(document: dict, experiment: str, chart: str) -> str:
     """The chart's numbers, folded: a reader opens them, the page stays short."""
     header, rows = CHARTS[chart].table(document)
-    link = f'<a href="results/{html.escape(experiment)}.json">every sample (JSON)</a>'
     return (
         '<details class="lab-numbers"><summary>The numbers behind this chart'
         f" ({len(rows)} rows)</summary>{table_html(header, rows)}"
-        f"<p>{versions_html(document)} {link}</p></details>"
+        f"<p>{versions_html(document)} {samples_link(experiment)}</p></details>"
     )
 
 

@@ -19,7 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .fence import page_location
 from .fences import loud
+from .numbers import link_html, parse, resolve, slug
 from .results import ResultFenceError, load_result, results_dir, table_html
 
 HELD = "held"
@@ -45,12 +47,6 @@ def _rows(document: dict) -> dict[str, dict]:
     return {row["series"]: row for row in document["summary"]}
 
 
-def _slug(series: str) -> str:
-    from .numbers import slug
-
-    return slug(series)
-
-
 def _ref(result: str, entry: str, field: str, unit: str = "") -> str:
     return f"`{result}:{entry}:{field}{' ' + unit if unit else ''}`"
 
@@ -72,9 +68,9 @@ def lead_time(kind: dict) -> Verdict:
         verdict, condition = HELD, ""
     return Verdict(
         "lead-time", "Push is fast; pull waits for its poll", verdict, condition,
-        ("push", _ref(name, _slug(push["series"]), "median"), "; pull polling every",
-         f"{slowest['series'].rsplit('every ', 1)[1]}", _ref(name, _slug(slowest["series"]),
-         "median"), "; woken by the webhook", _ref(name, _slug(hook["series"]), "median")),
+        ("push", _ref(name, slug(push["series"]), "median"), "; pull polling every",
+         f"{slowest['series'].rsplit('every ', 1)[1]}", _ref(name, slug(slowest["series"]),
+         "median"), "; woken by the webhook", _ref(name, slug(hook["series"]), "median")),
     )  # fmt: skip
 
 
@@ -126,9 +122,9 @@ def propagation(document: dict) -> Verdict:
     return Verdict(
         "propagation-drift", "Push must reach every environment; pull puts it right", verdict,
         condition,
-        ("push put right", _ref(name, _slug(down["series"]), "repaired"), "of",
-         _ref(name, _slug(down["series"]), "n"), "clusters it missed; the lab's agent did after",
-         _ref(name, _slug(fixed["series"]), "median")),
+        ("push put right", _ref(name, slug(down["series"]), "repaired"), "of",
+         _ref(name, slug(down["series"]), "n"), "clusters it missed; the lab's agent did after",
+         _ref(name, slug(fixed["series"]), "median")),
     )  # fmt: skip
 
 
@@ -152,9 +148,9 @@ def credentials(document: dict) -> Verdict:
     name = document["experiment"]
     return Verdict(
         "credentials", "Pull keeps the cluster keys inside the clusters", verdict, condition,
-        ("a stolen CI secret opened", _ref(name, _slug(ci["series"]), "clusters_opened"), "of",
+        ("a stolen CI secret opened", _ref(name, slug(ci["series"]), "clusters_opened"), "of",
          _ref(name, "parameters", "clusters"), "clusters; an agent's token",
-         _ref(name, _slug(agent["series"]), "clusters_opened")),
+         _ref(name, slug(agent["series"]), "clusters_opened")),
     )  # fmt: skip
 
 
@@ -168,8 +164,8 @@ def flexibility(document: dict) -> Verdict:
     row = next(r for r in document["summary"] if "Docker" in r["series"])
     return Verdict(
         "flexibility", "Push reaches targets that are not Kubernetes", verdict, "",
-        ("a Docker host updated in", _ref(name, _slug(row["series"]), "n"), "of",
-         _ref(name, "parameters", "runs"), "runs,", _ref(name, _slug(row["series"]), "median"),
+        ("a Docker host updated in", _ref(name, slug(row["series"]), "n"), "of",
+         _ref(name, "parameters", "runs"), "runs,", _ref(name, slug(row["series"]), "median"),
          "after the pipeline reached it"),
     )  # fmt: skip
 
@@ -184,9 +180,9 @@ def footprint(document: dict) -> Verdict:
     name = document["experiment"]
     return Verdict(
         "agent-footprint", "An agent in every cluster is not free", verdict, "",
-        ("the lab's agent", _ref(name, _slug(memory["series"]), "median"), "and",
-         _ref(name, _slug(polls["series"]), "median count"), "idle polls a minute per cluster;"
-         " Flux", _ref(name, _slug(flux["series"]), "median")),
+        ("the lab's agent", _ref(name, slug(memory["series"]), "median"), "and",
+         _ref(name, slug(polls["series"]), "median count"), "idle polls a minute per cluster;"
+         " Flux", _ref(name, slug(flux["series"]), "median")),
     )  # fmt: skip
 
 
@@ -224,8 +220,6 @@ def as_result(folder: Path) -> dict:
 
 
 def _decider_html(decider: tuple[str, ...], page_url: str) -> str:
-    from .numbers import link_html, parse, resolve
-
     folder = results_dir()
     parts = []
     for piece in decider:
@@ -240,8 +234,6 @@ def _decider_html(decider: tuple[str, ...], page_url: str) -> str:
 def format_summary(src: str, language: str, class_name: str, options, md, **kwargs) -> str:
     """superfences' formatter of the `lab-summary` fence (empty): the claims, their verdicts,
     the numbers that decide them, a link to each section, and what the verdicts mean."""
-    from .fence import page_location
-
     if src.strip():
         raise ResultFenceError("a lab-summary fence takes nothing inside it: leave it empty")
     where = page_location(md)

@@ -90,7 +90,7 @@ test: $(DEV_STAMP)
 	$(MAKE) --no-print-directory $(AXE_STAMP)
 	$(BIN)/python -m demo provision
 	$(BIN)/python -m demo node-image --if-needed
-	$(BIN)/python -m demo.bundle --fetch-only --platforms this
+	$(BIN)/python -m demo.offline.pack --fetch-only --platforms this
 	$(MAKE) --no-print-directory tools
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
@@ -113,7 +113,7 @@ provision: $(LAB_STAMP)
 	$(BIN)/python -m demo provision
 	$(BIN)/python -m demo node-image --if-needed
 
-# The kind node image, built here from Debian packages and Go modules (demo/nodeimage.py):
+# The kind node image, built here from Debian packages and Go modules (demo/clusters/kind/nodeimage.py):
 # for machines that cannot pull kindest/node. Cached by version in the tools cache.
 node-image: $(LAB_STAMP)
 	$(BIN)/python -m demo node-image
@@ -137,15 +137,15 @@ experiments: $(LAB_STAMP)
 record: $(LAB_STAMP)
 	$(BIN)/python -m demo record
 
-# The workshop's offline bundle (demo/bundle.py), and loading it on a laptop (demo/offline.py,
+# The workshop's offline bundle (demo/offline/pack.py), and loading it on a laptop (demo/offline/load.py,
 # standard library only: it makes the virtual environment from the bundle's wheels).
 BUNDLE ?= tellit-offline.tar
 prefetch: site $(LAB_STAMP)
 	$(BIN)/python -m demo node-image --if-needed
-	$(BIN)/python -m demo.bundle $(BUNDLE)
+	$(BIN)/python -m demo.offline.pack $(BUNDLE)
 
 offline:
-	$(PYTHON) -m demo.offline $(BUNDLE)
+	$(PYTHON) -m demo.offline.load $(BUNDLE)
 
 demo-up: $(LAB_STAMP)
 	$(BIN)/python -m demo up --provider $(PROVIDER) --clusters $(CLUSTERS)

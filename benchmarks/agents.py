@@ -28,10 +28,10 @@ from lightkube.resources.apps_v1 import Deployment
 
 from benchmarks.delivery import ROOT, spread, step
 from benchmarks.report import publish, runs, verdict
-from demo.delivery import NAMESPACE, Delivery
+from demo.delivery.lab_delivery import NAMESPACE, Delivery
 from demo.experiments import footprint
 from demo.experiments.measure import hook_run, kwok_lab, lead_times, pull_lead_times
-from demo.kubeapi import client
+from demo.kube.api import client
 
 RUNS = runs("BENCH_AGENT_RUNS", 5)
 POLLED_RUNS = 2 * RUNS

@@ -20,7 +20,7 @@ import psutil
 
 from benchmarks.report import publish, runs
 from demo.experiments.measure import hook_run, kwok_lab, pull_lead_times
-from demo.services import Service
+from demo.services.background import Service
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNS = runs("BENCH_DELIVERY_RUNS", 5)

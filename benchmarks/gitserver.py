@@ -23,8 +23,8 @@ from pathlib import Path
 import requests
 
 from benchmarks.report import SMOKE, publish, runs, verdict
-from demo.gitserver import GitServer
-from demo.run import git_env
+from demo.core.run import git_env
+from demo.services.gitserver import GitServer
 
 ROOT = Path(__file__).resolve().parent.parent
 POLLS = runs("BENCH_GIT_POLLS", 300)

@@ -2,8 +2,8 @@
 memory per cluster, against kwok's on the same run.
 
 Run with `make bench` after `make provision`. On a machine that cannot pull kindest/node the
-node image is the one built here (`demo.nodeimage`); the cold build runs once (it takes
-minutes, with the Go-built tools cached), the rest are medians over runs. The table is printed
+node image is the one built here (`demo.clusters.kind.nodeimage`); the cold build runs once (it
+takes minutes, with the Go-built tools cached), the rest are medians over runs. The table is printed
 and written to .artifacts/bench/kind.md.
 """
 
@@ -21,11 +21,11 @@ from pathlib import Path
 
 from benchmarks.lab import rss_mb
 from benchmarks.report import SMOKE, publish, runs
-from demo import nodeimage
 from demo.clusters import create_all, provider
-from demo.clusters.kind import KindProvider
-from demo.run import run
-from demo.teardown import down
+from demo.clusters.kind import nodeimage
+from demo.clusters.kind.provider import KindProvider
+from demo.core.run import run
+from demo.lab.teardown import down
 
 RUNS = runs("BENCH_KIND_RUNS", 2)
 # A smoke run creates one cluster of each, and leaves the node image as it is (its cold

@@ -18,9 +18,9 @@ from pathlib import Path
 import psutil
 
 from benchmarks.report import publish, runs
-from demo import provision
 from demo.clusters import create_all, provider
-from demo.teardown import down
+from demo.lab.teardown import down
+from demo.toolchain import provision
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNS = runs("BENCH_LAB_RUNS", 3)
@@ -112,7 +112,7 @@ def main() -> int:
             f"{statistics.median(c['down'] for c in commands):.1f} s",
         ),
     ]
-    note = f"{RUNS} runs each, {os.cpu_count()} cores, Kubernetes from demo/versions.py."
+    note = f"{RUNS} runs each, {os.cpu_count()} cores, Kubernetes from demo/core/versions.py."
     publish("lab", ("measure", "median"), rows, note)
     return 0
 

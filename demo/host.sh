@@ -5,7 +5,7 @@
 # exactly what to run.
 set -eu
 # --browser: also what the browser checks need; --node-image: also what building the kind node
-# image needs (demo/nodeimage.py: debootstrap, and a C compiler for pause).
+# image needs (demo/clusters/kind/nodeimage.py: debootstrap, and a C compiler for pause).
 browser=no
 node_image=no
 for flag in "$@"; do

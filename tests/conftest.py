@@ -47,7 +47,7 @@ def lab_state(tmp_path: Path, monkeypatch) -> Path:
     state = tmp_path / "lab"
     monkeypatch.setenv("TELLIT_LAB_STATE", str(state))
     yield state
-    from demo.teardown import down
+    from demo.lab.teardown import down
 
     assert down(state, log=lambda message: None) == [], "the lab left something behind"
 
@@ -79,7 +79,7 @@ def pytest_collection_modifyitems(session, config, items):
 def pytest_sessionfinish(session):
     lab = session.config.stash.get(KIND_LAB, None)
     if lab is not None:
-        from demo.teardown import down
+        from demo.lab.teardown import down
 
         lab.stop()
         down(lab.state, log=lambda message: None)  # a no-op when its tests took it down

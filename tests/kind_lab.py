@@ -20,7 +20,7 @@ from pathlib import Path
 from conftest import ROOT
 from lab_support import demo_env
 
-from demo import nodeimage
+from demo.clusters.kind import nodeimage
 
 # Host-wide settings a kind node could change: the ones kubelet writes, and systemd's defaults.
 HOST_SYSCTLS = [

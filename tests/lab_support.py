@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -64,3 +65,8 @@ def need_registry() -> None:
 
 def need_git() -> None:
     need(shutil.which("git") is not None, "git")
+
+
+def tour_rows(state: Path) -> list[dict]:
+    """The rows of the last tour's table in the lab state `state` (what `make demo` did)."""
+    return json.loads((state / "tour.json").read_text())["rows"]

@@ -18,12 +18,13 @@ from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import ConfigMap, Event, Namespace
 from lightkube.resources.rbac_authorization_v1 import RoleBinding
 
-from demo import provision, signing
-from demo.agent import FIELD_MANAGER, STATUS_NAME, Agent, Settings
 from demo.clusters import provider
-from demo.gitserver import GitServer
-from demo.kube import namespaced_role, service_account_kubeconfig
-from demo.kubeapi import KubeError, apply_all, client
+from demo.core import signing
+from demo.delivery.agent.reconciler import FIELD_MANAGER, STATUS_NAME, Agent, Settings
+from demo.kube.accounts import namespaced_role, service_account_kubeconfig
+from demo.kube.api import KubeError, apply_all, client
+from demo.services.gitserver import GitServer
+from demo.toolchain import provision
 
 pytestmark = pytest.mark.provisioned
 

@@ -16,7 +16,7 @@ from conftest import ROOT
 from helpers import need
 from lab_support import need_docker, need_registry
 
-from demo import provision
+from demo.toolchain import provision
 
 
 def smoke(name: str) -> str:

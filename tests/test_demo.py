@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -9,10 +10,10 @@ import psutil
 import pytest
 from conftest import ROOT
 from helpers import need
-from lab_support import demo, demo_env, need_docker, need_registry
+from lab_support import demo, demo_env, need_docker, need_registry, tour_rows
 
-from demo import provision
-from demo.delivery import Delivery
+from demo.delivery.lab_delivery import Delivery
+from demo.toolchain import provision
 
 pytestmark = pytest.mark.provisioned
 
@@ -38,27 +39,36 @@ def test_make_demo_twice_then_push_and_agent_commands(lab_state):
     out = make.stdout
     for expected in ("checks passed", "1/3 push", "2/3 pull", "3/3 drift", "What happened"):
         assert expected in out, out[-3000:]
-    rows = [line for line in out.splitlines() if line.startswith("│ pu")]
-    assert len(rows) == 4, rows  # push and pull, for each of two clusters
-    assert all("sha256:" in row for row in rows)
+    rows = tour_rows(lab_state)
+    assert [row["step"] for row in rows] == ["push", "push", "pull", "pull"], rows  # two clusters
+    assert all(row["digest"].startswith("sha256:") for row in rows), rows
     assert "put back by its agent" in out
 
     again = demo("tour", "--provider", "kwok", "--clusters", "2", state=lab_state)
     assert again.returncode == 0, again.stdout[-3000:]
     assert "What happened" in again.stdout
 
-    status = demo("agent", "status", state=lab_state)
-    assert status.returncode == 0 and status.stdout.count("running") == 2, status.stdout
+    status = demo("agent", "status", "--json", state=lab_state)
+    agents = json.loads(status.stdout)
+    assert status.returncode == 0 and agents["mode"] == "pull", status.stdout
+    assert [(a["cluster"], a["running"]) for a in agents["agents"]] == [
+        ("east", True),
+        ("west", True),
+    ]
 
-    stopped = demo("agent", "stop", state=lab_state)
-    assert stopped.returncode == 0 and "push mode" in stopped.stdout
-    assert stopped.stdout.count("stopped") == 2, stopped.stdout
+    stopped = demo("agent", "stop", "-o", "json", state=lab_state)
+    agents = json.loads(stopped.stdout)
+    assert stopped.returncode == 0 and agents["mode"] == "push", stopped.stdout
+    assert not any(a["running"] for a in agents["agents"]), agents
 
-    pushed = demo("push", "--no-build", state=lab_state)
-    assert pushed.returncode == 0, pushed.stdout[-3000:]
-    assert "(push mode): ok" in pushed.stdout and "deploy and verify" in pushed.stdout
-    table = pushed.stdout[pushed.stdout.index("Pipeline run for") :]
-    assert "  east " in table and "  west " in table
+    pushed = demo("push", "--no-build", "--json", state=lab_state)
+    assert pushed.returncode == 0, pushed.stdout[-3000:] + pushed.stderr[-3000:]
+    run = json.loads(pushed.stdout)
+    assert run["ok"] and run["mode"] == "push", run
+    assert "deploy and verify" in [stage["name"] for stage in run["stages"]], run["stages"]
+    assert sorted(c["cluster"] for c in run["clusters"]) == ["east", "west"]
+    shown = demo("push", "--no-build", state=lab_state)  # the table, for a person
+    assert "(push mode): ok" in shown.stdout and "Pipeline run for" in shown.stdout
 
 
 def test_push_works_on_a_lab_just_brought_up(lab_state):

@@ -13,11 +13,11 @@ from conftest import ROOT
 from helpers import need
 from lab_support import need_docker, need_registry
 
-from demo import provision
-from demo.cli import main
-from demo.errors import LabError
+from demo.cli.main import main
+from demo.core.errors import LabError
 from demo.experiments.results import ResultError, check
 from demo.experiments.runner import run_experiment
+from demo.toolchain import provision
 
 
 @pytest.fixture(scope="module")

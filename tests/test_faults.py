@@ -17,16 +17,16 @@ from helpers import need
 from lab_support import need_docker, need_registry
 from lightkube.resources.core_v1 import ConfigMap
 
-from demo import provision
-from demo.agent import STATUS_NAME
 from demo.clusters import create_all, provider
-from demo.delivery import NAMESPACE, Delivery
-from demo.errors import LabError
-from demo.gitserver import GitServer
-from demo.kubeapi import client
-from demo.lab import LabRecord, start_registry
-from demo.registry import LocalRegistry
-from demo.services import Service
+from demo.core.errors import LabError
+from demo.delivery.agent.reconciler import STATUS_NAME
+from demo.delivery.lab_delivery import NAMESPACE, Delivery
+from demo.kube.api import client
+from demo.lab.record import LabRecord, start_registry
+from demo.services.background import Service
+from demo.services.gitserver import GitServer
+from demo.services.registry import LocalRegistry
+from demo.toolchain import provision
 
 pytestmark = pytest.mark.provisioned
 

@@ -16,19 +16,21 @@ from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import ConfigMap, Pod, Secret
 from test_agent import Repo, configmap, deployment
 
-from demo import flux, provision, signing
 from demo.clusters import create_all, provider
-from demo.fluxobjects import (
+from demo.core import signing
+from demo.core.processes import listening
+from demo.delivery.flux import controllers as flux
+from demo.delivery.flux.objects import (
     FIELD_MANAGER,
     KUSTOMIZE_CONTROLLER,
     RECEIVER,
     SOURCE,
     SOURCE_CONTROLLER,
 )
-from demo.fluxreceiver import GitRepository
-from demo.gitserver import GitServer
-from demo.kubeapi import client
-from demo.processes import listening
+from demo.delivery.flux.receiver import GitRepository
+from demo.kube.api import client
+from demo.services.gitserver import GitServer
+from demo.toolchain import provision
 
 pytestmark = pytest.mark.provisioned
 
@@ -65,7 +67,7 @@ def fleet(tmp_path_factory):
         hosts.append(host)
     admins = [client(c, "test-admin", namespace=NAMESPACE) for c in clusters]
     yield hosts, admins, repo, state
-    from demo.teardown import down
+    from demo.lab.teardown import down
 
     for host in hosts:
         host.stop()

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import yaml
 
-from demo import flux
-from demo.fluxobjects import (
+from demo.delivery.flux import controllers as flux
+from demo.delivery.flux.objects import (
     APPLIER,
     FLUX_RELEASE,
     INSTALL_URL,

@@ -22,12 +22,13 @@ import pytest
 import requests
 from conftest import KIND_LAB
 from kind_lab import KindLab, read_sysctls, volumes
-from lab_support import demo, need_docker
+from lab_support import demo, need_docker, tour_rows
 
-from demo import incluster, signing
-from demo.clusters.kind import KindProvider
-from demo.minilabs import TRACKS, Node, controlplane
-from demo.teardown import docker_leftovers, down
+from demo.clusters.kind.provider import KindProvider
+from demo.core import signing
+from demo.delivery.agent import incluster
+from demo.lab.teardown import docker_leftovers, down
+from demo.workshop.minilabs import TRACKS, Node, controlplane
 
 pytestmark = pytest.mark.kind
 NAMES = ["east", "north", "west"]
@@ -66,11 +67,12 @@ def kind_lab(request):
 
 
 def test_make_demo_tells_the_whole_story_on_kind(kind_lab):
-    make, _, _, _ = kind_lab
+    make, _, _, state = kind_lab
     assert make.returncode == 0, make.stdout[-4000:] + make.stderr[-2000:]
     assert make.stdout.count("check: ok") == 3, make.stdout[-4000:]
-    rows = [line for line in make.stdout.splitlines() if line.startswith("│ pu")]
-    assert len(rows) == 6 and all("sha256:" in row for row in rows), rows
+    rows = tour_rows(state)
+    assert [row["step"] for row in rows] == ["push"] * 3 + ["pull"] * 3, rows
+    assert all(row["digest"].startswith("sha256:") for row in rows), rows
     assert "put back by its agent" in make.stdout
 
 
@@ -97,11 +99,9 @@ def test_three_clusters_are_ready_on_the_labs_network(kind_lab):
 
 
 def test_the_app_pulled_from_the_labs_registry_answers(kind_lab):
-    make, owner, _, _ = kind_lab
+    _, owner, _, state = kind_lab
     # The version the agents applied last (the pull step's commit), as the table shows it.
-    pulled = {
-        line.split("│")[3].strip() for line in make.stdout.splitlines() if line.startswith("│ pull")
-    }
+    pulled = {row["version"] for row in tour_rows(state) if row["step"] == "pull"}
     assert len(pulled) == 1, pulled
     version = pulled.pop()
     each_cluster(owner, lambda cluster: check_app(cluster, version))

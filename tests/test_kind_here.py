@@ -15,9 +15,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from demo import incluster, kindshim, nodeimage, pyimage, rootfs, versions
-from demo.clusters.kind import KIND_CONFIG, KindSetup
-from demo.nodeimage import NodeImageError
+from demo.clusters.kind import nodeimage
+from demo.clusters.kind import shim as kindshim
+from demo.clusters.kind.nodeimage import NodeImageError
+from demo.clusters.kind.provider import KIND_CONFIG, KindSetup
+from demo.core import versions
+from demo.delivery.agent import incluster
+from demo.toolchain import pyimage, rootfs
 
 
 def test_shim_rewrites_privileged_runs_and_nothing_else():

@@ -3,6 +3,8 @@ bring the lab up, report it and remove all of it, even after a killed `up`."""
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import shutil
 import signal
@@ -19,10 +21,12 @@ from conftest import ROOT
 from helpers import need
 from lab_support import demo, need_docker, need_registry
 
-from demo import doctor, provision
-from demo.checks import port_free
+from demo.cli.main import build_parser
 from demo.clusters import ClusterError, provider
-from demo.processes import listening
+from demo.core.checks import port_free
+from demo.core.processes import listening
+from demo.lab import doctor
+from demo.toolchain import provision
 
 pytestmark = pytest.mark.provisioned
 
@@ -46,12 +50,15 @@ def test_doctor_finds_a_busy_port():
 
 
 def test_doctor_command_exit_code_follows_the_checks(lab_state):
-    result = demo("doctor", "--provider", "kwok", state=lab_state)
-    failed = doctor.failed(doctor.all_checks("kwok"))
+    result = demo("doctor", "--provider", "kwok", "--json", state=lab_state)
+    answer = json.loads(result.stdout)
+    failed = [c for c in answer["checks"] if c["result"] == "FAIL"]
     assert result.returncode == (1 if failed else 0), result.stdout
-    assert "checks passed" in result.stdout
-    header = next(line for line in result.stdout.splitlines() if "check" in line)
-    assert [cell.strip() for cell in header.split("┃")[1:5]] == ["check", "result", "detail", "fix"]
+    assert answer["ready"] is not bool(failed) and "checks passed" in answer["summary"]
+    assert {"docker", "git"} <= {c["name"] for c in answer["checks"]}
+    assert all(set(c) >= {"name", "result", "detail", "fix"} for c in answer["checks"])
+    shown = demo("doctor", "--provider", "kwok", state=lab_state)  # the table, for a person
+    assert shown.returncode == result.returncode and "checks passed" in shown.stdout
 
 
 def test_help_explains_every_command():
@@ -59,8 +66,21 @@ def test_help_explains_every_command():
         [sys.executable, "-m", "demo", "--help"], cwd=ROOT, capture_output=True, text=True
     )
     assert result.returncode == 0
-    for command in ("up", "status", "down", "doctor", "provision"):
-        assert f"    {command}" in result.stdout
+    commands = next(
+        a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)
+    ).choices
+    assert len(commands) == 13, sorted(commands)
+    for command in commands:
+        assert f"    {command}" in result.stdout, f"--help does not list {command}"
+        helped = subprocess.run(
+            [sys.executable, "-m", "demo", command, "--help"], cwd=ROOT, capture_output=True,
+            text=True,
+        )  # fmt: skip
+        assert helped.returncode == 0 and f"python -m demo {command}" in helped.stdout
+    version = subprocess.run(
+        [sys.executable, "-m", "demo", "--version"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert version.returncode == 0 and "Kubernetes v1." in version.stdout
     wrong = subprocess.run(
         [sys.executable, "-m", "demo", "up", "--provider", "minikube"],
         cwd=ROOT,
@@ -75,11 +95,12 @@ def test_errors_say_what_to_do_without_a_traceback(lab_state):
     (lab_state / "lab.json").write_text("{not json")
     result = demo("status", state=lab_state)
     assert result.returncode == 1
-    assert "error:" in result.stdout and "what to do:" in result.stdout
+    assert "error:" in result.stderr and "what to do:" in result.stderr, "errors go to stderr"
+    assert "error:" not in result.stdout
     assert "Traceback" not in result.stdout + result.stderr
     (lab_state / "lab.json").unlink()
     bad = demo("up", "--provider", "kubeconfig", "--kubeconfig", "/nonexistent", state=lab_state)
-    assert bad.returncode == 1 and "no kubeconfig at /nonexistent" in bad.stdout
+    assert bad.returncode == 1 and "no kubeconfig at /nonexistent" in bad.stderr
     assert "Traceback" not in bad.stdout + bad.stderr
 
 
@@ -112,20 +133,28 @@ def test_up_status_down(lab_state):
     again = demo("up", "--provider", "kwok", "--clusters", "2", state=lab_state)
     assert again.returncode == 0 and "The lab is up" in again.stdout, "up is idempotent"
     other = demo("up", "--provider", "kind", state=lab_state)
-    assert other.returncode == 1 and "is up with the kwok provider" in other.stdout
+    assert other.returncode == 1 and "is up with the kwok provider" in other.stderr
 
-    status = demo("status", state=lab_state)
+    status = demo("status", "--json", state=lab_state)
     assert status.returncode == 0, status.stdout
-    assert status.stdout.count("Ready, 2 node(s)") == 2 and status.stdout.count("answers") == 2
+    answer = json.loads(status.stdout)
+    assert [(c["name"], c["ready"], c["detail"]) for c in answer["clusters"]] == [
+        ("east", True, "Ready, 2 node(s)"),
+        ("west", True, "Ready, 2 node(s)"),
+    ]
+    assert all(s["healthy"] and s["address"] for s in answer["services"].values()), answer
+    shown = demo("status", state=lab_state)  # the tables, for a person
+    assert shown.stdout.count("Ready, 2 node(s)") == 2 and shown.stdout.count("answers") == 2
     ports = listening_ports_of(lab_state)
     assert len(ports) >= 2 * 6 + 2, ports  # six per cluster, the registry and the git server
 
     # A cluster broken behind the lab's back shows in status, with what to do.
     apiserver = (lab_state / "kwok/clusters/tellit-west/pids/kube-apiserver.pid").read_text()
     os.kill(int(apiserver), signal.SIGKILL)
-    broken = demo("status", state=lab_state)
-    assert broken.returncode == 1 and "does not answer" in broken.stdout
-    assert "demo up" in broken.stdout
+    broken = demo("status", "--json", state=lab_state)
+    west = next(c for c in json.loads(broken.stdout)["clusters"] if c["name"] == "west")
+    assert broken.returncode == 1 and not west["ready"] and "does not answer" in west["detail"]
+    assert "demo up" in west["fix"]
 
     down = demo("down", state=lab_state)
     assert down.returncode == 0, down.stdout + down.stderr
@@ -184,7 +213,7 @@ def listening_ports_of(state: Path) -> list[int]:
 
 
 def _from(process: psutil.Process, state: Path) -> bool:
-    from demo.processes import runs_from
+    from demo.core.processes import runs_from
 
     return runs_from(process, state)
 

@@ -18,8 +18,8 @@ import requests
 from helpers import loopback_server
 from lab_support import GIT_ENV, need_git
 
-from demo.gitserver import GitServer, classify, summarise
-from demo.processes import listening
+from demo.core.processes import listening
+from demo.services.gitserver import GitServer, classify, summarise
 
 pytestmark = pytest.mark.provisioned  # git, and servers of their own on loopback
 
@@ -309,7 +309,7 @@ def test_slow_clients_hold_no_backend_slot_and_are_cut_off_at_their_deadline(str
 def test_a_subscriber_nothing_listens_for_is_dropped_and_the_rest_kept(tmp_path, receiver):
     """A dead agent's webhook stayed subscribed, and every later push said "could not
     notify" about it: a refused connection unsubscribes it; a live subscriber stays."""
-    from demo import githook
+    from demo.services import githook
 
     url, received = receiver
     with socket.socket() as probe:  # a loopback port nothing listens on

@@ -11,11 +11,10 @@ import pytest
 import yaml
 from helpers import serve_folder
 
-from demo import kindnet, versions
 from demo.clusters import provider
 from demo.clusters.base import ClusterError
-from demo.clusters.kind import KIND_CONFIG, KindProvider
-from demo.downloads import (
+from demo.clusters.kind import network as kindnet
+from demo.clusters.kind.downloads import (
     Download,
     DownloadError,
     expected_sha256,
@@ -24,8 +23,10 @@ from demo.downloads import (
     kubectl_download,
     target,
 )
-from demo.errors import LabError
-from demo.naming import lab_name, short_name
+from demo.clusters.kind.provider import KIND_CONFIG, KindProvider
+from demo.core import versions
+from demo.core.errors import LabError
+from demo.core.naming import lab_name, short_name
 
 
 def test_names_carry_the_lab_prefix_and_are_checked():

@@ -11,12 +11,12 @@ import pytest
 import yaml
 from helpers import need
 
-from demo import provision
 from demo.clusters import ClusterError, create_all, provider
 from demo.clusters.base import Cluster
-from demo.kube import lab_namespace, namespaced_role, service_account_kubeconfig
-from demo.processes import finished, listening
-from demo.run import CommandError
+from demo.core.processes import finished, listening
+from demo.core.run import CommandError
+from demo.kube.accounts import lab_namespace, namespaced_role, service_account_kubeconfig
+from demo.toolchain import provision
 
 pytestmark = pytest.mark.provisioned
 

@@ -9,10 +9,10 @@ import pytest
 from helpers import need
 from lab_support import need_docker, need_registry
 
-from demo.errors import LabError
-from demo.images import base_image, build_app, busybox_rootfs, ensure_base_image
-from demo.processes import listening
-from demo.registry import LocalRegistry, RegistryError
+from demo.core.errors import LabError
+from demo.core.processes import listening
+from demo.services.registry import LocalRegistry, RegistryError
+from demo.toolchain.images import base_image, build_app, busybox_rootfs, ensure_base_image
 
 pytestmark = pytest.mark.provisioned
 
@@ -30,7 +30,7 @@ def test_base_image_is_the_tag_the_dockerfile_names():
 
 
 def test_rootfs_is_reproducible():
-    from demo.images import BUSYBOX_CANDIDATES
+    from demo.toolchain.images import BUSYBOX_CANDIDATES
 
     busybox = next((p for p in BUSYBOX_CANDIDATES if p.is_file()), None)
     need(busybox is not None, "busybox (apt-get install busybox-static)")

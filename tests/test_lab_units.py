@@ -13,10 +13,10 @@ import pytest
 from demo.clusters import ClusterError
 from demo.clusters.base import default_names, skew_problem
 from demo.clusters.kwok import KwokProvider, kwokctl_config
-from demo.errors import LabError
-from demo.lab import LabRecord
-from demo.paths import write_atomic
-from demo.run import CommandError, end_recorded_group, run
+from demo.core.errors import LabError
+from demo.core.paths import write_atomic
+from demo.core.run import CommandError, end_recorded_group, run
+from demo.lab.record import LabRecord
 
 
 @pytest.mark.parametrize(
@@ -78,7 +78,7 @@ def test_a_timed_out_command_takes_its_children_with_it(tmp_path):
 def test_a_recorded_group_outlives_its_runner_and_is_ended(tmp_path):
     group_file = tmp_path / "running" / "op.pgid"
     script = (
-        "from demo.run import run; import pathlib, sys;"
+        "from demo.core.run import run; import pathlib, sys;"
         f" run(['sh', '-c', 'sleep 60 & sleep 60'], group_file=pathlib.Path({str(group_file)!r}))"
     )
     runner = subprocess.Popen([sys.executable, "-c", script])
@@ -126,7 +126,7 @@ def test_the_lab_record_round_trips_and_refuses_garbage(tmp_path):
 def test_a_stale_heartbeat_tells_a_stuck_agent_from_a_running_one():
     import datetime as dt
 
-    from demo.delivery import AgentInfo
+    from demo.delivery.lab_delivery import AgentInfo
 
     now = dt.datetime(2026, 12, 3, 12, 0, 0, tzinfo=dt.UTC).timestamp()
 

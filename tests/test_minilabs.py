@@ -9,9 +9,9 @@ import pytest
 import yaml
 
 from demo.clusters.base import Cluster
-from demo.errors import LabError
-from demo.minilabs import TRACKS, Bench, Node, Step, Track, walk
-from demo.minilabs.secrets import encryption_config, with_encryption
+from demo.core.errors import LabError
+from demo.workshop.minilabs import TRACKS, Bench, Node, Step, Track, walk
+from demo.workshop.minilabs.secrets import encryption_config, with_encryption
 
 
 def bench(runs_pods: bool = True, node: bool = True) -> Bench:

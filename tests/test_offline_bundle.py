@@ -20,10 +20,12 @@ from conftest import KIND_LAB, ROOT
 from helpers import need
 from lab_support import need_docker
 
-from demo import offline, provision, versions
-from demo.bundle import PYTHONS
+from demo.core import versions
 from demo.experiments import bundle as trip
-from demo.teardown import down
+from demo.lab.teardown import down
+from demo.offline import load as offline
+from demo.offline.pack import PYTHONS
+from demo.toolchain import provision
 
 LINE = f"{sys.version_info[0]}.{sys.version_info[1]}"
 
@@ -116,7 +118,7 @@ def test_a_bundle_for_other_versions_or_pythons_says_what_to_do():
 
 def test_the_loader_imports_nothing_but_the_standard_library():
     """It runs before the virtual environment exists: a fresh interpreter, no site-packages."""
-    probe = "import demo.offline, sys; print(sorted(m.split('.')[0] for m in sys.modules))"
+    probe = "import demo.offline.load, sys; print(sorted(m.split('.')[0] for m in sys.modules))"
     result = subprocess.run(
         [sys.executable, "-S", "-c", probe], cwd=ROOT, capture_output=True, text=True
     )
@@ -125,7 +127,7 @@ def test_the_loader_imports_nothing_but_the_standard_library():
 
 
 def test_a_room_s_bundle_serves_every_platform_and_a_narrow_one_only_its_own():
-    from demo.bundle import ALL_PLATFORMS, platforms_arg, wheel_platforms
+    from demo.offline.pack import ALL_PLATFORMS, platforms_arg, wheel_platforms
 
     assert platforms_arg("all") == ALL_PLATFORMS == (
         "linux-amd64", "linux-arm64", "darwin-amd64", "darwin-arm64",
@@ -148,8 +150,8 @@ def test_a_room_s_bundle_serves_every_platform_and_a_narrow_one_only_its_own():
         assert wheel_platforms(name) == expected, name
     # Make's own targets: `make prefetch` bundles every platform, `make test` fills this one's.
     makefile = (ROOT / "Makefile").read_text()
-    assert "$(BIN)/python -m demo.bundle $(BUNDLE)\n" in makefile
-    assert "python -m demo.bundle --fetch-only --platforms this" in makefile
+    assert "$(BIN)/python -m demo.offline.pack $(BUNDLE)\n" in makefile
+    assert "python -m demo.offline.pack --fetch-only --platforms this" in makefile
 
 
 # The round trip, for real, with the offline-bundle experiment's own steps. It removes the

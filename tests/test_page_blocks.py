@@ -31,7 +31,7 @@ from conftest import ROOT
 from helpers import need
 from lab_support import need_docker, need_registry
 
-from demo import provision
+from demo.toolchain import provision
 
 PAGES = sorted((ROOT / "docs").rglob("*.md"))
 CUSTOM = {"meme", "lab-result", "lab-scaling", "lab-summary", "workshop-room", "get-the-lab",
@@ -162,7 +162,7 @@ def check_command(where: str, command: str) -> None:
         )
         assert done.returncode == 0, f"{where}: `{command}` is not a make target: {done.stderr}"
     elif words[:3] == [".venv/bin/python", "-m", "demo"]:
-        from demo.cli import build_parser
+        from demo.cli.main import build_parser
 
         try:
             build_parser().parse_args(words[3:])
@@ -192,7 +192,7 @@ def test_a_wrong_command_is_refused():
 
 @pytest.mark.parametrize("block", of("encryption"), ids=ids(of("encryption")))
 def test_the_encryption_configuration_is_the_mini_lab_s(block):
-    from demo.minilabs.secrets import encryption_config
+    from demo.workshop.minilabs.secrets import encryption_config
 
     shown = yaml.safe_load(block.text)
     key = shown["resources"][0]["providers"][0]["secretbox"]["keys"][0]["secret"]
@@ -208,7 +208,7 @@ def kwok_cluster(tmp_path_factory):
     """One kwok cluster of this module's own lab state; kubectl on the PATH, as readers have."""
     need(not provision.missing(), "the lab's Kubernetes tools (run `make provision`)")
     from demo.clusters import provider
-    from demo.teardown import down
+    from demo.lab.teardown import down
 
     state = tmp_path_factory.mktemp("blocks-lab")
     before = os.environ.get("TELLIT_LAB_STATE")
@@ -284,11 +284,11 @@ def test_each_block_runs_against_a_real_api_server(block, kwok_cluster):
 @pytest.mark.provisioned
 def test_the_flux_objects_shown_are_the_ones_the_lab_applies(kwok_cluster):
     need(not provision.missing(tools=provision.FLUX_TOOLS), "Flux's controllers (`make provision`)")
-    from demo.cli import build_parser
-    from demo.delivery import CONFIG_REPO, NAMESPACE
-    from demo.flux import crd_files
-    from demo.fluxobjects import git_repository, kustomization
-    from demo.incluster import mirror_url
+    from demo.cli.main import build_parser
+    from demo.delivery.agent.incluster import mirror_url
+    from demo.delivery.flux.controllers import crd_files
+    from demo.delivery.flux.objects import git_repository, kustomization
+    from demo.delivery.lab_delivery import CONFIG_REPO, NAMESPACE
 
     [block] = of("flux")
     interval = build_parser().parse_args(["agent", "start"]).interval  # the lab's default
@@ -316,7 +316,7 @@ def test_the_flux_objects_shown_are_the_ones_the_lab_applies(kwok_cluster):
 def test_the_digest_round_trip_runs_against_the_lab_s_registry(tmp_path):
     need_docker()
     need_registry()
-    from demo.registry import LocalRegistry
+    from demo.services.registry import LocalRegistry
 
     registry = LocalRegistry(tmp_path / "registry")
     found = registry.start()

@@ -12,14 +12,14 @@ from helpers import need
 from lab_support import need_docker, need_registry
 from lightkube.resources.apps_v1 import Deployment
 
-from demo import provision
 from demo.clusters import create_all, provider
-from demo.gitserver import GitServer
-from demo.images import ensure_base_image
-from demo.kube import namespaced_role, service_account_kubeconfig
-from demo.kubeapi import client
-from demo.pipeline import APP, Pipeline, PipelineError, Target, load_manifests, pin
-from demo.registry import LocalRegistry
+from demo.delivery.pipeline import APP, Pipeline, PipelineError, Target, load_manifests, pin
+from demo.kube.accounts import namespaced_role, service_account_kubeconfig
+from demo.kube.api import client
+from demo.services.gitserver import GitServer
+from demo.services.registry import LocalRegistry
+from demo.toolchain import provision
+from demo.toolchain.images import ensure_base_image
 
 pytestmark = pytest.mark.provisioned
 

@@ -13,9 +13,9 @@ from conftest import ROOT
 from helpers import need
 from lab_support import need_docker, need_registry
 
-from demo import provision
-from demo.errors import LabError
-from demo.recording import RECORDING, Recording, record, record_demo, scrub
+from demo.core.errors import LabError
+from demo.toolchain import provision
+from demo.workshop.recording import RECORDING, Recording, record, record_demo, scrub
 
 SCRIPT = r"""
 import sys, time

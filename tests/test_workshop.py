@@ -9,7 +9,8 @@ import json
 import pytest
 from conftest import ROOT
 
-from demo import doctor, room
+from demo.lab import doctor
+from demo.workshop import room
 from generator.site import workshop
 from generator.site.results import ResultFenceError
 

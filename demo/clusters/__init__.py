@@ -6,7 +6,7 @@ clusters, health and cleanup; everything above it only sees `Cluster`.
 
 from __future__ import annotations
 
-from .base import Cluster, ClusterError, Health, Provider, create_all
+from demo.clusters.base import Cluster, ClusterError, Health, Provider, create_all
 
 __all__ = ["NAMES", "Cluster", "ClusterError", "Health", "Provider", "create_all", "provider"]
 
@@ -16,15 +16,15 @@ NAMES = ("kind", "kwok", "kubeconfig")
 def provider(name: str, **options) -> Provider:
     """The provider called `name`: kind, kwok or kubeconfig."""
     if name == "kwok":
-        from .kwok import KwokProvider
+        from demo.clusters.kwok import KwokProvider
 
         return KwokProvider(**options)
     if name == "kind":
-        from .kind import KindProvider
+        from demo.clusters.kind.provider import KindProvider
 
         return KindProvider(**options)
     if name == "kubeconfig":
-        from .kubeconfig import KubeconfigProvider
+        from demo.clusters.kubeconfig import KubeconfigProvider
 
         return KubeconfigProvider(**options)
     raise ClusterError(f"unknown cluster provider {name!r}", "use kind, kwok or kubeconfig")

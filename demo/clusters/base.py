@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from ..checks import Check
-from ..errors import LabError
-from ..naming import check_name
-from ..run import CommandError, run
+from demo.core.checks import Check
+from demo.core.errors import LabError
+from demo.core.naming import check_name
+from demo.core.run import CommandError, run
+from demo.core.waits import until
 
 
 class ClusterError(LabError):
@@ -57,13 +58,14 @@ class Cluster:
         """Until every object (`kubectl get` arguments) has `condition` True. Polled here
         rather than `kubectl wait`, which fails at once on an object whose status has no
         conditions yet (a CRD or a node just created)."""
-        deadline = time.monotonic() + timeout
-        while True:
+        waiting: list[str] = []
+
+        def met() -> bool:
             found = json.loads(self.kubectl("get", *objects, "-o", "json"))
             items = (
                 found.get("items", [found]) if found.get("kind", "").endswith("List") else [found]
             )
-            waiting = [
+            waiting[:] = [
                 item["metadata"]["name"]
                 for item in items
                 if not any(
@@ -71,15 +73,19 @@ class Cluster:
                     for c in (item.get("status") or {}).get("conditions") or []
                 )
             ]
-            if items and not waiting:
-                return
-            if time.monotonic() > deadline:
-                raise ClusterError(
-                    f"{self.name}: {', '.join(waiting) or ' '.join(objects)} not {condition}"
-                    f" after {timeout:g} s",
-                    "`python -m demo status` shows the cluster; `python -m demo up` repairs it",
-                )
-            time.sleep(0.2)
+            return bool(items) and not waiting
+
+        until(
+            met,
+            timeout=timeout,
+            every=0.2,
+            message=lambda: (
+                f"{self.name}: {', '.join(waiting) or ' '.join(objects)} not"
+                f" {condition} after {timeout:g} s"
+            ),
+            fix="`python -m demo status` shows the cluster; `python -m demo up` repairs it",
+            error=ClusterError,
+        )
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import yaml
 
-from .. import provision
-from ..checks import Check
-from ..naming import env
-from ..run import CommandError
-from .base import Cluster, ClusterError, Health, api_health, skew_problem
+from demo.clusters.base import Cluster, ClusterError, Health, api_health, skew_problem
+from demo.core.checks import Check
+from demo.core.naming import env
+from demo.core.run import CommandError
+from demo.toolchain import provision
 
 
 def default_kubectl() -> Path:

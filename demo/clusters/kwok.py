@@ -2,7 +2,7 @@
 
 Used where no container image can be pulled (our CI) and by readers without Docker. The
 kube-apiserver, etcd, controller-manager and scheduler are the real binaries, built by
-`demo.provision`; only kubelets are simulated, so pods are scheduled and reported Running.
+`demo.toolchain.provision`; only kubelets are simulated, so pods are scheduled and reported Running.
 
 kwokctl starts each component in a session of its own and does not wait for them to exit on
 delete, so this provider keeps hold of the processes itself: it reads their pid files before a
@@ -16,20 +16,21 @@ import contextlib
 import os
 import shutil
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import psutil
 import yaml
 
-from .. import provision, versions
-from ..checks import Check
-from ..naming import lab_name, short_name
-from ..paths import state_dir, write_atomic
-from ..processes import free_port, runs_from, wait_closed, wait_finished
-from ..run import CommandError, end_recorded_group, run
-from .base import Cluster, ClusterError, Health, api_health, default_names
+from demo.clusters.base import Cluster, ClusterError, Health, api_health, default_names
+from demo.core import versions
+from demo.core.checks import Check
+from demo.core.naming import lab_name, short_name
+from demo.core.paths import state_dir, write_atomic
+from demo.core.processes import free_port, runs_from, wait_closed, wait_finished
+from demo.core.run import CommandError, end_recorded_group, run
+from demo.core.waits import until
+from demo.toolchain import provision
 
 # Ports each cluster needs. kwokctl picks free ports itself, but two kwokctl processes started
 # at once pick the same ones, so the lab hands out the ports when it creates in parallel.
@@ -261,22 +262,26 @@ class KwokProvider:
             ) from error
         write_atomic(self.kubeconfig(name), kubeconfig)
         cluster = self._cluster(name)
-        deadline = time.monotonic() + 60  # a restarted API server runs its start hooks first
-        while not self._answers(cluster) and time.monotonic() < deadline:
-            time.sleep(0.5)
+        until(  # a restarted API server runs its start hooks first
+            lambda: self._answers(cluster),
+            f"kwok cluster {name}'s restarted API server to answer",
+            60,
+            fix="remove it with `python -m demo down`, then run `python -m demo up` again",
+            error=ClusterError,
+        )
 
     def _ensure_nodes(self, cluster: Cluster) -> None:
         """Add simulated nodes so that pods schedule, and wait until they are Ready."""
         self._kwokctl("scale", "node", "--replicas", str(self.nodes), name=cluster.name)
         # kubectl wait fails at once while nothing matches: first let the nodes appear.
-        deadline = time.monotonic() + 60
-        while len(cluster.kubectl("get", "nodes", "-o", "name").split()) < self.nodes:
-            if time.monotonic() > deadline:
-                raise ClusterError(
-                    f"kwok cluster {cluster.name} made no nodes in 60 s",
-                    "`python -m demo down`, then `python -m demo up` again",
-                )
-            time.sleep(0.1)
+        until(
+            lambda: len(cluster.kubectl("get", "nodes", "-o", "name").split()) >= self.nodes,
+            timeout=60,
+            every=0.1,
+            message=f"kwok cluster {cluster.name} made no nodes in 60 s",
+            fix="`python -m demo down`, then `python -m demo up` again",
+            error=ClusterError,
+        )
         cluster.wait_condition("Ready", "nodes", timeout=120)
 
     def health(self, cluster: Cluster) -> Health:

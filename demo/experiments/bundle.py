@@ -1,7 +1,7 @@
 """The workshop's offline bundle, measured end to end: what a facilitator carries and how long
 an attendee's laptop takes from the bundle to a finished `make demo PROVIDER=kind`.
 
-The facilitator's side: the site built, then `python -m demo.bundle` (what `make prefetch`
+The facilitator's side: the site built, then `python -m demo.offline.pack` (what `make prefetch`
 runs) packing from the caches `make test` filled; its size is read from the manifest, by part.
 The attendee's side: a fresh clone with an empty cache and none of the lab's images, `make
 offline` in a network namespace of its own (no network at all, only Docker's socket), then
@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tarfile
 import tempfile
@@ -23,10 +22,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import nodeimage
-from ..bundle import lab_images
-from ..errors import LabError
-from .results import ROOT, Result
+from demo.clusters.kind import nodeimage
+from demo.core.entrypoints import python_m
+from demo.core.errors import LabError
+from demo.core.run import attempt
+from demo.core.run import run as run_command
+from demo.experiments.results import ROOT, Result
+from demo.offline.pack import lab_images
 
 NAME = "offline-bundle"
 TITLE = "The workshop's offline bundle: its size, and a laptop from the bundle to the lab"
@@ -46,11 +48,9 @@ class Timed:
 def run(command: list[str], cwd: Path, env: dict[str, str], timeout: float) -> Timed:
     """Run `command`; its output and how long it took, or LabError with its output's end."""
     started = time.perf_counter()
-    done = subprocess.run(
-        command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
-    )
+    done = attempt(command, cwd=cwd, env=env, timeout=timeout)
     took = time.perf_counter() - started
-    if done.returncode != 0:
+    if not done.ok:
         raise LabError(
             f"{' '.join(command)} failed ({done.returncode}):\n{done.stdout[-3000:]}\n"
             f"{done.stderr[-2000:]}",
@@ -72,7 +72,7 @@ def pack(work: Path, env: dict[str, str], platforms: str = "all") -> tuple[Path,
     run([sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(site)], ROOT, env, 600)
     bundle = work / "tellit-offline.tar"
     packed = run(
-        [sys.executable, "-m", "demo.bundle", str(bundle), "--site", str(site),
+        [*python_m("pack"), str(bundle), "--site", str(site),
          "--platforms", platforms], ROOT, env, 1800,
     )  # fmt: skip
     with tarfile.open(bundle) as tar:
@@ -100,19 +100,18 @@ def on_the_laptop(bundle: Path, laptop: Path, env: dict[str, str]) -> tuple[Time
     try:
         demo = run(["make", "--no-print-directory", "demo", "PROVIDER=kind"], laptop, env, 1800)
     finally:
-        subprocess.run(
+        attempt(
             [str(laptop / ".venv" / "bin" / "python"), "-m", "demo", "down"],
-            cwd=laptop, env=env, capture_output=True, timeout=600,
-        )  # fmt: skip
+            cwd=laptop, env=env, timeout=600,
+        )  # fmt: skip  # best effort: the experiment's own teardown checks what is left
     return loaded, demo
 
 
 def without_images(images: list[str], then: Callable[[], object]) -> object:
     """`then()` with the lab's images removed from Docker, put back afterwards (by the bundle
     if it loaded them, made again otherwise)."""
-    subprocess.run(["docker", "image", "rm", "--force", *images], capture_output=True)
-    gone = subprocess.run(["docker", "image", "inspect", *images], capture_output=True)
-    if gone.returncode == 0:
+    attempt(["docker", "image", "rm", "--force", *images])
+    if attempt(["docker", "image", "inspect", *images]).ok:
         raise LabError("the lab's images could not be removed", "is a container using them?")
     try:
         return then()
@@ -121,8 +120,7 @@ def without_images(images: list[str], then: Callable[[], object]) -> object:
 
 
 def restore_images(images: list[str]) -> None:
-    present = subprocess.run(["docker", "image", "inspect", *images], capture_output=True)
-    if present.returncode == 0:
+    if attempt(["docker", "image", "inspect", *images]).ok:
         return
     nodeimage.ensure(log=lambda message: None)
     lab_images(log=lambda message: None)
@@ -151,7 +149,7 @@ def run_experiment(size: str, progress: Callable[[str], None]) -> Result:
         bundle, packed, described = pack(work, env)
         result.parameters.update(platforms=described["platforms"], pythons=described["pythons"])
         laptop = work / "laptop"
-        subprocess.run(["git", "clone", "--quiet", str(ROOT), str(laptop)], check=True)
+        run_command(["git", "clone", "--quiet", str(ROOT), str(laptop)], timeout=300)
         images = [tag for tags in described["images"].values() for tag in tags]
         progress(f"{NAME}: a fresh clone loads it with no network, then make demo PROVIDER=kind")
         loaded, demo = without_images(

@@ -9,7 +9,6 @@ server; the status code is the result. A request that was allowed is undone at o
 
 from __future__ import annotations
 
-import subprocess
 import tempfile
 import time
 from collections.abc import Callable
@@ -21,14 +20,15 @@ from lightkube import KubeConfig
 from lightkube.config.client_adapter import Client as http_client
 from lightkube.config.client_adapter import ConnectionParams
 
-from ..clusters.base import Cluster
-from ..delivery import CONFIG_REPO, NAMESPACE, Delivery
-from ..errors import LabError
-from ..fluxobjects import KUSTOMIZE_CONTROLLER, SOURCE_CONTROLLER
-from ..gitserver import Access, read_log
-from ..run import git_env
-from .measure import kwok_lab
-from .results import Result
+from demo.clusters.base import Cluster
+from demo.core.errors import LabError
+from demo.core.run import attempt, git_env
+from demo.core.run import run as run_command
+from demo.delivery.flux.objects import KUSTOMIZE_CONTROLLER, SOURCE_CONTROLLER
+from demo.delivery.lab_delivery import CONFIG_REPO, NAMESPACE, Delivery
+from demo.experiments.measure import kwok_lab
+from demo.experiments.results import Result
+from demo.services.gitserver import Access, read_log
 
 NAME = "credentials"
 TITLE = "What a stolen credential opens, tried against the lab"
@@ -217,26 +217,17 @@ def git_push(lab: Delivery, holder: Holder) -> int:
     env = {**git_env("thief", "thief@tellit.invalid"), "GIT_TERMINAL_PROMPT": "0"}
     branch = f"stolen-{holder.key}"
     with tempfile.TemporaryDirectory(prefix="tellit-thief-") as work:
-        subprocess.run(["git", "clone", "-q", lab.url(CONFIG_REPO), work], check=True, env=env)
-        subprocess.run(
-            ["git", "-C", work, "commit", "-q", "--allow-empty", "-m", "stolen"],
-            check=True,
-            env=env,
-        )
+        run_command(["git", "clone", "-q", lab.url(CONFIG_REPO), work], env=env, timeout=120)
+        run_command(["git", "-C", work, "commit", "-q", "--allow-empty", "-m", "stolen"], env=env)
         before = len(_pushes(lab))
-        pushed = subprocess.run(
+        pushed = attempt(
             ["git", "-C", work, "push", "-q", url, f"HEAD:refs/heads/{branch}"],
-            capture_output=True,
             env=env,
-        )
+            timeout=120,
+        )  # refused is the answer a least-privilege token should get
         answers = _pushes(lab)[before:]
-        if pushed.returncode == 0:
-            subprocess.run(
-                ["git", "-C", work, "push", "-q", url, f":refs/heads/{branch}"],
-                check=True,
-                capture_output=True,
-                env=env,
-            )
+        if pushed.ok:
+            run_command(["git", "-C", work, "push", "-q", url, f":refs/heads/{branch}"], env=env)
     if not answers:
         raise LabError(f"the git server logged no answer to {holder.series}'s push")
     return answers[-1].status  # git asks without credentials first, then with them

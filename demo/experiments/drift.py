@@ -19,12 +19,13 @@ import httpx2
 from lightkube import ApiError
 from lightkube.resources.apps_v1 import Deployment
 
-from ..delivery import NAMESPACE, Delivery
-from ..errors import LabError
-from ..kubeapi import client
-from .leadtime import AGENT_NAMES
-from .measure import commit_config, hook_run, kwok_lab, live_image
-from .results import Result
+from demo.core.errors import LabError
+from demo.core.waits import TimedOut, until
+from demo.delivery.lab_delivery import NAMESPACE, Delivery
+from demo.experiments.leadtime import AGENT_NAMES
+from demo.experiments.measure import commit_config, hook_run, kwok_lab, live_image
+from demo.experiments.results import Result
+from demo.kube.api import client
 
 NAME = "propagation-drift"
 TITLE = "A cluster down during a rollout, and a change made by hand"
@@ -110,14 +111,18 @@ def _api(lab: Delivery, name: str):
 def _wait_for(check: Callable[[], bool], wait: float) -> float | None:
     """Seconds until `check()` holds, or None if it did not within `wait`."""
     started = time.perf_counter()
-    while time.perf_counter() - started < wait:
+
+    def holds() -> bool:
         try:
-            if check():
-                return time.perf_counter() - started
+            return check()
         except (ApiError, httpx2.HTTPError, LabError, OSError):
-            pass  # a cluster coming back refuses for a moment
-        time.sleep(0.1)
-    return None
+            return False  # a cluster coming back refuses for a moment
+
+    try:
+        until(holds, "the clusters to match git", wait, every=0.1)
+    except TimedOut:
+        return None  # not within the wait: the sample says so
+    return time.perf_counter() - started
 
 
 def _sample(model: str, agent: str, case: str, index: int, seconds: float | None, wait: float):

@@ -1,6 +1,6 @@
 """Flexibility: push delivers to a target that is not Kubernetes, in the same pipeline run.
 
-Three kwok clusters and one plain Docker host (`demo.dockerhost`: the app as a container on
+Three kwok clusters and one plain Docker host (`demo.delivery.dockerhost`: the app as a container on
 this machine's Docker, on the lab's network, published on 127.0.0.1). Each run, the pipeline
 deploys the other of two app versions to all four; the experiment times each target's deploy
 and checks, over HTTP, that the host really serves the new version. Pull has nothing to offer
@@ -14,10 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..dockerhost import DockerHost, answers
-from ..errors import LabError
-from .measure import hook_run, kwok_lab
-from .results import Result, summarise
+from demo.core.errors import LabError
+from demo.delivery.dockerhost import DockerHost, answers
+from demo.experiments.measure import hook_run, kwok_lab
+from demo.experiments.results import Result, summarise
 
 NAME = "flexibility"
 TITLE = "Push to a target that is not Kubernetes"

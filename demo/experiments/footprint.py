@@ -18,12 +18,12 @@ from pathlib import Path
 
 import psutil
 
-from ..delivery import CONFIG_REPO, Delivery
-from ..errors import LabError
-from ..services import Service
-from .leadtime import AGENT_NAMES
-from .measure import kwok_lab
-from .results import Result, summarise
+from demo.core.errors import LabError
+from demo.delivery.lab_delivery import CONFIG_REPO, Delivery
+from demo.experiments.leadtime import AGENT_NAMES
+from demo.experiments.measure import kwok_lab
+from demo.experiments.results import Result, summarise
+from demo.services.background import Service
 
 NAME = "agent-footprint"
 TITLE = "What a pull agent costs per cluster while nothing changes"

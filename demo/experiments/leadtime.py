@@ -16,9 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import LabError
-from .measure import hook_run, kwok_lab, lead_times
-from .results import Result, summarise
+from demo.core.errors import LabError
+from demo.experiments.measure import hook_run, kwok_lab, lead_times
+from demo.experiments.results import Result, summarise
 
 NAME = "lead-time"
 TITLE = "Lead time, commit to running in every cluster"

@@ -5,20 +5,20 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 from lightkube.resources.apps_v1 import Deployment
 
-from ..delivery import CONFIG_REPO, NAMESPACE, Delivery
-from ..errors import LabError
-from ..kubeapi import client
-from ..pipeline import RunRecord, wait_rollout
-from ..run import git_env
+from demo.core.entrypoints import python_m
+from demo.core.paths import REPO
+from demo.core.run import git_env, run
+from demo.core.waits import until
+from demo.delivery.lab_delivery import CONFIG_REPO, NAMESPACE, Delivery
+from demo.delivery.pipeline import RunRecord, wait_rollout
+from demo.kube.api import client
 
-ROOT = Path(__file__).resolve().parent.parent.parent
+ROOT = REPO
 
 
 def all_running(apis: list, image: str) -> None:
@@ -31,8 +31,8 @@ def commit_config(lab: Delivery, work: Path, images: list[str]) -> str:
     the agents see); the image it now names."""
     env = git_env("bench", "bench@tellit.invalid")
     if not work.exists():
-        subprocess.run(["git", "clone", "-q", lab.url(CONFIG_REPO), str(work)], check=True, env=env)
-    subprocess.run(["git", "-C", str(work), "pull", "-q", "--rebase"], check=True, env=env)
+        run(["git", "clone", "-q", lab.url(CONFIG_REPO), str(work)], env=env, timeout=120)
+    run(["git", "-C", str(work), "pull", "-q", "--rebase"], env=env, timeout=120)
     manifest = work / "deploy" / "app.yaml"
     image = images[1] if images[0] in manifest.read_text() else images[0]
     lines = [
@@ -40,11 +40,11 @@ def commit_config(lab: Delivery, work: Path, images: list[str]) -> str:
         for line in manifest.read_text().splitlines()
     ]
     manifest.write_text("\n".join(lines) + "\n")
-    subprocess.run(["git", "-C", str(work), "commit", "-qam", "bench"], check=True, env=env)
-    subprocess.run(
+    run(["git", "-C", str(work), "commit", "-qam", "bench"], env=env)
+    run(
         ["git", "-C", str(work), "push", "-q", lab.url(CONFIG_REPO, token=True), "HEAD:main"],
-        check=True,
         env=env,
+        timeout=120,
     )
     return image
 
@@ -72,20 +72,31 @@ def lead_times(
             time.sleep(offsets[index % len(offsets)])
         started = time.perf_counter()
         image = commit_config(lab, work, images)
-        deadline = started + 120
-        pending = list(apis)
-        while pending:
-            if time.perf_counter() > deadline:
-                raise LabError(f"{len(pending)} cluster(s) did not get {image} in 120 s")
-            done = [api for api in pending if live_image(api) == image]
-            each += [time.perf_counter() - started] * len(done)
-            pending = [api for api in pending if api not in done]
-            time.sleep(0.05)
+        each += arrivals(apis, image, started)
         all_running(apis, image)
         every.append(time.perf_counter() - started)
     for api in apis:
         api.close()
     return every, each
+
+
+def arrivals(apis: list, image: str, started: float, timeout: float = 120) -> list[float]:
+    """Seconds from `started` until each cluster's Deployment named `image`, in arrival order."""
+    pending, seconds = list(apis), []
+
+    def arrived() -> bool:
+        done = [api for api in pending if live_image(api) == image]
+        seconds.extend([time.perf_counter() - started] * len(done))
+        pending[:] = [api for api in pending if api not in done]
+        return not pending
+
+    until(
+        arrived,
+        timeout=timeout,
+        every=0.05,
+        message=lambda: f"{len(pending)} cluster(s) did not get {image} in {timeout:g} s",
+    )
+    return seconds
 
 
 def live_image(api) -> str:
@@ -98,15 +109,16 @@ HOOK_LOG = Path("git") / "repos" / "app.git" / "tellit-on-push.log"  # githook.s
 
 def hook_run(root: Path, commit: str, wait: float = 300) -> dict:
     """The record of the pipeline run the app repository's hook started for `commit`."""
-    deadline = time.perf_counter() + wait
-    while not (found := list((root / "runs").glob(f"*-{commit[:12]}.json"))):
-        if time.perf_counter() > deadline:
-            raise LabError(
-                f"the hook's pipeline run of {commit[:12]} did not finish in {wait:g} s;"
-                f" the hook's log ends: {_tail(root / HOOK_LOG)}",
-                f"read {root / HOOK_LOG} for the whole run",
-            )
-        time.sleep(0.05)
+    found = until(
+        lambda: list((root / "runs").glob(f"*-{commit[:12]}.json")) or None,
+        timeout=wait,
+        every=0.05,
+        message=lambda: (
+            f"the hook's pipeline run of {commit[:12]} did not finish in {wait:g} s;"
+            f" the hook's log ends: {_tail(root / HOOK_LOG)}"
+        ),
+        fix=f"read {root / HOOK_LOG} for the whole run",
+    )
     time.sleep(0.1)  # written atomically, but let the run's process finish its last log line
     return json.loads(found[0].read_text())
 
@@ -122,12 +134,11 @@ def _tail(path: Path, lines: int = 5) -> str:
 
 def kwok_lab(root: Path, clusters: int = 3, provider: str = "kwok") -> tuple[Delivery, RunRecord]:
     """Clusters up in the lab state `root` (three kwok ones by default), the app pushed."""
-    subprocess.run(
-        [sys.executable, "-m", "demo", "up", "--provider", provider, "--clusters", str(clusters)],
+    run(
+        [*python_m("cli"), "up", "--provider", provider, "--clusters", str(clusters)],
         cwd=ROOT,
-        check=True,
-        capture_output=True,
         env={**os.environ, "TELLIT_LAB_STATE": str(root)},
+        timeout=900,
     )
     lab = Delivery(root, log=lambda message: None)
     lab.prepare()

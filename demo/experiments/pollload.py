@@ -30,11 +30,11 @@ from pathlib import Path
 import psutil
 import requests
 
-from ..gitpoll import ls_refs_request
-from ..gitserver import GitServer
-from ..registry import LocalRegistry
-from ..run import git_env, run
-from .results import Result
+from demo.core.run import git_env, run
+from demo.delivery.agent.gitpoll import ls_refs_request
+from demo.experiments.results import Result
+from demo.services.gitserver import GitServer
+from demo.services.registry import LocalRegistry
 
 NAME = "polling-load"
 TITLE = "Polling load on the git server and the registry"

@@ -9,18 +9,18 @@ import math
 import os
 import platform
 import statistics
-import subprocess
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from jsonschema import Draft202012Validator
 
-from .. import versions
-from ..errors import LabError
-from ..paths import write_atomic
+from demo.core import versions
+from demo.core.errors import LabError
+from demo.core.paths import REPO, write_atomic
+from demo.core.run import CommandError, run
 
-ROOT = Path(__file__).resolve().parent.parent.parent
+ROOT = REPO
 RESULTS = ROOT / "docs" / "lab" / "results"
 SCHEMA = RESULTS / "schema.json"
 
@@ -55,10 +55,9 @@ class Result:
 
 def git_version() -> str:
     try:
-        output = subprocess.run(["git", "--version"], capture_output=True, text=True, check=True)
-    except (OSError, subprocess.CalledProcessError):
+        return run(["git", "--version"], timeout=30).split()[-1]
+    except CommandError:
         return "unknown"
-    return output.stdout.split()[-1]
 
 
 def metadata(provider: str, size: str, seconds: float) -> dict:

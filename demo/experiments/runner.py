@@ -8,10 +8,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import LabError
-from ..teardown import own_lab
-from . import bundle, credentials, drift, flexibility, footprint, leadtime, pollload
-from .results import RESULTS, Result, write
+from demo.core.errors import LabError
+from demo.experiments import bundle, credentials, drift, flexibility, footprint, leadtime, pollload
+from demo.experiments.results import RESULTS, Result, write
+from demo.lab.teardown import own_lab
 
 
 @dataclass(frozen=True)

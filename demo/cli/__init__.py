@@ -1,0 +1,1 @@
+"""`python -m demo`: the lab's one command line."""

@@ -1,0 +1,1 @@
+"""Everything only kind knows: its provider, network, docker shim, node image and downloads."""

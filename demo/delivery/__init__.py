@@ -1,0 +1,1 @@
+"""Push and pull: the pipeline, the Docker host, the pull agent and Flux."""

@@ -1,0 +1,1 @@
+"""Flux beside the lab's own agent: its objects, its controllers and its webhook receiver."""

@@ -1,0 +1,435 @@
+"""Push and pull on the lab that `up` brought up: credentials, repositories, pipeline, agents.
+
+Both models deliver the same app into the same namespace of every cluster, each with
+credentials of its own: the pipeline holds one namespaced ServiceAccount token per cluster
+(push), each agent holds only its own cluster's (pull). The app repository's post-receive
+hook starts the pipeline; the config repository's hook wakes the agents. Which model
+delivers is the lab's `mode`: in pull mode the pipeline stops once it has committed the
+pinned manifests, and the agents apply them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import httpx2
+from lightkube import ApiError
+from lightkube.resources.apps_v1 import Deployment
+from lightkube.resources.core_v1 import ConfigMap
+
+from demo.clusters.base import Cluster
+from demo.core.entrypoints import python_m
+from demo.core.errors import LabError
+from demo.core.naming import check_name
+from demo.core.paths import state_dir, write_atomic
+from demo.core.processes import free_port, listening
+from demo.core.run import git_env, run
+from demo.delivery.agent import incluster
+from demo.delivery.agent.reconciler import FIELD_MANAGER as AGENT_MANAGER
+from demo.delivery.agent.reconciler import STATUS_NAME
+from demo.delivery.dockerhost import DockerHost
+from demo.delivery.flux import controllers as flux
+from demo.delivery.flux.objects import FIELD_MANAGER as FLUX_MANAGER
+from demo.delivery.pipeline import APP, Pipeline, RunRecord, Target
+from demo.delivery.pipeline import FIELD_MANAGER as PIPELINE_MANAGER
+from demo.kube.accounts import namespaced_role, service_account_kubeconfig
+from demo.kube.api import client
+from demo.lab.record import LabRecord, running_registry
+from demo.services.background import Service
+from demo.services.gitserver import GitServer
+from demo.services.registry import Registry
+from demo.toolchain import pyimage
+
+NAMESPACE = "shop"
+APP_REPO = "app"
+CONFIG_REPO = "config"
+TOKEN_LIFETIME = "24h"
+TOKEN_REUSE_SECONDS = 12 * 3600  # half the lifetime
+SUBSCRIBING = threading.Lock()
+
+
+@dataclass(frozen=True)
+class AgentInfo:
+    cluster: str
+    running: bool  # its process is there
+    metrics_port: int | None
+    webhook_port: int | None
+    status: dict[str, str]
+
+    def silent_for(self, now: float | None = None) -> float | None:
+        """Seconds since the agent's last heartbeat beyond what its interval allows (three
+        rounds and some): None while it beats, or when it never wrote one (Flux)."""
+        beat, interval = self.status.get("heartbeat"), self.status.get("interval")
+        if not beat or not interval:
+            return None
+        then = dt.datetime.strptime(beat, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+        age = (now or time.time()) - then.timestamp()
+        return age if age > 3 * float(interval) + 10 else None
+
+
+class Delivery:
+    """The delivery side of one lab state; raises LabError when the lab is not up."""
+
+    def __init__(self, root: Path | None = None, log: Callable[[str], None] = print) -> None:
+        self.root = root or state_dir()
+        self.log = log
+        record = LabRecord.load(self.root)
+        if record is None:
+            raise LabError("the lab is not up", "bring it up with `python -m demo up`")
+        self.owner = record.owner(self.root)
+        self.clusters = record.clusters_of(self.root)
+        registry = running_registry(self.owner, self.root)
+        self.git = GitServer()
+        if registry is None or not self.git.running():
+            raise LabError(
+                "the lab's registry or git server is not running",
+                "`python -m demo up` starts them again",
+            )
+        self.registry: Registry = registry
+
+    # Set-up, idempotent.
+    def prepare(self) -> None:
+        """Namespaces, the two ServiceAccounts, both repositories, and the hooks."""
+        for cluster in self.clusters:
+            for account in ("pipeline", "agent"):
+                cluster.kubectl("apply", "-f", "-", input=namespaced_role(NAMESPACE, account))
+        self.git.create_repo(CONFIG_REPO)
+        self.git.create_repo(APP_REPO)
+        if not self.head(APP_REPO):
+            self.commit_app("the demo app, v1")
+        command = [sys.executable, "-m", "demo", "push", "--commit"]
+        self.git.on_push(APP_REPO, command)
+
+    def credential(self, cluster: Cluster, account: str) -> Cluster:
+        """`cluster` as one ServiceAccount sees it, through a token kept 0600: reused while it
+        has most of its life left, so that a cluster that is down fails its own deploy rather
+        than the whole pipeline run (a token is asked of the cluster itself)."""
+        path = self.root / "credentials" / account / f"{cluster.name}.yaml"
+        if _fresh(path, cluster.kubeconfig):
+            return replace(cluster, name=f"{cluster.name}-{account}", kubeconfig=path,
+                           context=account)  # fmt: skip
+        return service_account_kubeconfig(cluster, NAMESPACE, account, path, TOKEN_LIFETIME)
+
+    # Git.
+    def url(self, repo: str, token: bool = False) -> str:
+        return self.git.push_url(repo) if token else self.git.url(repo)
+
+    def head(self, repo: str) -> str:
+        output = run(["git", "ls-remote", self.url(repo), "refs/heads/main"])
+        return output.split()[0] if output.strip() else ""
+
+    def commit_app(self, message: str, change: Callable[[Path], None] | None = None) -> str:
+        """Commit the app (as demo/app has it, then `change`) to the app repository; the hook
+        starts the pipeline once it is set up. The new commit."""
+        env = git_env("lab reader", "reader@tellit.invalid")
+        with tempfile.TemporaryDirectory(prefix="tellit-app-") as work:
+            folder = Path(work)
+            if self.head(APP_REPO):
+                run(["git", "clone", "-q", self.url(APP_REPO), folder], env=env)
+            else:
+                run(["git", "init", "-q", "-b", "main", folder], env=env)
+                shutil.copytree(APP, folder, dirs_exist_ok=True)
+            if change:
+                change(folder)
+            run(["git", "-C", folder, "add", "-A"], env=env)
+            run(["git", "-C", folder, "commit", "-q", "--allow-empty", "-m", message], env=env)
+            run(["git", "-C", folder, "push", "-q", self.url(APP_REPO, True), "HEAD:main"], env=env)
+            return run(["git", "-C", folder, "rev-parse", "HEAD"], env=env).strip()
+
+    # Which model delivers, and in pull mode which agent: the lab's own ("ours") or Flux.
+    def _delivery_state(self) -> dict:
+        path = self.root / "delivery.json"
+        return json.loads(path.read_text()) if path.is_file() else {}
+
+    @property
+    def mode(self) -> str:
+        return self._delivery_state().get("mode", "push")
+
+    @property
+    def agent_kind(self) -> str:
+        return self._delivery_state().get("agent", "ours")
+
+    def set_mode(self, mode: str, agent: str = "ours") -> None:
+        state = json.dumps({"mode": mode, "agent": agent})
+        write_atomic(self.root / "delivery.json", state, mode=0o644)
+
+    # Push.
+    def push(self, commit: str = "", build: bool = True, hosts: tuple[str, ...] = ()) -> RunRecord:
+        """Run the pipeline for an app commit (default: the app repository's main); `hosts`
+        are plain Docker hosts it deploys to as well, in either mode (no agent runs there)."""
+        commit = commit or self.head(APP_REPO)
+        deploy = self.mode == "push"
+        targets = [Target(self.credential(c, "pipeline"), NAMESPACE, c.name) for c in self.clusters]
+        with tempfile.TemporaryDirectory(prefix="tellit-build-") as work:
+            source = Path(work) / "app"
+            run(["git", "clone", "-q", self.url(APP_REPO), source])
+            run(["git", "-C", source, "checkout", "-q", commit])
+            pipeline = Pipeline(
+                self.registry,
+                self.url(CONFIG_REPO, token=True),
+                targets if deploy else [],
+                self.root / "runs",
+                log=self.log,
+                app=source,
+                hosts=[DockerHost(check_name(h, "Docker host name")) for h in hosts],
+            )
+            return pipeline.run(commit, build=build)
+
+    # Pull.
+    @property
+    def in_cluster(self) -> bool:
+        """Whether agents run inside their clusters: where pods really run (kind)."""
+        return bool(getattr(self.owner, "runs_pods", False))
+
+    def start_agents(self, interval: float = 15, kind: str = "ours") -> None:
+        """One agent per cluster: inside it where pods run (`demo.delivery.agent.incluster`),
+        elsewhere as a host process holding only that cluster's token. `kind="flux"` runs Flux
+        instead."""
+        secret = self.git.signing_secret()
+        if kind == "flux":
+            self._start_flux(interval, secret)
+            self.set_mode("pull", "flux")
+            return
+        if self.in_cluster:
+            self._start_in_cluster(interval, secret)
+            self.set_mode("pull")
+            return
+        for cluster in self.clusters:
+            service = self._agent_service(cluster)
+            if service.pid():
+                continue
+            view = self.credential(cluster, "agent")
+            ports = {"metrics": free_port(), "webhook": free_port()}
+            write_atomic(service.root / "ports.json", json.dumps(ports), mode=0o644)
+            argv = [
+                *python_m("agent"),
+                "--cluster",
+                cluster.name,
+                "--kubeconfig",
+                view.kubeconfig,
+                "--context",
+                view.context,
+                "--repo",
+                self.url(CONFIG_REPO),
+                "--namespace",
+                NAMESPACE,
+                "--work",
+                self.root / "agents" / cluster.name,
+                "--interval",
+                str(interval),
+                "--metrics-port",
+                str(ports["metrics"]),
+                "--webhook-port",
+                str(ports["webhook"]),
+            ]
+            env = {**os.environ, "TELLIT_WEBHOOK_SECRET": secret}
+            service.start(argv, ready=lambda p=ports: listening(p["metrics"]), env=env)
+            self.git.subscribe(CONFIG_REPO, webhook_url(ports["webhook"]))
+        self.set_mode("pull")
+
+    def _start_flux(self, interval: float, secret: str) -> None:
+        if self.agent_kind != "flux":
+            self.stop_agents()  # two agents applying the same objects would fight
+
+        def start(cluster: Cluster) -> None:
+            host = self._flux(cluster)
+            if self.in_cluster:  # kind: Flux's released manifests, then the lab's objects
+                flux.install_released(cluster, self.log)
+                host.install(incluster.mirror_url(CONFIG_REPO), interval, crds=False)
+                self._ensure_mirror()
+            else:
+                host.install(self.url(CONFIG_REPO), interval)
+            ports = host.start(secret, self.log, controllers=not self.in_cluster)
+            with SUBSCRIBING:
+                self.git.subscribe(CONFIG_REPO, webhook_url(ports["webhook"]))
+
+        with ThreadPoolExecutor(max_workers=max(1, len(self.clusters))) as pool:
+            list(pool.map(start, self.clusters))
+
+    def _flux(self, cluster: Cluster) -> flux.FluxOnHost:
+        return flux.FluxOnHost(cluster, NAMESPACE, self.root)
+
+    def _start_in_cluster(self, interval: float, secret: str) -> None:
+        image = self._ensure_mirror()
+        todo = [c for c in self.clusters if not self._agent_service(c).pid()]
+        if not todo:
+            return
+        with tempfile.TemporaryDirectory(prefix="tellit-agent-image-") as work:
+            # Saved once, loaded into every cluster at the same time.
+            archive = Path(work) / "agent.tar"
+            run(["docker", "save", "-o", archive, image], timeout=300)
+            with ThreadPoolExecutor(max_workers=len(todo)) as pool:
+                list(pool.map(lambda c: self._start_one(c, image, archive, interval, secret), todo))
+
+    def _ensure_mirror(self) -> str:
+        """The read-only git mirror the clusters' pods reach; the Python image it runs on."""
+        image = pyimage.ensure(log=self.log)
+        with SUBSCRIBING:
+            if not run(["docker", "ps", "-q", "--filter", f"name=^{incluster.MIRROR_NAME}$"]):
+                run(["docker", "rm", "--force", incluster.MIRROR_NAME])
+                run(incluster.mirror_run_command(image, self.git.repos, self.owner.network))
+        return image
+
+    def _start_one(
+        self, cluster: Cluster, image: str, archive: Path, interval: float, secret: str
+    ) -> None:
+        self.log(f"agent {cluster.name}: loading its image and starting it in the cluster")
+        self.owner.load_archive(cluster.name, archive)
+        repo = incluster.mirror_url(CONFIG_REPO)
+        manifest = incluster.agent_manifest(image, cluster.name, NAMESPACE, repo, interval, secret)
+        cluster.kubectl("apply", "-f", "-", input=manifest)
+        cluster.kubectl(
+            "rollout", "status", "-n", NAMESPACE, f"deployment/{incluster.AGENT_NAME}",
+            "--timeout=120s", timeout=150,
+        )  # fmt: skip
+        service = self._agent_service(cluster)
+        ports = {"metrics": free_port(), "webhook": free_port()}
+        write_atomic(service.root / "ports.json", json.dumps(ports), mode=0o644)
+        argv = cluster.kubectl_command(
+            "-n", NAMESPACE, *incluster.port_forward_args(ports["metrics"], ports["webhook"])
+        )
+        service.start(argv, ready=lambda: listening(ports["metrics"]))
+        with SUBSCRIBING:  # one subscriber file, rewritten whole: one thread at a time
+            self.git.subscribe(CONFIG_REPO, webhook_url(ports["webhook"]))
+
+    def stop_agents(self) -> None:
+        """Stop whichever agents run (ours or Flux); the lab is back to push."""
+
+        def stop(cluster: Cluster) -> None:
+            host = self._flux(cluster)
+            webhook = host.ports().get("receiver", {}).get("webhook")
+            if webhook:
+                with SUBSCRIBING:
+                    self.git.unsubscribe(CONFIG_REPO, webhook_url(webhook))
+            lab_runs_flux = bool(host.ports().get("source-controller"))  # kwok: we run it
+            if host.ports() and not lab_runs_flux:  # kind: Flux runs in the cluster
+                host.uninstall(controllers_stopped=False)
+            problems = host.stop()
+            if lab_runs_flux:
+                host.uninstall(controllers_stopped=True)
+            if problems:
+                raise LabError("; ".join(problems), "`python -m demo down` removes everything")
+            service = self._agent_service(cluster)
+            ports = self._ports(service)
+            if ports.get("webhook"):
+                with SUBSCRIBING:
+                    self.git.unsubscribe(CONFIG_REPO, webhook_url(ports["webhook"]))
+            service.stop()
+            if self.in_cluster:
+                cluster.kubectl(
+                    "delete", "-n", NAMESPACE, "--ignore-not-found",
+                    f"deployment/{incluster.AGENT_NAME}", f"secret/{incluster.SECRET_NAME}",
+                )  # fmt: skip
+
+        with ThreadPoolExecutor(max_workers=max(1, len(self.clusters))) as pool:
+            list(pool.map(stop, self.clusters))
+        if self.in_cluster:
+            run(["docker", "rm", "--force", incluster.MIRROR_NAME])
+        self.set_mode("push")
+
+    def mute_webhooks(self) -> None:
+        """The git hook stops calling the agents: they learn of a commit only by polling
+        (what the experiments and benchmarks measure polling with)."""
+        for info in self.agents():
+            if info.webhook_port:
+                with SUBSCRIBING:
+                    self.git.unsubscribe(CONFIG_REPO, webhook_url(info.webhook_port))
+
+    def agents(self) -> list[AgentInfo]:
+        if self.agent_kind == "flux":
+            return [self._flux_info(c) for c in self.clusters]
+        found = []
+        for cluster in self.clusters:
+            service = self._agent_service(cluster)
+            ports = self._ports(service)
+            try:
+                data = (
+                    self.reader(cluster).get(ConfigMap, STATUS_NAME, namespace=NAMESPACE).data or {}
+                )
+            except (ApiError, LabError, OSError, httpx2.TransportError):
+                data = {}  # a cluster that is down shows as no status
+            found.append(
+                AgentInfo(
+                    cluster.name,
+                    service.pid() is not None,
+                    ports.get("metrics"),
+                    ports.get("webhook"),
+                    data,
+                )
+            )
+        return found
+
+    def _flux_info(self, cluster: Cluster) -> AgentInfo:
+        host = self._flux(cluster)
+        try:
+            data = flux.read_status(self.reader(cluster), NAMESPACE).data()
+        except (ApiError, LabError, OSError, httpx2.TransportError):
+            data = {}
+        ports = host.ports()
+        return AgentInfo(
+            cluster.name,
+            host.running(),
+            ports.get("kustomize-controller", {}).get("metrics"),
+            ports.get("receiver", {}).get("webhook"),
+            data,
+        )
+
+    def running_image(self, cluster: Cluster) -> tuple[str, frozenset[str]]:
+        """The app's image in `cluster`, and which models manage it ({"push", "pull"}): whose
+        server-side apply owns its fields. Both do after the same content came both ways."""
+        try:
+            live = self.reader(cluster).get(Deployment, "app", namespace=NAMESPACE)
+        except ApiError as error:
+            if error.status.code == 404:
+                return "", frozenset()
+            raise
+        image = live.spec.template.spec.containers[0].image
+        models = {PIPELINE_MANAGER: "push", AGENT_MANAGER: "pull", FLUX_MANAGER: "pull"}
+        owners = {
+            models[m.manager]
+            for m in live.metadata.managedFields or []
+            if m.operation == "Apply" and m.manager in models
+        }
+        return image, frozenset(owners)
+
+    @staticmethod
+    def reader(cluster: Cluster):
+        """A client of `cluster`'s admin view, for reading what runs and what agents report."""
+        return client(cluster, "tellit-status-reader", namespace=NAMESPACE)
+
+    def _agent_service(self, cluster: Cluster) -> Service:
+        return Service.named(f"agent-{cluster.name}", self.root / "services")
+
+    @staticmethod
+    def _ports(service: Service) -> dict:
+        path = service.root / "ports.json"
+        return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def _fresh(credential: Path, admin_kubeconfig: Path) -> bool:
+    """Whether a kept token can be used again: most of its life left, and issued after the
+    cluster's own kubeconfig was last written (a cluster made or restarted since may not
+    know it)."""
+    try:
+        issued = credential.stat().st_mtime
+        return time.time() - issued < TOKEN_REUSE_SECONDS and (
+            issued > admin_kubeconfig.stat().st_mtime
+        )
+    except FileNotFoundError:
+        return False
+
+
+def webhook_url(port: int) -> str:
+    """Where an agent listens for the config repository's hook."""
+    return f"http://127.0.0.1:{port}/"

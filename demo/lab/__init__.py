@@ -1,0 +1,1 @@
+"""The lab as a whole: its record, its teardown and the doctor that checks the machine."""

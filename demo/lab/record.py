@@ -1,0 +1,71 @@
+"""The lab as a whole: which provider and clusters are up, and its services, for one lab state.
+
+`up` records what it brought up in `lab.json`, so that `status` and `down` know the provider
+and clusters without the reader repeating them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from demo.clusters import Cluster, Provider, provider
+from demo.clusters.kind import network as kindnet
+from demo.core.errors import LabError
+from demo.core.paths import write_atomic
+from demo.services.registry import LocalRegistry, Registry
+
+
+@dataclass
+class LabRecord:
+    """What `up` brought up, kept in the lab state."""
+
+    provider: str
+    clusters: list[str] = field(default_factory=list)
+    options: dict[str, str] = field(default_factory=dict)  # the provider's, e.g. a kubeconfig
+
+    @classmethod
+    def load(cls, root: Path) -> LabRecord | None:
+        path = root / "lab.json"
+        try:
+            return cls(**json.loads(path.read_text()))
+        except FileNotFoundError:
+            return None
+        except (ValueError, TypeError) as error:
+            raise LabError(
+                f"{path} is not a lab record", "remove the lab with `python -m demo down`"
+            ) from error
+
+    def save(self, root: Path) -> None:
+        write_atomic(root / "lab.json", json.dumps(asdict(self), indent=2), mode=0o644)
+
+    def owner(self, root: Path) -> Provider:
+        return provider(self.provider, root=root / self.provider, **self.options)
+
+    def clusters_of(self, root: Path) -> list[Cluster]:
+        known = {c.name: c for c in self.owner(root).list()}
+        return [known[n] for n in self.clusters if n in known]
+
+
+def start_registry(owner: Provider, clusters: list[Cluster], root: Path) -> Registry:
+    """The registry where the provider's clusters can pull from it: a container on kind's
+    network (kind's local-registry recipe), or the lab's own on the host's loopback."""
+    if owner.network is not None:
+
+        def apply(cluster: Cluster, manifest: str) -> None:
+            cluster.kubectl("apply", "-f", "-", input=manifest)
+
+        address = kindnet.start_registry(
+            clusters, apply, image=owner.registry_image(), network=owner.network
+        )
+        return Registry(address, record=root / "registry" / "pushed.jsonl")
+    return LocalRegistry(root / "registry").start()
+
+
+def running_registry(owner: Provider, root: Path) -> Registry | None:
+    if owner.network is not None:
+        if not kindnet.registry_running():
+            return None
+        return Registry(kindnet.REGISTRY_ADDRESS, record=root / "registry" / "pushed.jsonl")
+    return LocalRegistry(root / "registry").running()

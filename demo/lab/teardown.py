@@ -1,0 +1,144 @@
+"""`python -m demo down`: remove everything the lab created, then check that nothing is left.
+
+It finds the lab's things by its prefix and label only: each provider cleans up its own
+clusters (and what a killed run left), services are stopped by their pid files in the lab's
+state, containers and networks labelled tell-it-with-a-meme/lab are removed, and the state
+folder goes last. Built tools in the cache are kept (they are not lab state).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psutil
+
+from demo.clusters import provider
+from demo.core.errors import LabError
+from demo.core.naming import LABEL
+from demo.core.paths import state_dir
+from demo.core.processes import runs_from, wait_finished
+from demo.core.run import CommandError, run
+from demo.services.background import Service
+
+CLUSTER_PROVIDERS = ("kwok", "kind")  # the ones that create clusters (kubeconfig never does)
+
+
+def services(root: Path) -> list[Service]:
+    folder = root / "services"
+    return [Service.named(p.name, folder) for p in folder.iterdir()] if folder.is_dir() else []
+
+
+def docker_leftovers() -> list[str]:
+    if shutil.which("docker") is None:
+        return []
+    found = []
+    try:
+        for kind, command in (
+            ("container", ["docker", "ps", "-aq"]),
+            ("network", ["docker", "network", "ls", "-q"]),
+            # The app images the pipeline built (a containers' image goes after the container).
+            ("image", ["docker", "image", "ls", "-q"]),
+        ):
+            ids = run([*command, "--filter", f"label={LABEL}"], timeout=30).split()
+            found += [f"{kind} {i}" for i in dict.fromkeys(ids)]  # an image id once per tag
+    except CommandError:
+        pass  # no engine running: nothing of ours can be running in it
+    return found
+
+
+def processes_under(root: Path) -> list[psutil.Process]:
+    """Live processes started from the lab state (by their command line or folder)."""
+    return [p for p in psutil.process_iter() if runs_from(p, root)]
+
+
+def down(root: Path, log: Callable[[str], None] = print) -> list[str]:
+    """Remove the lab's clusters, containers, networks, processes and state; what is left."""
+    problems: list[str] = []
+    for name in CLUSTER_PROVIDERS:
+        if not (root / name).is_dir():
+            continue
+        try:
+            problems += provider(name, root=root / name).cleanup(log)
+        except (LabError, OSError) as error:  # one provider failing must not stop the rest
+            problems.append(f"the {name} clusters: {error}")
+    for service in services(root):
+        if service.pid():
+            log(f"stopping {service.name}")
+        try:
+            service.stop()
+        except LabError as error:
+            problems.append(str(error))
+    remove = {
+        "container": ["docker", "rm", "--force"],
+        "network": ["docker", "network", "rm"],
+        "image": ["docker", "image", "rm", "--force"],
+    }
+    for item in docker_leftovers():
+        kind, ident = item.split()
+        log(f"removing {item}")
+        try:
+            run([*remove[kind], ident])
+        except CommandError as error:
+            problems.append(str(error))
+    strays = processes_under(root)
+    for process in strays:
+        log(f"stopping a leftover process {process.pid} ({process.name()})")
+        with contextlib.suppress(psutil.Error):
+            process.kill()
+    wait_finished(strays, timeout=10)
+    if root.exists() and not problems:
+        log(f"removing {root}")
+        shutil.rmtree(root)
+    return problems + leftovers(root)
+
+
+def leftovers(root: Path) -> list[str]:
+    left = docker_leftovers()
+    left += [f"process {s.name} ({s.pid()})" for s in services(root) if s.pid()]
+    left += [f"process {p.pid} started from {root}" for p in processes_under(root)]
+    if root.exists():
+        left.append(f"folder {root}")
+    return left
+
+
+def refuse_beside_a_lab() -> None:
+    yours = state_dir()
+    if (yours / "lab.json").is_file():
+        # Cleaning up removes every container, network and image labelled as the lab's:
+        # a lab that is up would lose its own.
+        raise LabError(
+            f"a lab is up ({yours}): this brings up a lab of its own, and its cleanup would"
+            " remove your lab's containers and images",
+            "take yours down first (`python -m demo down`), then run it again",
+        )
+
+
+@contextmanager
+def own_lab(name: str) -> Iterator[Path]:
+    """A lab state of its own for what runs inside (experiments, a recording), set as
+    TELLIT_LAB_STATE, torn down after whatever happened, and checked: anything left behind is
+    an error (after the body's own error, if any)."""
+    refuse_beside_a_lab()
+    before = os.environ.get("TELLIT_LAB_STATE")
+    with tempfile.TemporaryDirectory(prefix=f"tellit-{name}-") as folder:
+        root = Path(folder) / "lab"
+        os.environ["TELLIT_LAB_STATE"] = str(root)
+        try:
+            yield root
+        finally:
+            left = down(root, log=lambda message: None)
+            if before is None:
+                os.environ.pop("TELLIT_LAB_STATE", None)
+            else:
+                os.environ["TELLIT_LAB_STATE"] = before
+        if left:
+            raise LabError(
+                f"the {name} lab left something behind: {'; '.join(left)}",
+                "`python -m demo down` with TELLIT_LAB_STATE set to it removes the rest",
+            )

@@ -1,0 +1,1 @@
+"""The lab's services on the host: the image registry, the git server and its hook."""

@@ -1,0 +1,179 @@
+"""The lab's Python image: what runs the pull agent inside a kind cluster.
+
+Two recipes, one result: the lab's own code and exactly the libraries the agent imports, at
+the versions requirements/lab.lock pins, on Debian with Python and git.
+- Where nothing can be pulled (our machines, CI; Linux with debootstrap): a Debian root
+  filesystem (`demo.toolchain.rootfs`) and the libraries copied from the lab's virtual environment,
+  so nothing is downloaded. Their compiled parts fit because the environment's Python and
+  Debian's are the same minor version (checked).
+- On a reader's laptop (macOS too, where the environment's libraries are not Linux's): the
+  published `python:3.11-slim`, git from Debian, and the same pinned libraries from PyPI.
+Named by a digest of what it holds, so a change to the lab's code makes a new image and
+nothing else does; the Debian layer is kept apart and made once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+import sys
+import tempfile
+from importlib import metadata
+from pathlib import Path
+
+from demo.core.errors import LabError
+from demo.core.paths import PACKAGE
+from demo.core.run import attempt, run
+from demo.toolchain import rootfs
+from demo.toolchain.images import image_exists
+
+BASE_PACKAGES = ("python3", "git", "ca-certificates")
+DEBIAN_PYTHON = (3, 11)  # bookworm's python3
+# What the agent imports from outside the standard library; their own requirements follow.
+ROOTS = ("lightkube", "prometheus_client", "requests", "PyYAML", "psutil")
+CODE = PACKAGE
+REPOSITORY = "tellit-lab-python"
+LAB = """\
+COPY code/ /opt/lab/code/
+ENV PYTHONPATH=/opt/lab/site:/opt/lab/code PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+USER 65534:65534
+WORKDIR /tmp
+ENTRYPOINT ["python3", "-m"]
+"""
+DOCKERFILE = "FROM {base}\nCOPY site/ /opt/lab/site/\n" + LAB
+PUBLISHED_BASE = "python:3.11-slim"
+PUBLISHED_DOCKERFILE = (
+    f"FROM {PUBLISHED_BASE}\n"
+    "RUN apt-get update && apt-get install -y --no-install-recommends git"
+    " && rm -rf /var/lib/apt/lists/*\n"
+    "COPY requirements.txt /opt/lab/requirements.txt\n"
+    "RUN pip install --no-cache-dir --no-deps --target /opt/lab/site"
+    " -r /opt/lab/requirements.txt\n"
+) + LAB
+
+
+class PythonImageError(LabError):
+    """The lab's Python image could not be made."""
+
+
+def requirement_name(line: str) -> str | None:
+    """The distribution a Requires-Dist line names, or None when only an extra asks for it."""
+    if "extra ==" in line or "extra==" in line:
+        return None
+    match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", line)
+    return match.group(1) if match else None
+
+
+def closure(roots: tuple[str, ...] = ROOTS) -> list[metadata.Distribution]:
+    """The installed distributions `roots` need, theirs included (those installed here)."""
+    found: dict[str, metadata.Distribution] = {}
+    todo = list(roots)
+    while todo:
+        name = todo.pop()
+        key = re.sub(r"[-_.]+", "-", name).lower()
+        if key in found:
+            continue
+        try:
+            distribution = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            if name in roots:
+                raise PythonImageError(
+                    f"{name} is not installed in the lab's environment",
+                    "run `make provision`, which installs requirements/lab.lock",
+                ) from None
+            continue  # a requirement for another platform or Python
+        found[key] = distribution
+        todo += [n for line in distribution.requires or [] if (n := requirement_name(line))]
+    return sorted(found.values(), key=lambda d: d.metadata["Name"].lower())
+
+
+def copy_distribution(distribution: metadata.Distribution, site: Path) -> None:
+    for file in distribution.files or []:
+        parts = Path(file).parts
+        if parts[0] == ".." or "__pycache__" in parts:
+            continue  # scripts outside site-packages, and bytecode for another path
+        source = Path(distribution.locate_file(file))
+        if source.is_file():
+            target = site / file
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+
+
+def copy_code(target: Path) -> None:
+    shutil.copytree(CODE, target / "demo", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+
+
+def digest(distributions: list[metadata.Distribution]) -> str:
+    hashed = hashlib.sha256(repr((BASE_PACKAGES, DOCKERFILE, PUBLISHED_DOCKERFILE)).encode())
+    for distribution in distributions:
+        hashed.update(f"{distribution.metadata['Name']}=={distribution.version}\n".encode())
+    for path in sorted(CODE.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            hashed.update(str(path.relative_to(CODE)).encode() + b"\0" + path.read_bytes())
+    return hashed.hexdigest()[:12]
+
+
+def pinned(distributions: list[metadata.Distribution]) -> str:
+    """requirements.txt of exactly these distributions at exactly these versions."""
+    return "".join(f"{d.metadata['Name']}=={d.version}\n" for d in distributions)
+
+
+def local_recipe() -> bool:
+    """Whether to make the image without pulling: on Linux, where debootstrap is installed."""
+    return sys.platform == "linux" and shutil.which("debootstrap") is not None
+
+
+def ensure(log=print) -> str:
+    """The image's name, made if missing (a minute the first time, seconds after a change)."""
+    distributions = closure()
+    image = f"{REPOSITORY}:{digest(distributions)}"
+    if image_exists(image):
+        return image  # made here, or loaded from an offline bundle (`demo.offline.load`)
+    if not local_recipe():
+        return ensure_published(log)
+    if sys.version_info[:2] != DEBIAN_PYTHON:
+        wanted = ".".join(map(str, DEBIAN_PYTHON))
+        raise PythonImageError(
+            f"the lab runs on Python {sys.version.split()[0]}, but the image's Debian has"
+            f" {wanted}: their compiled libraries would not fit",
+            f"make the lab's environment with Python {wanted} (make clean; PYTHON=python{wanted})",
+        )
+    base = f"{REPOSITORY}-base:" + hashlib.sha256(repr(BASE_PACKAGES).encode()).hexdigest()[:12]
+    if not image_exists(base):
+        log(f"python image: Debian {rootfs.SUITE} with {', '.join(BASE_PACKAGES)} (a minute)")
+        rootfs.debian_image(base, BASE_PACKAGES)
+    log(f"python image {image}: the lab's code and {len(distributions)} libraries")
+    with tempfile.TemporaryDirectory(prefix="tellit-pyimage-") as work:
+        context = Path(work)
+        for distribution in distributions:
+            copy_distribution(distribution, context / "site")
+        copy_code(context / "code")
+        (context / "Dockerfile").write_text(DOCKERFILE.format(base=base))
+        run(["docker", "build", "--quiet", "-t", image, str(context)], timeout=600)
+    remove_older(image)
+    return image
+
+
+def ensure_published(log=print) -> str:
+    """The readers' recipe: the published Python image, the pinned libraries from PyPI."""
+    distributions = closure()
+    image = f"{REPOSITORY}:{digest(distributions)}-published"
+    if image_exists(image):
+        return image
+    log(f"python image {image}: {PUBLISHED_BASE}, git and {len(distributions)} libraries")
+    with tempfile.TemporaryDirectory(prefix="tellit-pyimage-") as work:
+        context = Path(work)
+        (context / "requirements.txt").write_text(pinned(distributions))
+        copy_code(context / "code")
+        (context / "Dockerfile").write_text(PUBLISHED_DOCKERFILE)
+        run(["docker", "build", "--quiet", "-t", image, str(context)], timeout=900)
+    remove_older(image)
+    return image
+
+
+def remove_older(image: str) -> None:
+    """Earlier versions of the lab's code: one image each would pile up with every change."""
+    for tag in run(["docker", "image", "ls", REPOSITORY, "--format", "{{.Tag}}"]).split():
+        if f"{REPOSITORY}:{tag}" != image:
+            attempt(["docker", "image", "rm", f"{REPOSITORY}:{tag}"])  # in use: kept

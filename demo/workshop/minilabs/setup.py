@@ -1,0 +1,46 @@
+"""A bench for a track: the lab's first cluster, its kind node, the app's image on its nodes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from demo.clusters.kind.node import Node
+from demo.core.errors import LabError
+from demo.lab.record import LabRecord
+from demo.toolchain.images import build_app
+from demo.workshop.minilabs.base import Bench, Track
+
+IMAGE = "tellit-minilab-app:v1"
+
+
+def bench_for(
+    root: Path, track: Track, say: Callable[[str], None], cluster_name: str = ""
+) -> Bench:
+    record = LabRecord.load(root)
+    if record is None:
+        raise LabError("the lab is not up", "bring it up with `python -m demo up`")
+    owner = record.owner(root)
+    clusters = record.clusters_of(root)
+    chosen = [c for c in clusters if c.name == cluster_name] if cluster_name else clusters[:1]
+    if not chosen:
+        raise LabError(
+            f"the lab has no cluster {cluster_name!r}",
+            f"choose one of {', '.join(c.name for c in clusters)} (--cluster NAME)",
+        )
+    cluster = chosen[0]
+    runs_pods = bool(getattr(owner, "runs_pods", False))
+    image = ""
+    if runs_pods and hasattr(owner, "load_image"):
+        build_app(IMAGE, f"minilab ({track.name})")
+        owner.load_image(cluster.name, IMAGE)
+        image = IMAGE
+    return Bench(
+        cluster=cluster,
+        namespace=f"minilab-{track.name}",
+        folder=root / "minilabs" / track.name,
+        say=say,
+        runs_pods=runs_pods and bool(image),
+        node=Node.of_kind_cluster(cluster.name) if owner.name == "kind" else None,
+        image=image,
+    )

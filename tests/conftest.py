@@ -1,4 +1,5 @@
-"""Shared fixtures: the project's paths, throwaway templates, and a helper for needed parts."""
+"""The session's fixtures and its order: throwaway templates, a copy of the site, a lab state
+of each test's own, the kind lab and the browser. What tests import lives in `support`."""
 
 from __future__ import annotations
 
@@ -7,10 +8,8 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-
-ROOT = Path(__file__).resolve().parent.parent
-TEMPLATES = ROOT / "img" / "templates"
-POSTS = sorted((ROOT / "docs" / "series").glob("part-*.md"))
+from support.kind_lab import KIND_LAB
+from support.paths import ROOT
 
 
 @pytest.fixture
@@ -52,9 +51,8 @@ def lab_state(tmp_path: Path, monkeypatch) -> Path:
     assert down(state, log=lambda message: None) == [], "the lab left something behind"
 
 
-# The kind lab: started in the background at collection (tests/kind_lab.py says why and how
+# The kind lab: started in the background at collection (support/kind_lab.py says why and how
 # the session is ordered around it), waited for by the `kind` tests, torn down at the end.
-KIND_LAB = pytest.StashKey[object]()
 
 
 @pytest.hookimpl(trylast=True)  # after -m and -k have deselected: start it only when needed
@@ -69,8 +67,8 @@ def pytest_collection_modifyitems(session, config, items):
 
     items.sort(key=group)  # stable: each group keeps its own order
     if any(group(item) == 1 for item in items) and not config.option.collectonly:
-        from kind_lab import KindLab
-        from lab_support import docker_ready
+        from support.kind_lab import KindLab
+        from support.lab import docker_ready
 
         if docker_ready():
             config.stash[KIND_LAB] = KindLab.start()
@@ -86,5 +84,5 @@ def pytest_sessionfinish(session):
 
 
 # The browser tests' fixtures (Chromium, the built site served on loopback), shared by every
-# module that opens a page: imported last, as browser_support reads ROOT from here.
-from browser_support import browser, built_site, served_site  # noqa: E402, F401
+# module that opens a page.
+from support.browser import browser, built_site, served_site  # noqa: E402, F401

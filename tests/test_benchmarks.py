@@ -12,9 +12,9 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT
-from helpers import need
-from lab_support import need_docker, need_registry
+from support.helpers import need
+from support.lab import need_docker, need_registry
+from support.paths import ROOT
 
 from demo.toolchain import provision
 

@@ -6,7 +6,7 @@ runs) packing from the caches `make test` filled; its size is read from the mani
 The attendee's side: a fresh clone with an empty cache and none of the lab's images, `make
 offline` in a network namespace of its own (no network at all, only Docker's socket), then
 `make demo PROVIDER=kind`. The lab's images are put back afterwards, whatever happened.
-The round-trip test runs the same steps (tests/test_offline_bundle.py).
+The round-trip test runs the same steps (tests/lab/unit/test_offline_bundle.py).
 """
 
 from __future__ import annotations

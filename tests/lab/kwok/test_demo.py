@@ -1,0 +1,163 @@
+"""`make demo PROVIDER=kwok`, end to end and twice in a row, and the push and agent commands."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import psutil
+import pytest
+from support.helpers import need
+from support.lab import demo, demo_env, need_docker, need_registry, tour_rows
+from support.paths import ROOT
+
+from demo.delivery.lab_delivery import Delivery
+from demo.toolchain import provision
+
+pytestmark = pytest.mark.provisioned
+
+
+def make_demo(state, *settings: str) -> subprocess.CompletedProcess:
+    """`make demo` with these settings, in the lab state `state`."""
+    return subprocess.run(
+        ["make", "--no-print-directory", "demo", *settings],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=demo_env(state),
+    )
+
+
+def test_make_demo_twice_then_push_and_agent_commands(lab_state):
+    need(not provision.missing(), "the lab's Kubernetes tools (run `make provision`)")
+    need_docker()
+    need_registry()
+    make = make_demo(lab_state, "PROVIDER=kwok", "CLUSTERS=2")
+    assert make.returncode == 0, make.stdout[-3000:] + make.stderr[-3000:]
+    out = make.stdout
+    for expected in ("checks passed", "1/3 push", "2/3 pull", "3/3 drift", "What happened"):
+        assert expected in out, out[-3000:]
+    rows = tour_rows(lab_state)
+    assert [row["step"] for row in rows] == ["push", "push", "pull", "pull"], rows  # two clusters
+    assert all(row["digest"].startswith("sha256:") for row in rows), rows
+    assert "put back by its agent" in out
+
+    again = demo("tour", "--provider", "kwok", "--clusters", "2", state=lab_state)
+    assert again.returncode == 0, again.stdout[-3000:]
+    assert "What happened" in again.stdout
+
+    status = demo("agent", "status", "--json", state=lab_state)
+    agents = json.loads(status.stdout)
+    assert status.returncode == 0 and agents["mode"] == "pull", status.stdout
+    assert [(a["cluster"], a["running"]) for a in agents["agents"]] == [
+        ("east", True),
+        ("west", True),
+    ]
+
+    stopped = demo("agent", "stop", "-o", "json", state=lab_state)
+    agents = json.loads(stopped.stdout)
+    assert stopped.returncode == 0 and agents["mode"] == "push", stopped.stdout
+    assert not any(a["running"] for a in agents["agents"]), agents
+
+    pushed = demo("push", "--no-build", "--json", state=lab_state)
+    assert pushed.returncode == 0, pushed.stdout[-3000:] + pushed.stderr[-3000:]
+    run = json.loads(pushed.stdout)
+    assert run["ok"] and run["mode"] == "push", run
+    assert "deploy and verify" in [stage["name"] for stage in run["stages"]], run["stages"]
+    assert sorted(c["cluster"] for c in run["clusters"]) == ["east", "west"]
+    shown = demo("push", "--no-build", state=lab_state)  # the table, for a person
+    assert "(push mode): ok" in shown.stdout and "Pipeline run for" in shown.stdout
+
+
+def test_push_works_on_a_lab_just_brought_up(lab_state):
+    """`push` before any `agent start` said "repository ... app.git not found": `up` makes
+    the repositories and accounts that push needs."""
+    need(not provision.missing(), "the lab's Kubernetes tools (run `make provision`)")
+    need_docker()
+    need_registry()
+    up = demo("up", "--provider", "kwok", "--clusters", "1", state=lab_state)
+    assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-3000:]
+    pushed = demo("push", state=lab_state)
+    assert pushed.returncode == 0, pushed.stdout[-3000:] + pushed.stderr[-3000:]
+    assert "(push mode): ok" in pushed.stdout
+
+
+def test_the_walkthrough_checks_each_step_and_waits_for_the_attendee(lab_state):
+    need(not provision.missing(), "the lab's Kubernetes tools (run `make provision`)")
+    need_docker()
+    need_registry()
+    walk = demo("lab", "--provider", "kwok", "--clusters", "1", "--yes", state=lab_state)
+    assert walk.returncode == 0, walk.stdout[-3000:]
+    out = walk.stdout
+    for number, title in enumerate(("push", "pull", "drift"), start=1):
+        assert f"{number}/3 {title}:" in out
+    assert out.count("check: ok") == 3 and "by hand: python -m demo push" in out
+
+    # Without --yes and with nothing to answer, it stops before doing anything.
+    stopped = subprocess.run(
+        [sys.executable, "-m", "demo", "lab", "--provider", "kwok", "--clusters", "1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=300,
+        env=demo_env(lab_state),
+    )
+    assert stopped.returncode == 1 and "1/3 push" in stopped.stdout
+    assert "check:" not in stopped.stdout
+
+
+def test_make_demo_with_flux_then_stop_leaves_the_app_and_no_flux(lab_state):
+    need(not provision.missing(), "the lab's Kubernetes tools (run `make provision`)")
+    need(not provision.missing(tools=provision.FLUX_TOOLS), "Flux's controllers (`make provision`)")
+    need_docker()
+    need_registry()
+    make = make_demo(lab_state, "PROVIDER=kwok", "CLUSTERS=1", "AGENT=flux")
+    assert make.returncode == 0, make.stdout[-3000:] + make.stderr[-3000:]
+    assert "applied by Flux" in make.stdout and "put back by Flux" in make.stdout
+
+    status = demo("agent", "status", state=lab_state)
+    assert "Pull agents: Flux (pull mode)" in status.stdout
+    assert "running" in status.stdout and "True" in status.stdout, status.stdout
+    assert "impersonate" in status.stdout  # what the controllers may do is shown
+
+    stopped = demo("agent", "stop", state=lab_state)
+    assert stopped.returncode == 0 and "push mode" in stopped.stdout
+    cluster = Delivery(lab_state, log=lambda m: None).clusters[0]
+    left = cluster.kubectl(
+        "get", "-n", "shop", "-o", "name", "deployments,kustomizations,gitrepositories"
+    )
+    assert left.split() == ["deployment.apps/app"], left  # the app stays, Flux's objects go
+    assert not flux_processes(), flux_processes()
+
+
+def flux_processes() -> list[str]:
+    """Command lines of running Flux controllers (their names are cut to 15 characters)."""
+    found = []
+    for process in psutil.process_iter():
+        try:
+            command = process.cmdline()
+        except psutil.Error:
+            continue
+        if command and command[0].endswith(("/source-controller", "/kustomize-controller")):
+            found.append(" ".join(command))
+    return found
+
+
+def test_minilab_tracks_run_on_kwok_what_needs_no_pod_and_say_why_they_skip_the_rest(lab_state):
+    need(not provision.missing(), "the lab's Kubernetes tools (run `make provision`)")
+    need_docker()
+    need_registry()
+    secrets = demo("lab", "--track", "secrets", "--provider", "kwok", "--yes", state=lab_state)
+    assert secrets.returncode == 0, secrets.stdout[-3000:]
+    out = secrets.stdout
+    # Base64 decoded back, and the developer's token refused the Secret (a real 403).
+    assert out.count("check: ok") == 2 and "get secret db -> 403, list pods -> 200" in out
+    assert "base64 -d gives back: s3cret-" in out
+    skipped = [line.strip() for line in out.splitlines() if line.startswith("    skipped: ")]
+    assert len(skipped) == 3 and sum("needs real pods" in line for line in skipped) == 1
+    assert "2 of 5 steps ran on kwok" in out
+    services = demo("lab", "--track", "services", "--provider", "kwok", "--yes", state=lab_state)
+    assert services.returncode == 0 and services.stdout.count("check: ok") == 1, services.stdout

@@ -89,7 +89,7 @@ def slow_clients(port: int, count: int):
 def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-git-") as state:
         os.environ["TELLIT_LAB_STATE"] = state
-        server = GitServer()
+        server = GitServer(Path(state) / "git")
         server.start()
         try:
             url = seed(server, Path(state) / "work")

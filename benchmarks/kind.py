@@ -24,6 +24,7 @@ from benchmarks.report import SMOKE, publish, runs
 from demo.clusters import create_all, provider
 from demo.clusters.kind import nodeimage
 from demo.clusters.kind.provider import KindProvider
+from demo.core import docker
 from demo.core.run import run
 from demo.lab.teardown import down
 
@@ -75,7 +76,7 @@ def node_image_times() -> tuple[float, float, float]:
 def one_run(name: str, count: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as state:
         os.environ["TELLIT_LAB_STATE"] = state
-        owner = provider(name)
+        owner = provider(name, root=Path(state) / name)
         owner.prepare(lambda message: None)
         names = [f"bench{i}" for i in range(count)]
         created = timed(lambda: create_all(owner, names, progress=lambda message: None))
@@ -94,7 +95,7 @@ def main() -> int:
     if shutil.which("docker") is None:
         print("Docker is needed: run `make provision` first", file=sys.stderr)
         return 1
-    local = not nodeimage.image_exists(nodeimage.versions.KIND_NODE_IMAGE)
+    local = not docker.image_exists(nodeimage.versions.KIND_NODE_IMAGE)
     rows = []
     if local and not SMOKE:
         cold, warm, size = node_image_times()

@@ -41,7 +41,7 @@ def rss_mb(processes: list[psutil.Process]) -> float:
 def one_run(count: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="bench-lab-") as state:
         os.environ["TELLIT_LAB_STATE"] = state
-        kwok = provider("kwok")
+        kwok = provider("kwok", root=Path(state) / "kwok")
         names = [f"bench{i}" for i in range(count)]
         started = time.perf_counter()
         create_all(kwok, names, progress=lambda message: None)

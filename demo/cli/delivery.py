@@ -7,6 +7,7 @@ import dataclasses
 from rich.table import Table
 
 from demo.cli.output import Out, add_json_flag, ok_mark, wants_json
+from demo.core.paths import state_dir
 from demo.delivery.lab_delivery import Delivery
 
 
@@ -46,7 +47,7 @@ def register(commands) -> None:
 
 
 def command_push(args, out: Out) -> int:
-    delivery = Delivery(log=out.talk.log)
+    delivery = Delivery(state_dir(), log=out.talk.log)
     record = delivery.push(args.commit, build=not args.no_build, hosts=tuple(args.docker_host))
     if wants_json(args):
         out.emit({"mode": delivery.mode, **dataclasses.asdict(record)})
@@ -74,7 +75,7 @@ def run_table(record, mode: str) -> Table:
 
 
 def command_agent(args, out: Out) -> int:
-    delivery = Delivery(log=out.talk.log)
+    delivery = Delivery(state_dir(), log=out.talk.log)
     if args.action == "start":
         delivery.prepare()
         delivery.start_agents(interval=args.interval, kind="flux" if args.flux else "ours")

@@ -106,12 +106,12 @@ def command_up(args, out: Out) -> int:
         services = progress.add_task("registry, git server, repositories", total=3)
         registry = start_registry(owner, clusters, root)
         progress.advance(services)
-        git = GitServer()
+        git = GitServer(root / "git")
         git.start()
         progress.advance(services)
         # What `push` and `agent start` need, made once here: the repositories (the app's
         # first commit among them) and each cluster's namespace and accounts.
-        Delivery(log=progress.console.log).prepare()
+        Delivery(root, log=progress.console.log).prepare()
         progress.advance(services)
     console.print(f"The lab is up in {time.perf_counter() - started:.1f} s.")
     console.print(clusters_table([(c, owner.health(c)) for c in clusters]))
@@ -139,7 +139,7 @@ def command_status(args, out: Out) -> int:
                 (name, Health(False, "missing", fix="`python -m demo up` creates it again"))
             )
     registry = running_registry(owner, root)
-    git = GitServer()
+    git = GitServer(root / "git")
     healthy = all(h.ready for _, h in rows) and registry is not None and git.healthy()
     if wants_json(args):
         out.emit(status_document(rows, record.provider, registry, git, healthy))
@@ -227,9 +227,10 @@ def command_down(args, out: Out) -> int:
 
 
 def command_doctor(args, out: Out) -> int:
-    record = LabRecord.load(state_dir())
+    root = state_dir()
+    record = LabRecord.load(root)
     name = args.provider or (record.provider if record else env("PROVIDER", "kind"))
-    checks = doctor.all_checks(name)
+    checks = doctor.all_checks(name, root)
     if wants_json(args):
         out.emit(
             {

@@ -24,6 +24,18 @@ from demo.workshop.recording import RECORDING, record_demo
 from demo.workshop.tour import AGENTS, NEXT, STEPS, Story, run_steps
 
 
+def add_lab_options(parser) -> None:
+    """What `tour` and `lab` both ask: the provider, the agents' interval, which agent."""
+    parser.add_argument("--provider", choices=NAMES, default=env("PROVIDER", "kind"))
+    parser.add_argument("--interval", type=float, default=5, help="the agents' poll interval")
+    parser.add_argument(
+        "--agent",
+        choices=AGENTS,
+        default=env("AGENT", "ours"),
+        help="the pull agent: the lab's own, or Flux (default: %(default)s, or TELLIT_AGENT)",
+    )
+
+
 def register(commands) -> None:
     recording = commands.add_parser(
         "record",
@@ -47,15 +59,8 @@ def register(commands) -> None:
         "tour",
         help="the story of part 4: push v1, pull v2, a change by hand (what `make demo` runs)",
     )
-    tour.add_argument("--provider", choices=NAMES, default=env("PROVIDER", "kind"))
     tour.add_argument("--clusters", type=int, default=3)
-    tour.add_argument("--interval", type=float, default=5, help="the agents' poll interval")
-    tour.add_argument(
-        "--agent",
-        choices=AGENTS,
-        default=env("AGENT", "ours"),
-        help="the pull agent: the lab's own, or Flux (default: %(default)s, or TELLIT_AGENT)",
-    )
+    add_lab_options(tour)
     tour.set_defaults(handler=command_tour)
     lab = commands.add_parser(
         "lab",
@@ -70,17 +75,10 @@ def register(commands) -> None:
         " secrets and control-plane (part 3): the mini-labs, on one cluster",
     )
     lab.add_argument("--cluster", default="", help="the mini-lab's cluster (default: the first)")
-    lab.add_argument("--provider", choices=NAMES, default=env("PROVIDER", "kind"))
     lab.add_argument(
         "--clusters", type=int, default=0, help="clusters to bring up (default: 3; mini-labs: 1)"
     )
-    lab.add_argument("--interval", type=float, default=5, help="the agents' poll interval")
-    lab.add_argument(
-        "--agent",
-        choices=AGENTS,
-        default=env("AGENT", "ours"),
-        help="the pull agent: the lab's own, or Flux (default: %(default)s, or TELLIT_AGENT)",
-    )
+    add_lab_options(lab)
     lab.add_argument("--yes", action="store_true", help="do not wait for Enter between steps")
     lab.set_defaults(handler=command_lab)
 
@@ -89,7 +87,9 @@ def command_tour(args, out: Out) -> int:
     console = out.out
     if not ready_and_up(args, out):
         return 1
-    story = Story(Delivery(log=lambda message: None), console.print, args.interval, args.agent)
+    story = Story(
+        Delivery(state_dir(), log=lambda message: None), console.print, args.interval, args.agent
+    )
     results = run_steps(story)
     if any(problem for _, problem in results):
         return 1
@@ -151,7 +151,9 @@ def command_lab(args, out: Out) -> int:
         return 1
 
     ask = asker(args, console)
-    story = Story(Delivery(log=lambda message: None), console.print, args.interval, args.agent)
+    story = Story(
+        Delivery(state_dir(), log=lambda message: None), console.print, args.interval, args.agent
+    )
     results = run_steps(story, ask)
     table = Table(title="Your lab", title_justify="left")
     for column in ("step", "check"):

@@ -6,25 +6,44 @@ clusters, health and cleanup; everything above it only sees `Cluster`.
 
 from __future__ import annotations
 
-from demo.clusters.base import Cluster, ClusterError, Health, Provider, create_all
+from demo.clusters.base import Cluster, ClusterError, Health, Provider, ProviderInfo, create_all
 
-__all__ = ["NAMES", "Cluster", "ClusterError", "Health", "Provider", "create_all", "provider"]
+__all__ = [
+    "NAMES",
+    "Cluster",
+    "ClusterError",
+    "Health",
+    "Provider",
+    "ProviderInfo",
+    "create_all",
+    "info",
+    "provider",
+]
 
 NAMES = ("kind", "kwok", "kubeconfig")
 
 
-def provider(name: str, **options) -> Provider:
-    """The provider called `name`: kind, kwok or kubeconfig."""
+def _provider_class(name: str) -> type:
     if name == "kwok":
         from demo.clusters.kwok import KwokProvider
 
-        return KwokProvider(**options)
+        return KwokProvider
     if name == "kind":
         from demo.clusters.kind.provider import KindProvider
 
-        return KindProvider(**options)
+        return KindProvider
     if name == "kubeconfig":
         from demo.clusters.kubeconfig import KubeconfigProvider
 
-        return KubeconfigProvider(**options)
+        return KubeconfigProvider
     raise ClusterError(f"unknown cluster provider {name!r}", "use kind, kwok or kubeconfig")
+
+
+def provider(name: str, **options) -> Provider:
+    """The provider called `name`: kind, kwok or kubeconfig."""
+    return _provider_class(name)(**options)
+
+
+def info(name: str) -> ProviderInfo:
+    """What the provider called `name` can do, without making one (no state folder read)."""
+    return _provider_class(name).info

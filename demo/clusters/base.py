@@ -4,6 +4,10 @@ A provider answers for its own clusters the way kind's and kwok's providers do: 
 run here (`available`), creating (idempotent, repairing what it can), deleting, listing, each
 cluster's health, and cleaning up everything it made, even after a killed run (`cleanup`).
 Everything above it (the command line, the pipeline, the agent) only sees `Cluster`.
+
+What a provider can do is data (`ProviderInfo`, after kind's), and what differs between
+providers is a verb of the provider (`load_image`, `node`, `stop`, `pull_registry`): callers read
+`info` and call the verb, and never probe for methods or branch on a provider's name.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from demo.clusters.node import Node
 from demo.core.checks import Check
 from demo.core.errors import LabError
 from demo.core.naming import check_name
@@ -154,11 +159,25 @@ def default_names(count: int) -> list[str]:
     return [DEFAULT_NAMES[i] if i < len(DEFAULT_NAMES) else f"c{i + 1}" for i in range(count)]
 
 
+@dataclass(frozen=True)
+class ProviderInfo:
+    """What a provider's clusters can do, read by the callers that depend on it."""
+
+    # Pods really run: pull agents run inside the clusters, and images are loaded onto nodes.
+    runs_pods: bool = False
+    # A cluster's control-plane node can be reached (`node`): the mini-labs' node steps.
+    node_access: bool = False
+    # A cluster can be stopped and started again (`stop`, `start`): the outage experiments.
+    stops: bool = False
+    # Ports on the reader's loopback its clusters need free (kind's registry: 5001).
+    host_ports: tuple[int, ...] = ()
+
+
 class Provider(Protocol):
     name: str
+    info: ProviderInfo
     # The Docker network its clusters' pods live on, where the lab's services must run to be
     # reachable by name (kind's), or None when they run on the host's loopback.
-    # A provider with a network also says which registry image runs there (`registry_image()`).
     network: str | None
 
     def prepare(self, log: Callable[[str], None]) -> None:
@@ -184,6 +203,65 @@ class Provider(Protocol):
 
     def cleanup(self, log: Callable[[str], None]) -> list[str]:
         """Remove every cluster and process this provider made; what could not be removed."""
+
+    def load_image(self, name: str, image: str) -> None:
+        """Copy a local image onto every node of a cluster (where `info.runs_pods`)."""
+
+    def load_archive(self, name: str, archive: Path) -> None:
+        """The same from a `docker save` archive, to load one image into many clusters."""
+
+    def node(self, name: str) -> Node | None:
+        """The cluster's control-plane node (where `info.node_access`), else None."""
+
+    def stop(self, name: str) -> None:
+        """Take a cluster down as an outage would, its data kept (where `info.stops`)."""
+
+    def start(self, name: str) -> None:
+        """Bring a stopped cluster back and wait until its API server answers."""
+
+    def pull_registry(self, clusters: Sequence[Cluster]) -> str | None:
+        """Where its clusters pull the lab's images from, when that registry must run beside
+        them (kind's network recipe): started and announced in each cluster; None when the
+        lab's own registry on the host's loopback serves them."""
+
+    def running_pull_registry(self) -> str | None:
+        """The address of that registry while it runs, None otherwise."""
+
+
+class HostProvider:
+    """The verbs of a provider whose clusters run no pods and have no node to reach (kwok, an
+    existing context): each refuses, saying why, and the lab's loopback registry serves."""
+
+    name = "host"
+    info = ProviderInfo()
+    network: str | None = None
+
+    def load_image(self, name: str, image: str) -> None:
+        raise self._cannot("load images onto nodes", "its pods do not run")
+
+    def load_archive(self, name: str, archive: Path) -> None:
+        raise self._cannot("load images onto nodes", "its pods do not run")
+
+    def node(self, name: str) -> Node | None:
+        return None
+
+    def stop(self, name: str) -> None:
+        raise self._cannot("stop a cluster", "it has no stop")
+
+    def start(self, name: str) -> None:
+        raise self._cannot("start a cluster", "it has no start")
+
+    def pull_registry(self, clusters: Sequence[Cluster]) -> str | None:
+        return None
+
+    def running_pull_registry(self) -> str | None:
+        return None
+
+    def _cannot(self, what: str, why: str) -> ClusterError:
+        return ClusterError(
+            f"the {self.name} provider cannot {what}: {why}",
+            "use PROVIDER=kind for what needs real pods or a node; kwok for outages",
+        )
 
 
 def create_all(

@@ -14,7 +14,14 @@ from pathlib import Path
 
 import yaml
 
-from demo.clusters.base import Cluster, ClusterError, Health, api_health, skew_problem
+from demo.clusters.base import (
+    Cluster,
+    ClusterError,
+    Health,
+    HostProvider,
+    api_health,
+    skew_problem,
+)
 from demo.core.checks import Check
 from demo.core.naming import env
 from demo.core.run import CommandError
@@ -38,10 +45,11 @@ def default_kubectl() -> Path:
     return Path(found)
 
 
-class KubeconfigProvider:
+class KubeconfigProvider(HostProvider):
+    """Clusters the reader already has: the lab neither loads images onto them nor reaches
+    their nodes, and its pull agents run on the host (demo.delivery)."""
+
     name = "kubeconfig"
-    network = None
-    runs_pods = False  # its pull agents run on the host (demo.delivery)
 
     def __init__(
         self,

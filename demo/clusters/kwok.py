@@ -22,11 +22,19 @@ from pathlib import Path
 import psutil
 import yaml
 
-from demo.clusters.base import Cluster, ClusterError, Health, api_health, default_names
+from demo.clusters.base import (
+    Cluster,
+    ClusterError,
+    Health,
+    HostProvider,
+    ProviderInfo,
+    api_health,
+    default_names,
+)
 from demo.core import versions
 from demo.core.checks import Check
 from demo.core.naming import lab_name, short_name
-from demo.core.paths import state_dir, write_atomic
+from demo.core.paths import write_atomic
 from demo.core.processes import free_port, runs_from, wait_closed, wait_finished
 from demo.core.run import CommandError, end_recorded_group, run
 from demo.core.waits import until
@@ -72,14 +80,15 @@ def allocate_ports() -> dict[str, int]:
         return ports
 
 
-class KwokProvider:
+class KwokProvider(HostProvider):
     name = "kwok"
-    network = None
-    runs_pods = False  # its pull agents run on the host (demo.delivery)
+    # Simulated nodes: its pull agents run on the host (demo.delivery). Its control plane
+    # stops and starts like a real one, which the outage experiments use.
+    info = ProviderInfo(stops=True)
 
-    def __init__(self, nodes: int = 2, root: Path | None = None) -> None:
+    def __init__(self, root: Path, nodes: int = 2) -> None:
         self.nodes = nodes
-        self.root = root or state_dir() / "kwok"
+        self.root = root  # the lab state's kwok folder
         self.binaries = provision.binaries()
 
     # The command lines are pure functions of the settings, so they are unit-tested.

@@ -19,7 +19,7 @@ import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, TypedDict, Unpack
 
 from demo.core.errors import LabError
 
@@ -105,23 +105,24 @@ def attempt(
     return Finished(args, process.returncode, stdout, stderr)
 
 
-def run(
-    command: Sequence[str | Path],
-    *,
-    env: dict[str, str] | None = None,
-    input: str | bytes | None = None,
-    stdin: IO | None = None,
-    cwd: Path | str | None = None,
-    timeout: float = 600,
-    group_file: Path | None = None,
-) -> str:
+class Options(TypedDict, total=False):
+    """`attempt`'s keyword arguments, which `run` passes on as they are."""
+
+    env: dict[str, str] | None
+    input: str | bytes | None
+    stdin: IO | None
+    cwd: Path | str | None
+    timeout: float
+    group_file: Path | None
+
+
+def run(command: Sequence[str | Path], **options: Unpack[Options]) -> str:
     """Run a command and return its standard output; CommandError with its output if it fails.
 
-    `group_file`, when given, holds the command's process group while it runs.
+    The options are `attempt`'s (`group_file`, when given, holds the command's process group
+    while it runs).
     """
-    done = attempt(
-        command, env=env, input=input, stdin=stdin, cwd=cwd, timeout=timeout, group_file=group_file
-    )
+    done = attempt(command, **options)
     if not done.ok:
         raise CommandError(
             f"`{shlex.join(done.args)}` failed (exit {done.returncode}):\n{done.output()}"

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 
 import httpx2
 
+from demo.core import docker
 from demo.core.errors import LabError
 from demo.core.naming import LABEL, PREFIX
 from demo.core.processes import free_port
-from demo.core.run import CommandError, run
+from demo.core.run import run
 from demo.core.waits import until
 
 NETWORK = f"{PREFIX}hosts"
@@ -40,13 +41,12 @@ class DockerHost:
         return f"host {self.name}"
 
     def _containers(self) -> list[str]:
-        found = run(["docker", "ps", "-aq", "--filter", f"label={LABEL}.host={self.name}"]).split()
-        return found
+        return docker.containers(f"label={LABEL}.host={self.name}")
 
     def port(self) -> int | None:
         """The loopback port the running app answers on, or None when none runs."""
         for container in self._containers():
-            mapped = run(["docker", "port", container, f"{APP_PORT}/tcp"]).strip()
+            mapped = docker.docker("port", container, f"{APP_PORT}/tcp").strip()
             if mapped:
                 return int(mapped.splitlines()[0].rsplit(":", 1)[1])
         return None
@@ -54,7 +54,7 @@ class DockerHost:
     def running_image(self) -> str:
         """The image reference the app's container was started from ("" when none)."""
         for container in self._containers():
-            return run(["docker", "inspect", "--format", "{{.Config.Image}}", container]).strip()
+            return docker.inspect("{{.Config.Image}}", container)
         return ""
 
     def deploy(self, image: str, version: str, timeout: float = 60) -> float:
@@ -62,43 +62,27 @@ class DockerHost:
         with `version`. The old container stays until the new one has answered."""
         started = time.perf_counter()
         old = self._containers()
-        ensure_network()
-        run(["docker", "pull", "--quiet", image], timeout=300)
+        docker.ensure_network(NETWORK, LABEL)  # labelled: `down` removes it
+        docker.pull(image)
         port = free_port()
         name = f"{PREFIX}host-{self.name}-{int(time.time() * 1000)}"
-        run(
-            [
-                "docker", "run", "--detach", "--name", name,
-                "--label", f"{LABEL}=true", "--label", f"{LABEL}.host={self.name}",
-                "--network", NETWORK, "--publish", f"127.0.0.1:{port}:{APP_PORT}",
-                "--read-only", "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
-                image,
-            ],
-            timeout=60,
-        )  # fmt: skip
+        options = [
+            "--detach", "--name", name,
+            "--label", f"{LABEL}=true", "--label", f"{LABEL}.host={self.name}",
+            "--network", NETWORK, "--publish", f"127.0.0.1:{port}:{APP_PORT}",
+            "--read-only", "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
+        ]  # fmt: skip
+        run(docker.run_argv(image, options=options), timeout=60)
         try:
             wait_answers(port, version, timeout)
         except DockerHostError:
-            run(["docker", "rm", "--force", name])  # the old one keeps serving
+            docker.remove_containers(name)  # the old one keeps serving
             raise
-        if old:
-            run(["docker", "rm", "--force", *old])
+        docker.remove_containers(*old)
         return time.perf_counter() - started
 
     def remove(self) -> None:
-        containers = self._containers()
-        if containers:
-            run(["docker", "rm", "--force", *containers])
-
-
-def ensure_network() -> None:
-    """The hosts' network, labelled as the lab's so that `down` removes it."""
-    if not run(["docker", "network", "ls", "-q", "--filter", f"name=^{NETWORK}$"]).split():
-        try:
-            run(["docker", "network", "create", "--label", f"{LABEL}=true", NETWORK])
-        except CommandError:  # made meanwhile by another deploy of the same run
-            if not run(["docker", "network", "ls", "-q", "--filter", f"name=^{NETWORK}$"]):
-                raise
+        docker.remove_containers(*self._containers())
 
 
 def answers(port: int, version: str) -> str:

@@ -29,10 +29,11 @@ from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import ConfigMap
 
 from demo.clusters.base import Cluster
+from demo.core import docker
 from demo.core.entrypoints import python_m
 from demo.core.errors import LabError
 from demo.core.naming import check_name
-from demo.core.paths import state_dir, write_atomic
+from demo.core.paths import write_atomic
 from demo.core.processes import free_port, listening
 from demo.core.run import git_env, run
 from demo.delivery.agent import incluster
@@ -81,8 +82,8 @@ class AgentInfo:
 class Delivery:
     """The delivery side of one lab state; raises LabError when the lab is not up."""
 
-    def __init__(self, root: Path | None = None, log: Callable[[str], None] = print) -> None:
-        self.root = root or state_dir()
+    def __init__(self, root: Path, log: Callable[[str], None] = print) -> None:
+        self.root = root  # the lab state, as the command line or an experiment chose it
         self.log = log
         record = LabRecord.load(self.root)
         if record is None:
@@ -90,7 +91,7 @@ class Delivery:
         self.owner = record.owner(self.root)
         self.clusters = record.clusters_of(self.root)
         registry = running_registry(self.owner, self.root)
-        self.git = GitServer()
+        self.git = GitServer(self.root / "git")
         if registry is None or not self.git.running():
             raise LabError(
                 "the lab's registry or git server is not running",
@@ -190,7 +191,7 @@ class Delivery:
     @property
     def in_cluster(self) -> bool:
         """Whether agents run inside their clusters: where pods really run (kind)."""
-        return bool(getattr(self.owner, "runs_pods", False))
+        return self.owner.info.runs_pods
 
     def start_agents(self, interval: float = 15, kind: str = "ours") -> None:
         """One agent per cluster: inside it where pods run (`demo.delivery.agent.incluster`),
@@ -268,7 +269,7 @@ class Delivery:
         with tempfile.TemporaryDirectory(prefix="tellit-agent-image-") as work:
             # Saved once, loaded into every cluster at the same time.
             archive = Path(work) / "agent.tar"
-            run(["docker", "save", "-o", archive, image], timeout=300)
+            docker.save(archive, image, timeout=300)
             with ThreadPoolExecutor(max_workers=len(todo)) as pool:
                 list(pool.map(lambda c: self._start_one(c, image, archive, interval, secret), todo))
 
@@ -276,8 +277,8 @@ class Delivery:
         """The read-only git mirror the clusters' pods reach; the Python image it runs on."""
         image = pyimage.ensure(log=self.log)
         with SUBSCRIBING:
-            if not run(["docker", "ps", "-q", "--filter", f"name=^{incluster.MIRROR_NAME}$"]):
-                run(["docker", "rm", "--force", incluster.MIRROR_NAME])
+            if not docker.running(incluster.MIRROR_NAME):
+                docker.remove_containers(incluster.MIRROR_NAME)
                 run(incluster.mirror_run_command(image, self.git.repos, self.owner.network))
         return image
 
@@ -335,7 +336,7 @@ class Delivery:
         with ThreadPoolExecutor(max_workers=max(1, len(self.clusters))) as pool:
             list(pool.map(stop, self.clusters))
         if self.in_cluster:
-            run(["docker", "rm", "--force", incluster.MIRROR_NAME])
+            docker.remove_containers(incluster.MIRROR_NAME)
         self.set_mode("push")
 
     def mute_webhooks(self) -> None:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from demo.clusters.kind import nodeimage
+from demo.core import docker
 from demo.core.entrypoints import python_m
 from demo.core.errors import LabError
 from demo.core.run import attempt
@@ -110,8 +111,8 @@ def on_the_laptop(bundle: Path, laptop: Path, env: dict[str, str]) -> tuple[Time
 def without_images(images: list[str], then: Callable[[], object]) -> object:
     """`then()` with the lab's images removed from Docker, put back afterwards (by the bundle
     if it loaded them, made again otherwise)."""
-    attempt(["docker", "image", "rm", "--force", *images])
-    if attempt(["docker", "image", "inspect", *images]).ok:
+    docker.remove_images(*images)
+    if docker.image_exists(*images):
         raise LabError("the lab's images could not be removed", "is a container using them?")
     try:
         return then()
@@ -120,7 +121,7 @@ def without_images(images: list[str], then: Callable[[], object]) -> object:
 
 
 def restore_images(images: list[str]) -> None:
-    if attempt(["docker", "image", "inspect", *images]).ok:
+    if docker.image_exists(*images):
         return
     nodeimage.ensure(log=lambda message: None)
     lab_images(log=lambda message: None)

@@ -156,7 +156,12 @@ def push_round(
         lambda: touched_api.get(Deployment, "app").spec.replicas == REPLICAS, plan.wait
     )
     samples = [_sample("push", "pipeline", "drift", index, seconds, plan.wait)]
-    owner = lab.owner  # kwok's provider: it stops and starts its clusters
+    owner = lab.owner
+    if not owner.info.stops:
+        raise LabError(
+            f"the {owner.name} provider cannot stop a cluster for the outage",
+            "run the propagation experiment on kwok (EXPERIMENT_PROVIDER=kwok)",
+        )
     progress(f"propagation: {outage} down, the pipeline delivers a new version")
     owner.stop(outage)
     try:

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from demo.clusters import provider as get_provider
+from demo.core import docker
 from demo.core.checks import Check
-from demo.core.paths import state_dir
-from demo.core.run import CommandError, run
+from demo.core.run import CommandError
 
 MIN_MEMORY_GB = 8
 MIN_DISK_GB = 10
@@ -54,11 +54,10 @@ NEEDS = {
 
 
 def docker_running() -> Check:
-    if shutil.which("docker") is None:
+    if not docker.installed():
         return Check("docker", False, "not installed", NEEDS["docker"].fix)
     try:
-        version = run(["docker", "version", "--format", "{{.Server.Version}}"], timeout=15)
-        return Check("docker", True, f"engine {version.strip()} running")
+        return Check("docker", True, f"engine {docker.engine_version()} running")
     except CommandError:
         return Check(
             "docker",
@@ -97,8 +96,8 @@ def architecture() -> Check:
     )
 
 
-def disk() -> Check:
-    folder = state_dir()
+def disk(folder: Path) -> Check:
+    """Free space where the lab state `folder` lives (or would)."""
     probe = next((p for p in (folder, *folder.parents) if p.exists()), Path("/"))
     free = shutil.disk_usage(probe).free / 1e9
     return Check(
@@ -114,16 +113,16 @@ def git() -> Check:
     return Check("git", found is not None, found or "missing", NEEDS["git"].fix)
 
 
-def all_checks(provider: str) -> list[Check]:
-    """The shared checks, then the provider's own."""
+def all_checks(provider: str, root: Path) -> list[Check]:
+    """The shared checks, then the provider's own, for a lab state at `root`."""
     return [
         docker_running(),
         memory(),
         cores(),
         architecture(),
-        disk(),
+        disk(root),
         git(),
-        *get_provider(provider).available(),
+        *get_provider(provider, root=root / provider).available(),
     ]
 
 

@@ -11,7 +11,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from demo.clusters import Cluster, Provider, provider
-from demo.clusters.kind import network as kindnet
 from demo.core.errors import LabError
 from demo.core.paths import write_atomic
 from demo.services.registry import LocalRegistry, Registry
@@ -49,23 +48,18 @@ class LabRecord:
 
 
 def start_registry(owner: Provider, clusters: list[Cluster], root: Path) -> Registry:
-    """The registry where the provider's clusters can pull from it: a container on kind's
-    network (kind's local-registry recipe), or the lab's own on the host's loopback."""
-    if owner.network is not None:
-
-        def apply(cluster: Cluster, manifest: str) -> None:
-            cluster.kubectl("apply", "-f", "-", input=manifest)
-
-        address = kindnet.start_registry(
-            clusters, apply, image=owner.registry_image(), network=owner.network
-        )
+    """The registry where the provider's clusters can pull from it: the provider's own beside
+    them (kind's network recipe), or else the lab's on the host's loopback."""
+    address = owner.pull_registry(clusters)
+    if address is not None:
         return Registry(address, record=root / "registry" / "pushed.jsonl")
     return LocalRegistry(root / "registry").start()
 
 
 def running_registry(owner: Provider, root: Path) -> Registry | None:
-    if owner.network is not None:
-        if not kindnet.registry_running():
+    if owner.network is not None:  # its registry runs beside its clusters, or not at all
+        address = owner.running_pull_registry()
+        if address is None:
             return None
-        return Registry(kindnet.REGISTRY_ADDRESS, record=root / "registry" / "pushed.jsonl")
+        return Registry(address, record=root / "registry" / "pushed.jsonl")
     return LocalRegistry(root / "registry").running()

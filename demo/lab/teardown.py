@@ -9,7 +9,6 @@ folder goes last. Built tools in the cache are kept (they are not lab state).
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -19,11 +18,12 @@ from pathlib import Path
 import psutil
 
 from demo.clusters import provider
+from demo.core import docker
 from demo.core.errors import LabError
 from demo.core.naming import LABEL
 from demo.core.paths import state_dir
 from demo.core.processes import runs_from, wait_finished
-from demo.core.run import CommandError, run
+from demo.core.run import CommandError
 from demo.services.background import Service
 
 CLUSTER_PROVIDERS = ("kwok", "kind")  # the ones that create clusters (kubeconfig never does)
@@ -34,18 +34,22 @@ def services(root: Path) -> list[Service]:
     return [Service.named(p.name, folder) for p in folder.iterdir()] if folder.is_dir() else []
 
 
+# What the lab labels, how docker lists it and how it removes it; the order is the order of
+# removal (an image goes after the containers that use it).
+LABELLED = {
+    "container": (("ps", "-aq"), ("rm", "--force")),
+    "network": (("network", "ls", "-q"), ("network", "rm")),
+    "image": (("image", "ls", "-q"), ("image", "rm", "--force")),  # the app images built here
+}
+
+
 def docker_leftovers() -> list[str]:
-    if shutil.which("docker") is None:
+    if not docker.installed():
         return []
     found = []
     try:
-        for kind, command in (
-            ("container", ["docker", "ps", "-aq"]),
-            ("network", ["docker", "network", "ls", "-q"]),
-            # The app images the pipeline built (a containers' image goes after the container).
-            ("image", ["docker", "image", "ls", "-q"]),
-        ):
-            ids = run([*command, "--filter", f"label={LABEL}"], timeout=30).split()
+        for kind, (listing, _) in LABELLED.items():
+            ids = docker.docker(*listing, "--filter", f"label={LABEL}", timeout=30).split()
             found += [f"{kind} {i}" for i in dict.fromkeys(ids)]  # an image id once per tag
     except CommandError:
         pass  # no engine running: nothing of ours can be running in it
@@ -74,16 +78,11 @@ def down(root: Path, log: Callable[[str], None] = print) -> list[str]:
             service.stop()
         except LabError as error:
             problems.append(str(error))
-    remove = {
-        "container": ["docker", "rm", "--force"],
-        "network": ["docker", "network", "rm"],
-        "image": ["docker", "image", "rm", "--force"],
-    }
     for item in docker_leftovers():
         kind, ident = item.split()
         log(f"removing {item}")
         try:
-            run([*remove[kind], ident])
+            docker.docker(*LABELLED[kind][1], ident)
         except CommandError as error:
             problems.append(str(error))
     strays = processes_under(root)
@@ -121,22 +120,17 @@ def refuse_beside_a_lab() -> None:
 
 @contextmanager
 def own_lab(name: str) -> Iterator[Path]:
-    """A lab state of its own for what runs inside (experiments, a recording), set as
-    TELLIT_LAB_STATE, torn down after whatever happened, and checked: anything left behind is
-    an error (after the body's own error, if any)."""
+    """A lab state of its own for what runs inside (experiments, a recording), torn down after
+    whatever happened, and checked: anything left behind is an error (after the body's own
+    error, if any). The body is handed the folder and passes it on; the environment is left
+    as it was (a child process that needs it gets TELLIT_LAB_STATE in its own env)."""
     refuse_beside_a_lab()
-    before = os.environ.get("TELLIT_LAB_STATE")
     with tempfile.TemporaryDirectory(prefix=f"tellit-{name}-") as folder:
         root = Path(folder) / "lab"
-        os.environ["TELLIT_LAB_STATE"] = str(root)
         try:
             yield root
         finally:
             left = down(root, log=lambda message: None)
-            if before is None:
-                os.environ.pop("TELLIT_LAB_STATE", None)
-            else:
-                os.environ["TELLIT_LAB_STATE"] = before
         if left:
             raise LabError(
                 f"the {name} lab left something behind: {'; '.join(left)}",

@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from demo.core import versions
+from demo.core import docker, versions
 from demo.core.errors import LabError
 from demo.core.paths import REPO, cache_root, tools_dir
 from demo.core.platforms import this_platform
@@ -195,7 +195,7 @@ def install_tools(staging: Path, report: Report) -> None:
 
 def load_images(staging: Path, described: dict, report: Report) -> None:
     for name, tags in described["images"].items():
-        result = attempt(["docker", "load", "-i", str(staging / name)], timeout=1800)
+        result = docker.try_docker("load", "-i", staging / name, timeout=1800)
         if not result.ok:
             raise BundleRefused(
                 f"docker load of {name} failed: {result.stderr.strip()[-400:]}; start Docker"

@@ -43,7 +43,7 @@ from rich.console import Console
 from rich.table import Table
 
 from demo.clusters.kind import nodeimage
-from demo.core import versions
+from demo.core import docker, versions
 from demo.core.errors import LabError
 from demo.core.paths import REPO, cache_root
 from demo.core.platforms import this_platform
@@ -174,10 +174,10 @@ def save_images(work: Path, log: Log) -> tuple[list[Entry], dict[str, list[str]]
     if not archive.is_file():  # `make node-image` keeps one; a machine that pulled it has not
         archive = work / "node.tar"
         log(f"saving {node}")
-        run(["docker", "save", "-o", archive, node], timeout=900)
+        docker.save(archive, node)
     others = lab_images(log)
     log(f"saving {', '.join(others)}")
-    run(["docker", "save", "-o", work / "lab.tar", *others], timeout=900)
+    docker.save(work / "lab.tar", *others)
     entries = [Entry("images/node.tar", archive), Entry("images/lab.tar", work / "lab.tar")]
     return entries, {"images/node.tar": [node], "images/lab.tar": others}
 

@@ -17,7 +17,6 @@ from pathlib import Path
 import psutil
 
 from demo.core.errors import LabError
-from demo.core.paths import state_dir
 from demo.core.processes import finished, free_port, listening, wait_closed
 from demo.core.run import start
 from demo.core.waits import until
@@ -33,8 +32,9 @@ class Service:
     root: Path
 
     @classmethod
-    def named(cls, name: str, root: Path | None = None) -> Service:
-        return cls(name, (root or state_dir() / "services") / name)
+    def named(cls, name: str, root: Path) -> Service:
+        """The service `name` whose files live under `root` (a lab state's services folder)."""
+        return cls(name, root / name)
 
     @property
     def pid_file(self) -> Path:

@@ -12,6 +12,7 @@ headers, and only then reads a body, capped in size, spooled to disk, with a rea
 most `max_clients` connections are served at once, the rest are told to come back (503).
 
     python -m demo.services.gitserver --root DIR --port PORT --tokens FILE --log FILE
+    python -m demo.services.gitserver --root DIR --port PORT --clone-only --log FILE
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from demo.core.entrypoints import module, python_m
 from demo.core.errors import LabError
 from demo.core.naming import ENV_PREFIX, check_name
-from demo.core.paths import REPO, cache_root, state_dir, write_atomic
+from demo.core.paths import REPO, cache_root, write_atomic
 from demo.core.processes import listening
 from demo.core.run import attempt, run
 from demo.services.background import Service
@@ -387,7 +388,7 @@ class GitHTTPServer(ThreadingHTTPServer):
         self,
         address,
         root: Path,
-        tokens: Path,
+        tokens: Path | None,  # None: no account at all, so every push is refused
         log: Path,
         hook_env: dict[str, str],
         *,
@@ -435,6 +436,8 @@ class GitHTTPServer(ThreadingHTTPServer):
     def accounts(self) -> dict[str, dict]:
         """{account: {"token", "repos"}}, read again when the file changes (the lab makes a
         repository's token when it makes the repository, while the server runs)."""
+        if self.tokens_file is None:
+            return {}
         try:
             stat = self.tokens_file.stat()
         except OSError:
@@ -497,12 +500,12 @@ class GitServer:
 
     def __init__(
         self,
-        root: Path | None = None,
+        root: Path,  # the lab state's git folder: passed, never found (`state_dir()` is the CLI's)
         hook_url: str = "",
         options: tuple[str, ...] = (),
         hook_secret: str = "",
     ) -> None:
-        self.root = root or state_dir() / "git"
+        self.root = root
         self.options = options  # extra flags of the server process (limits, in tests)
         self.hook_secret = hook_secret
         self.repos = self.root / "repos"
@@ -641,7 +644,13 @@ def serve(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m demo.services.gitserver", description=__doc__)
     parser.add_argument("--root", type=Path, required=True, help="folder of bare repositories")
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--tokens", type=Path, required=True, help='JSON {"user": "token"}')
+    accounts = parser.add_mutually_exclusive_group(required=True)
+    accounts.add_argument("--tokens", type=Path, help='JSON {"user": {"token", "repos"}}')
+    accounts.add_argument(
+        "--clone-only",
+        action="store_true",
+        help="no accounts: clones and fetches only, every push refused (the in-cluster mirror)",
+    )
     parser.add_argument("--log", type=Path, required=True, help="JSON-lines access log")
     parser.add_argument("--hook-url", default="", help="URL the post-receive hook notifies")
     parser.add_argument(

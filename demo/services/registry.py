@@ -18,10 +18,9 @@ from pathlib import Path
 
 import requests
 
+from demo.core import docker
 from demo.core.errors import LabError
-from demo.core.paths import state_dir
 from demo.core.processes import listening
-from demo.core.run import run
 from demo.services.background import Service
 
 MANIFEST_TYPES = ", ".join(
@@ -84,8 +83,7 @@ class Registry:
     def push(self, local_image: str, repository: str, tag: str) -> str:
         """Tag and push a local image; the pushed manifest's digest (sha256:...), recorded."""
         target = f"{self.address}/{repository}:{tag}"
-        run(["docker", "tag", local_image, target])
-        run(["docker", "push", "--quiet", target], timeout=300)
+        docker.push(local_image, target)
         digest = self.resolve(repository, tag)
         if self.record is not None:
             entry = Push(time.time(), repository, tag, digest)
@@ -151,8 +149,8 @@ class Registry:
 class LocalRegistry:
     """Debian's docker-registry as a lab service on loopback, its storage in the lab's state."""
 
-    def __init__(self, root: Path | None = None) -> None:
-        self.root = root or state_dir() / "registry"
+    def __init__(self, root: Path) -> None:
+        self.root = root  # the lab state's registry folder
         self.service = Service.named("registry", root=self.root.parent / "services")
 
     @property

@@ -15,6 +15,7 @@ import shutil
 import tarfile
 from pathlib import Path
 
+from demo.core import docker
 from demo.core.naming import LABEL
 from demo.core.paths import PACKAGE
 from demo.core.run import CommandError, attempt, run
@@ -30,14 +31,6 @@ def base_image(dockerfile: Path = APP / "Dockerfile") -> str:
         if match:
             return match.group(1)
     raise CommandError(f"{dockerfile}: no FROM line", "start the Dockerfile with `FROM image:tag`")
-
-
-def image_exists(image: str) -> bool:
-    try:
-        run(["docker", "image", "inspect", image])
-        return True
-    except CommandError:
-        return False
 
 
 def busybox_rootfs(busybox: Path) -> bytes:
@@ -73,19 +66,17 @@ def busybox_rootfs(busybox: Path) -> bytes:
 def ensure_base_image(dockerfile: Path = APP / "Dockerfile", log=print) -> str:
     """Make the Dockerfile's base image from local busybox unless Docker has it already."""
     image = base_image(dockerfile)
-    if image_exists(image):
+    if docker.image_exists(image):
         log(f"base image {image}: present")
         return image
     busybox = next((p for p in BUSYBOX_CANDIDATES if p.is_file()), None)
-    if busybox is None or shutil.which("docker") is None:
+    if busybox is None or not docker.installed():
         raise CommandError(
             f"{image} cannot be pulled here and there is no busybox to make it from:"
             " apt-get install busybox-static docker.io"
         )
     log(f"base image {image}: importing from {busybox}")
-    imported = attempt(
-        ["docker", "import", "--change", 'CMD ["sh"]', "-", image], input=busybox_rootfs(busybox)
-    )
+    imported = docker.import_rootfs(image, busybox_rootfs(busybox), changes=['CMD ["sh"]'])
     if not imported.ok:
         raise CommandError(
             f"`docker import` of {image} failed: {imported.output(500)}",
@@ -96,22 +87,10 @@ def ensure_base_image(dockerfile: Path = APP / "Dockerfile", log=print) -> str:
 
 def build_app(tag: str, version: str, context: Path = APP) -> str:
     """Build the app image; its id (sha256:...)."""
-    run(
-        [
-            "docker",
-            "build",
-            "--quiet",
-            "--label",  # so that `python -m demo down` finds and removes it
-            f"{LABEL}=true",
-            "--build-arg",
-            f"VERSION={version}",
-            "-t",
-            tag,
-            str(context),
-        ],
-        timeout=300,
-    )
-    return run(["docker", "image", "inspect", "--format", "{{.Id}}", tag]).strip()
+    # Labelled, so that `python -m demo down` finds and removes it.
+    options = ["--label", f"{LABEL}=true", "--build-arg", f"VERSION={version}"]
+    docker.build(tag, context, timeout=300, options=options)
+    return docker.image_id(tag)
 
 
 REGISTRY_CONFIG = b"""version: 0.1
@@ -156,7 +135,7 @@ def ensure_registry_image(log=print) -> str:
     """
     binary = shutil.which("docker-registry")
     if binary is None:
-        loaded = run(["docker", "image", "ls", "tellit-registry", "--format", "{{.Tag}}"]).split()
+        loaded = docker.image_tags("tellit-registry")
         if loaded:  # from an offline bundle (`demo.offline.load`), on a machine without Debian's
             return f"tellit-registry:{loaded[0]}"
         raise CommandError(
@@ -165,23 +144,17 @@ def ensure_registry_image(log=print) -> str:
         )
     version = run(["dpkg-query", "-W", "-f", "${Version}", "docker-registry"]).split("+")[0]
     image = f"tellit-registry:{version}"
-    if image_exists(image):
+    if docker.image_exists(image):
         return image
     log(f"registry image {image}: made from {binary}")
     rootfs = program_rootfs(
         Path(binary), "/bin/registry", {"/etc/docker/registry/config.yml": REGISTRY_CONFIG}
     )
-    run(
-        [
-            "docker",
-            "import",
-            "--change",
-            'ENTRYPOINT ["/bin/registry", "serve", "/etc/docker/registry/config.yml"]',
-            "--change",
-            "EXPOSE 5000",
-            "-",
-            image,
-        ],
-        input=rootfs,
-    )
+    entrypoint = 'ENTRYPOINT ["/bin/registry", "serve", "/etc/docker/registry/config.yml"]'
+    imported = docker.import_rootfs(image, rootfs, changes=[entrypoint, "EXPOSE 5000"])
+    if not imported.ok:
+        raise CommandError(
+            f"`docker import` of {image} failed: {imported.output(500)}",
+            "check that Docker runs (`python -m demo doctor`)",
+        )
     return image

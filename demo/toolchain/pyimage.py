@@ -22,11 +22,10 @@ import tempfile
 from importlib import metadata
 from pathlib import Path
 
+from demo.core import docker
 from demo.core.errors import LabError
 from demo.core.paths import PACKAGE
-from demo.core.run import attempt, run
 from demo.toolchain import rootfs
-from demo.toolchain.images import image_exists
 
 BASE_PACKAGES = ("python3", "git", "ca-certificates")
 DEBIAN_PYTHON = (3, 11)  # bookworm's python3
@@ -128,7 +127,7 @@ def ensure(log=print) -> str:
     """The image's name, made if missing (a minute the first time, seconds after a change)."""
     distributions = closure()
     image = f"{REPOSITORY}:{digest(distributions)}"
-    if image_exists(image):
+    if docker.image_exists(image):
         return image  # made here, or loaded from an offline bundle (`demo.offline.load`)
     if not local_recipe():
         return ensure_published(log)
@@ -140,7 +139,7 @@ def ensure(log=print) -> str:
             f"make the lab's environment with Python {wanted} (make clean; PYTHON=python{wanted})",
         )
     base = f"{REPOSITORY}-base:" + hashlib.sha256(repr(BASE_PACKAGES).encode()).hexdigest()[:12]
-    if not image_exists(base):
+    if not docker.image_exists(base):
         log(f"python image: Debian {rootfs.SUITE} with {', '.join(BASE_PACKAGES)} (a minute)")
         rootfs.debian_image(base, BASE_PACKAGES)
     log(f"python image {image}: the lab's code and {len(distributions)} libraries")
@@ -150,7 +149,7 @@ def ensure(log=print) -> str:
             copy_distribution(distribution, context / "site")
         copy_code(context / "code")
         (context / "Dockerfile").write_text(DOCKERFILE.format(base=base))
-        run(["docker", "build", "--quiet", "-t", image, str(context)], timeout=600)
+        docker.build(image, context, timeout=600)
     remove_older(image)
     return image
 
@@ -159,7 +158,7 @@ def ensure_published(log=print) -> str:
     """The readers' recipe: the published Python image, the pinned libraries from PyPI."""
     distributions = closure()
     image = f"{REPOSITORY}:{digest(distributions)}-published"
-    if image_exists(image):
+    if docker.image_exists(image):
         return image
     log(f"python image {image}: {PUBLISHED_BASE}, git and {len(distributions)} libraries")
     with tempfile.TemporaryDirectory(prefix="tellit-pyimage-") as work:
@@ -167,13 +166,13 @@ def ensure_published(log=print) -> str:
         (context / "requirements.txt").write_text(pinned(distributions))
         copy_code(context / "code")
         (context / "Dockerfile").write_text(PUBLISHED_DOCKERFILE)
-        run(["docker", "build", "--quiet", "-t", image, str(context)], timeout=900)
+        docker.build(image, context, timeout=900)
     remove_older(image)
     return image
 
 
 def remove_older(image: str) -> None:
     """Earlier versions of the lab's code: one image each would pile up with every change."""
-    for tag in run(["docker", "image", "ls", REPOSITORY, "--format", "{{.Tag}}"]).split():
+    for tag in docker.image_tags(REPOSITORY):
         if f"{REPOSITORY}:{tag}" != image:
-            attempt(["docker", "image", "rm", f"{REPOSITORY}:{tag}"])  # in use: kept
+            docker.remove_images(f"{REPOSITORY}:{tag}", force=False)  # in use: kept

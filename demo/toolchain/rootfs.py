@@ -13,6 +13,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from demo.core import docker
 from demo.core.errors import LabError
 from demo.core.run import CommandError, piped, run
 
@@ -80,7 +81,7 @@ def debian_image(tag: str, packages: tuple[str, ...], changes: tuple[str, ...] =
             shutil.rmtree(target / folder, ignore_errors=True)
         flags = [part for change in changes for part in ("--change", change)]
         try:
-            piped(["tar", "-C", str(target), "-c", "."], ["docker", "import", *flags, "-", tag])
+            piped(["tar", "-C", str(target), "-c", "."], docker.argv("import", *flags, "-", tag))
         except CommandError as error:
             raise RootfsError(
                 f"`docker import` of the root filesystem failed: {str(error)[-500:]}",

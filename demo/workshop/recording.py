@@ -194,7 +194,8 @@ def record_demo(
     # "recording": its temporary folder (/tmp/tellit-recording-XXXXXXXX) is no shorter than the
     # placeholder it becomes, so scrubbing it keeps every table row's width (keep_width).
     with own_lab("recording") as state:
-        recording = record(argv, dict(os.environ), f"make demo PROVIDER={provider}")
+        env = dict(os.environ) | {"TELLIT_LAB_STATE": str(state)}
+        recording = record(argv, env, f"make demo PROVIDER={provider}")
     replacements = {
         str(state): "~/.cache/tell-it-with-a-meme/lab",
         str(ROOT): ".",

@@ -1,9 +1,9 @@
 """What a workshop room needs, written for the facilitator's page: `python -m demo room`.
 
 Everything comes from the lab's own code, so the page cannot drift from what `doctor` checks:
-the shared needs and fixes (`doctor.NEEDS`), kind's port and inotify sizes (`checks`,
-`kindnet`), the steps attendees type (`tour.STEPS`), and how to reset one attendee's lab. The
-site reads the JSON this writes (it never imports the lab); a test holds the committed file
+the shared needs and fixes (`doctor.NEEDS`), kind's port and inotify sizes (`checks`, the kind
+provider's `info`), the steps attendees type (`tour.STEPS`), and how to reset one attendee's
+lab. The site reads the JSON this writes (it never imports the lab); a test holds the committed file
 to what this module says now.
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from demo.clusters.kind import network as kindnet
+from demo.clusters import info
 from demo.core import checks, versions
 from demo.core.paths import REPO, write_atomic
 from demo.lab import doctor
@@ -22,13 +22,14 @@ ROOT = REPO
 ROOM = ROOT / "docs" / "workshop" / "room.json"
 CLUSTERS = 3
 # The five failures that stop a laptop before the lab starts, in the order doctor shows them.
-PROBLEMS = ("docker", "memory", "free disk", f"port {kindnet.REGISTRY_PORT}", "inotify")
+KIND_PORT = info("kind").host_ports[0]  # kind's registry, published on the reader's loopback
+PROBLEMS = ("docker", "memory", "free disk", f"port {KIND_PORT}", "inotify")
 
 
 def requirements(clusters: int = CLUSTERS) -> list[dict[str, str]]:
     """Each need of an attendee's laptop for `make demo PROVIDER=kind`, with doctor's fix."""
     rows = [{"check": n.check, "need": n.need, "fix": n.fix} for n in doctor.NEEDS.values()]
-    port = kindnet.REGISTRY_PORT
+    port = KIND_PORT
     rows.append({
         "check": f"port {port}",
         "need": f"port {port} free on 127.0.0.1 (the lab's registry, as kind's recipe has it)",

@@ -24,6 +24,7 @@ from demo.core.waits import until
 from demo.delivery.lab_delivery import NAMESPACE, Delivery
 from demo.delivery.pipeline import REPOSITORY
 from demo.kube.api import client
+from demo.workshop import steps
 
 WAIT = 120  # seconds a step may take before the story says it is stuck
 AGENTS = ("ours", "flux")  # the lab's own pull agent, or Flux's controllers
@@ -143,13 +144,7 @@ class Story:
         return None if replicas == 2 else f"{self.drift_cluster} has {replicas} replicas, not 2"
 
 
-@dataclass(frozen=True)
-class Step:
-    title: str
-    shows: str
-    command: str  # what an attendee would type to do it by hand
-    act: Callable[[Story], None]
-    check: Callable[[Story], str | None]
+Step = steps.Step  # a step of part 4's story, acting on a Story
 
 
 STEPS = (

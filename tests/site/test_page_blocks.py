@@ -214,7 +214,7 @@ def kwok_cluster(tmp_path_factory):
     before = os.environ.get("TELLIT_LAB_STATE")
     os.environ["TELLIT_LAB_STATE"] = str(state)
     try:
-        cluster = provider("kwok").create("docs")
+        cluster = provider("kwok", root=state / "kwok").create("docs")
         kubectl = provision.binaries()["kubectl"]
         env = {**os.environ, "KUBECONFIG": str(cluster.kubeconfig),
                "PATH": f"{kubectl.parent}{os.pathsep}{os.environ['PATH']}"}  # fmt: skip

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from demo.core import docker
 from demo.core.naming import LABEL, PREFIX
 from demo.core.run import run
 
@@ -32,19 +33,10 @@ def containerd_patch() -> str:
 
 def registry_run_command(image: str = REGISTRY_IMAGE) -> list[str]:
     """`docker run` for the reader's registry: published on loopback only, labelled for cleanup."""
-    return [
-        "docker",
-        "run",
-        "--detach",
-        "--restart=always",
-        "--name",
-        REGISTRY_NAME,
-        "--label",
-        f"{LABEL}=true",
-        "--publish",
-        f"127.0.0.1:{REGISTRY_PORT}:5000",
-        image,
-    ]
+    options = ["--detach", "--restart=always", "--name", REGISTRY_NAME, "--label", f"{LABEL}=true"]
+    return docker.run_argv(
+        image, options=[*options, "--publish", f"127.0.0.1:{REGISTRY_PORT}:5000"]
+    )
 
 
 def hosts_toml() -> str:
@@ -56,8 +48,11 @@ def node_commands(node: str) -> list[tuple[list[str], str | None]]:
     """Commands (with their standard input) that install the hosts.toml on one kind node."""
     folder = f"{CERTS_D}/localhost:{REGISTRY_PORT}"
     return [
-        (["docker", "exec", node, "mkdir", "-p", folder], None),
-        (["docker", "exec", "-i", node, "cp", "/dev/stdin", f"{folder}/hosts.toml"], hosts_toml()),
+        (docker.exec_argv(node, "mkdir", "-p", folder), None),
+        (
+            docker.exec_argv(node, "cp", "/dev/stdin", f"{folder}/hosts.toml", interactive=True),
+            hosts_toml(),
+        ),
     ]
 
 
@@ -85,8 +80,7 @@ def configure_node(node: str) -> None:
 
 
 def registry_running() -> bool:
-    found = run(["docker", "ps", "--quiet", "--filter", f"name=^{REGISTRY_NAME}$"])
-    return bool(found.strip())
+    return docker.running(REGISTRY_NAME)
 
 
 def start_registry(
@@ -101,11 +95,9 @@ def start_registry(
     """
     if not registry_running():
         run(registry_run_command(image), timeout=300)
-    networks = run(
-        ["docker", "inspect", "--format", "{{json .NetworkSettings.Networks}}", REGISTRY_NAME]
-    )
+    networks = docker.inspect("{{json .NetworkSettings.Networks}}", REGISTRY_NAME)
     if f'"{network}"' not in networks:
-        run(["docker", "network", "connect", network, REGISTRY_NAME])
+        docker.connect(network, REGISTRY_NAME)
     for cluster in clusters:
         apply(cluster, registry_configmap())
     return REGISTRY_ADDRESS

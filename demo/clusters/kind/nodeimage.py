@@ -36,12 +36,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from demo.clusters.kind.shim import UNPRIVILEGED
-from demo.core import versions
+from demo.core import docker, versions
 from demo.core.errors import LabError
 from demo.core.paths import PACKAGE, tools_dir
-from demo.core.run import CommandError, attempt, run
+from demo.core.run import CommandError, run
 from demo.toolchain import provision, rootfs
-from demo.toolchain.images import image_exists
 from demo.toolchain.rootfs import apt_mirror
 
 REPOSITORY = "tellit-kind-node"
@@ -332,7 +331,7 @@ class Builder:
         )
 
     def docker_build(self, context: Path, tag: str, timeout: float = 900) -> str:
-        run(["docker", "build", "--quiet", "-t", tag, str(context)], timeout=timeout)
+        docker.build(tag, context, timeout=timeout)
         self.temporary.append(tag)
         return tag
 
@@ -411,7 +410,7 @@ class Builder:
             self.docker_build(context, component.image)
             self.log(f"  {image}")
         saved = self.work / "saved.tar"
-        run(["docker", "save", "-o", saved, *listed], timeout=600)
+        docker.save(saved, *listed, timeout=600)
         archive = self.work / "images.tar"
         gzipped_layout(saved, archive)
         saved.unlink()
@@ -464,25 +463,13 @@ class Builder:
             "&& ctr -n k8s.io images ls -q; status=$?; kill $pid; wait $pid; "
             "rm -f /tmp/containerd.log; exit $status"
         )
-        run(["docker", "rm", "--force", name], timeout=60)
+        docker.remove_containers(name)
         try:
-            output = run(
-                [
-                    "docker",
-                    "run",
-                    "--name",
-                    name,
-                    *UNPRIVILEGED,
-                    "--volume",
-                    f"{archive}:/images.tar:ro",
-                    "--entrypoint",
-                    "/bin/sh",
-                    stage,
-                    "-c",
-                    script,
-                ],
-                timeout=900,
+            options = ["--name", name, *UNPRIVILEGED, "--volume", f"{archive}:/images.tar:ro"]
+            command = docker.run_argv(
+                stage, "-c", script, options=[*options, "--entrypoint", "/bin/sh"]
             )
+            output = run(command, timeout=900)
             imported = set(output.split())
             absent = [image for image in self.listed if image not in imported]
             if absent:
@@ -491,10 +478,10 @@ class Builder:
                     "run `make node-image` again; if it repeats, report it with this output",
                 )
             assembled = f"{REPOSITORY}-assembled:{self.key}"
-            run(["docker", "commit", name, assembled], timeout=900)
+            docker.docker("commit", name, assembled, timeout=900)
             self.temporary.append(assembled)
         finally:
-            run(["docker", "rm", "--force", name], timeout=60)
+            docker.remove_containers(name)
         self.done(started)
         return assembled
 
@@ -506,25 +493,17 @@ class Builder:
             FINAL_DOCKERFILE.format(assembled=assembled, key=self.key)
         )
         image = image_name(self.key)
-        run(["docker", "build", "--quiet", "-t", image, str(context)], timeout=600)
+        docker.build(image, context, timeout=600)
         save(image, archive_path(self.key))
         self.done(started)
         return image
 
     def cleanup(self) -> None:
         for tag in reversed(self.temporary):
-            attempt(["docker", "image", "rm", tag])  # gone already: nothing to do
+            docker.remove_images(tag, force=False)  # gone already: nothing to do
         # The untagged image of kube-proxy's first build stage.
-        attempt(
-            [
-                "docker",
-                "image",
-                "prune",
-                "--force",
-                "--filter",
-                f"label=tell-it-with-a-meme/node-build={self.key}",
-            ]
-        )
+        label = f"label=tell-it-with-a-meme/node-build={self.key}"
+        docker.try_docker("image", "prune", "--force", "--filter", label)
 
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -591,22 +570,22 @@ def save(image: str, archive: Path) -> None:
     """`docker save` to a temporary file, then a rename: the archive is whole or absent."""
     archive.parent.mkdir(parents=True, exist_ok=True)
     partial = archive.with_name(f".{archive.name}.partial")
-    run(["docker", "save", "-o", partial, image], timeout=900)
+    docker.save(partial, image)
     partial.replace(archive)
 
 
 def built_images() -> list[str]:
     """Node images built here for the lab's Kubernetes version, newest first."""
-    tags = run(["docker", "image", "ls", REPOSITORY, "--format", "{{.Tag}}"], timeout=60).split()
+    tags = docker.image_tags(REPOSITORY)
     return [f"{REPOSITORY}:{t}" for t in tags if t.startswith(versions.KUBERNETES + "-")]
 
 
 def can_pull_published() -> bool:
     """Whether the published kindest/node is here or can be pulled (a reader's laptop)."""
-    if image_exists(versions.KIND_NODE_IMAGE):
+    if docker.image_exists(versions.KIND_NODE_IMAGE):
         return True
     try:
-        run(["docker", "pull", "--quiet", versions.KIND_NODE_IMAGE], timeout=900)
+        docker.pull(versions.KIND_NODE_IMAGE, timeout=900)
         return True
     except CommandError:
         return False
@@ -620,7 +599,7 @@ def host_packages(log: Log = print) -> None:
 
 
 def size_mib(image: str) -> float:
-    return int(run(["docker", "image", "inspect", "--format", "{{.Size}}", image])) / 2**20
+    return int(docker.docker("image", "inspect", "--format", "{{.Size}}", image)) / 2**20
 
 
 def ensure(log: Log = print) -> str:
@@ -637,13 +616,13 @@ def ensure(log: Log = print) -> str:
         return built[0]
     key = recipe_key(files)
     image = image_name(key)
-    if image_exists(image):
+    if docker.image_exists(image):
         log(f"node image {image}: present")
         return image
     archive = archive_path(key)
     if archive.is_file():
         started = time.perf_counter()
-        run(["docker", "load", "-i", archive], timeout=900)
+        docker.load(archive)
         seconds = time.perf_counter() - started
         log(f"node image {image}: loaded from the tools cache in {seconds:.0f} s")
         return image
@@ -670,7 +649,7 @@ def remove_superseded(image: str, archive: Path) -> None:
     """Node images and archives of earlier recipes: a gigabyte each, never used again."""
     for old in built_images():
         if old != image:
-            attempt(["docker", "image", "rm", old])  # in use: kept
+            docker.remove_images(old, force=False)  # in use: kept
     for folder in archive.parent.parent.glob("node-image-*"):
         if folder != archive.parent:
             shutil.rmtree(folder, ignore_errors=True)

@@ -20,20 +20,28 @@ import json
 import os
 import shutil
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from demo.clusters.base import Cluster, ClusterError, Health, api_health, default_names
+from demo.clusters.base import (
+    Cluster,
+    ClusterError,
+    Health,
+    ProviderInfo,
+    api_health,
+    default_names,
+)
 from demo.clusters.kind import network as kindnet
 from demo.clusters.kind import nodeimage
 from demo.clusters.kind.downloads import kind_binaries
-from demo.core import versions
+from demo.clusters.node import Node
+from demo.core import docker, versions
 from demo.core.checks import Check, inotify, port_free
 from demo.core.entrypoints import source
 from demo.core.naming import LABEL, PREFIX, lab_name, short_name
-from demo.core.paths import state_dir, tools_dir, write_atomic
+from demo.core.paths import tools_dir, write_atomic
 from demo.core.run import CommandError, run
 from demo.toolchain import images, provision
 
@@ -76,7 +84,7 @@ class KindSetup:
         if self.mode == "local":
             environment["KIND_EXPERIMENTAL_DOCKER_NETWORK"] = self.network
         if self.shim:
-            environment["TELLIT_REAL_DOCKER"] = shutil.which("docker") or "/usr/bin/docker"
+            environment["TELLIT_REAL_DOCKER"] = shutil.which(docker.DOCKER) or "/usr/bin/docker"
             environment["PATH"] = self.shim + os.pathsep + environment.get("PATH", "")
         return environment
 
@@ -86,10 +94,10 @@ class KindSetup:
 
 def privileged_refused(image: str) -> bool:
     """Whether `docker run --privileged` fails here while a plain run of the same image works."""
-    probe = ["docker", "run", "--rm", "--network", "none", "--entrypoint", "/bin/true"]
-    run([*probe, image], timeout=120)  # a plain run must work, or Docker itself is the problem
+    probe = ["--rm", "--network", "none", "--entrypoint", "/bin/true"]
+    run(docker.run_argv(image, options=probe), timeout=120)  # else Docker itself is the problem
     try:
-        run([*probe, "--privileged", image], timeout=120)
+        run(docker.run_argv(image, options=[*probe, "--privileged"]), timeout=120)
         return False
     except CommandError:
         return True
@@ -102,19 +110,21 @@ def write_shim(folder: Path) -> Path:
     return folder
 
 
-def ensure_network(name: str) -> None:
-    """The local clusters' network, labelled as the lab's so that `down` removes it."""
-    found = run(["docker", "network", "ls", "-q", "--filter", f"name=^{name}$"]).split()
-    if not found:
-        run(["docker", "network", "create", "--label", f"{LABEL}=true", name])
+def _no_outages() -> ClusterError:
+    return ClusterError(
+        "the kind provider does not stop and start clusters (info.stops is False)",
+        "run the outage experiments on kwok (EXPERIMENT_PROVIDER=kwok)",
+    )
 
 
 class KindProvider:
     name = "kind"
-    runs_pods = True  # the pull agent runs inside each cluster (demo.delivery.agent.incluster)
+    # Real pods: the pull agent runs inside each cluster (demo.delivery.agent.incluster); each
+    # node is a container the mini-labs reach; the registry is published on the reader's 5001.
+    info = ProviderInfo(runs_pods=True, node_access=True, host_ports=kindnet.PORTS)
 
-    def __init__(self, root: Path | None = None, image: str | None = None) -> None:
-        self.root = root or state_dir() / "kind"
+    def __init__(self, root: Path, image: str | None = None) -> None:
+        self.root = root  # the lab state's kind folder
         self.image = image  # a published node image to use instead of choosing one
 
     # The setup, chosen once by `prepare` and kept in the state folder for later commands.
@@ -166,6 +176,30 @@ class KindProvider:
             return images.ensure_registry_image()
         return kindnet.REGISTRY_IMAGE
 
+    def pull_registry(self, clusters: Sequence[Cluster]) -> str:
+        """kind's local-registry recipe: a registry container on the clusters' network,
+        published on the reader's loopback and announced in every cluster."""
+
+        def apply(cluster: Cluster, manifest: str) -> None:
+            cluster.kubectl("apply", "-f", "-", input=manifest)
+
+        return kindnet.start_registry(
+            clusters, apply, image=self.registry_image(), network=self.network
+        )
+
+    def running_pull_registry(self) -> str | None:
+        return kindnet.REGISTRY_ADDRESS if kindnet.registry_running() else None
+
+    def node(self, name: str) -> Node:
+        """The cluster's one node, a container named as kind names it."""
+        return Node(f"{lab_name(name)}-control-plane")
+
+    def stop(self, name: str) -> None:
+        raise _no_outages()
+
+    def start(self, name: str) -> None:
+        raise _no_outages()
+
     def kubeconfig(self, name: str) -> Path:
         return self.root / "kubeconfigs" / f"{lab_name(name)}.yaml"
 
@@ -211,24 +245,24 @@ class KindProvider:
         else:
             log("kind: kindest/node cannot be pulled here; using the node image built here")
             setup = self.local_setup(log)
-            ensure_network(setup.network)
+            docker.ensure_network(setup.network, LABEL)  # labelled: `down` removes it
         write_atomic(self.setup_file, json.dumps(asdict(setup), indent=2) + "\n")
 
     def names(self, count: int) -> list[str]:
         return default_names(count)
 
     def available(self) -> list[Check]:
-        docker = shutil.which("docker")
+        found = shutil.which(docker.DOCKER)
         return [
             Check(
                 "docker (for kind)",
-                docker is not None,
-                docker or "missing",
+                found is not None,
+                found or "missing",
                 "install Docker (Debian: apt-get install docker.io; macOS: Docker Desktop)",
             ),
             *(self.port_check(port) for port in kindnet.PORTS),
             *inotify(required=True),
-            *(self.node_checks() if docker else []),
+            *(self.node_checks() if found else []),
         ]
 
     @staticmethod
@@ -244,7 +278,7 @@ class KindProvider:
     def node_checks(self) -> list[Check]:
         """Which node image this machine has, and how kind will start nodes here."""
         try:
-            if nodeimage.image_exists(versions.KIND_NODE_IMAGE):
+            if docker.image_exists(versions.KIND_NODE_IMAGE):
                 return [Check("kind node image", True, f"published {versions.KIND_NODE_IMAGE}")]
             built = nodeimage.built_images()
         except CommandError:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from demo.core import docker
 from demo.core.entrypoints import module
 from demo.core.naming import LABEL, PREFIX
 
@@ -49,38 +50,20 @@ def mirror_url(repo: str) -> str:
 def mirror_run_command(image: str, repos: Path, network: str) -> list[str]:
     """`docker run` of the read-only git front: on the clusters' network only, published
     nowhere, as the repositories' owner (git refuses repositories of another user), with a
-    read-only root, and an empty token list so that no push can authenticate."""
+    read-only root, and no accounts at all (`--clone-only`), so that no push can authenticate."""
     owner = repos.stat()
-    # All addresses of its own network namespace: pods reach it over the clusters' Docker
-    # network, and it is published on no host address (not even loopback).
-    serve = (
-        f"echo '{{}}' > /tmp/tokens.json && exec python3 -m {module('gitserver')} --root /srv/repos"
-        f" --port {MIRROR_PORT} --bind 0.0.0.0 --tokens /tmp/tokens.json --log /tmp/access.log"
-    )
-    return [
-        "docker",
-        "run",
-        "--detach",
-        "--restart=unless-stopped",
-        "--name",
-        MIRROR_NAME,
-        "--label",
-        f"{LABEL}=true",
-        "--network",
-        network,
-        "--user",
-        f"{owner.st_uid}:{owner.st_gid}",
-        "--read-only",
-        "--tmpfs",
-        "/tmp",
-        "--volume",
-        f"{repos}:/srv/repos:ro",
-        "--entrypoint",
-        "sh",
-        image,
-        "-c",
-        serve,
-    ]
+    options = [
+        "--detach", "--restart=unless-stopped", "--name", MIRROR_NAME,
+        "--label", f"{LABEL}=true", "--network", network,
+        "--user", f"{owner.st_uid}:{owner.st_gid}",
+        "--read-only", "--tmpfs", "/tmp", "--volume", f"{repos}:/srv/repos:ro",
+    ]  # fmt: skip
+    # The image runs `python3 -m`. All addresses of its own network namespace: pods reach it
+    # over the clusters' Docker network, and it is published on no host address.
+    return docker.run_argv(
+        image, module("gitserver"), "--root", "/srv/repos", "--port", str(MIRROR_PORT),
+        "--bind", "0.0.0.0", "--clone-only", "--log", "/tmp/access.log", options=options,
+    )  # fmt: skip
 
 
 def agent_manifest(

@@ -354,20 +354,24 @@ def install_released(cluster: Cluster, log: Callable[[str], None]) -> None:
     """Flux's own install on a kind cluster; a clear error where its images cannot be had."""
     log(f"flux {cluster.name}: installing Flux {FLUX_RELEASE} from its released manifests")
     apply, *waits = released_install_args()
-    try:
-        cluster.kubectl(*apply, timeout=120)
-    except LabError as error:
-        raise FluxError(
-            f"could not fetch Flux's released manifests ({INSTALL_URL}): {error.message}",
-            "this needs internet access to github.com; without it use PROVIDER=kwok, where the"
-            " lab runs Flux's controllers built from their Go modules",
-        ) from error
+    _install_step(
+        cluster, apply, 120,
+        f"could not fetch Flux's released manifests ({INSTALL_URL})",
+        "this needs internet access to github.com; without it use PROVIDER=kwok, where the lab"
+        " runs Flux's controllers built from their Go modules",
+    )  # fmt: skip
     for wait in waits:
-        try:
-            cluster.kubectl(*wait, timeout=200)
-        except LabError as error:
-            raise FluxError(
-                f"Flux's controllers did not start in {cluster.name}: {error.message}",
-                "their images come from ghcr.io: check `kubectl -n flux-system get pods`"
-                " (ImagePullBackOff means they cannot be pulled here; use PROVIDER=kwok)",
-            ) from error
+        _install_step(
+            cluster, wait, 200,
+            f"Flux's controllers did not start in {cluster.name}",
+            "their images come from ghcr.io: check `kubectl -n flux-system get pods`"
+            " (ImagePullBackOff means they cannot be pulled here; use PROVIDER=kwok)",
+        )  # fmt: skip
+
+
+def _install_step(cluster: Cluster, args: list[str], timeout: float, problem: str, fix: str):
+    """One kubectl step of the install; a FluxError saying `problem` and `fix` if it fails."""
+    try:
+        cluster.kubectl(*args, timeout=timeout)
+    except LabError as error:
+        raise FluxError(f"{problem}: {error.message}", fix) from error

@@ -8,7 +8,7 @@ pod and no node still run, and the others say why they are skipped.
 
 from __future__ import annotations
 
-from demo.clusters.kind.node import Node
+from demo.clusters.node import Node
 from demo.workshop.minilabs import controlplane, secrets, services
 from demo.workshop.minilabs.base import Bench, Outcome, Step, Track, walk
 

@@ -11,10 +11,11 @@ import yaml
 from lightkube import Client
 
 from demo.clusters.base import Cluster
-from demo.clusters.kind.node import Node
+from demo.clusters.node import Node
 from demo.core.errors import LabError
 from demo.kube.accounts import namespace_object
 from demo.kube.api import client
+from demo.workshop import steps
 
 FIELD_MANAGER = "tellit-minilab"
 # What the tracks' pods run as: Pod Security Admission's `restricted` level, which the track's
@@ -53,14 +54,7 @@ class Bench:
         return namespace_object(self.namespace)
 
 
-@dataclass(frozen=True)
-class Step:
-    title: str
-    shows: str
-    command: str  # what an attendee would type to do it by hand
-    act: Callable[[Bench], None]
-    check: Callable[[Bench], str | None]  # what is wrong, read from the cluster; None if fine
-    needs: tuple[str, ...] = ()  # "pods" (real ones) and/or "node" (kind's control-plane node)
+Step = steps.Step  # a step of a mini-lab, acting on a Bench
 
 
 @dataclass(frozen=True)

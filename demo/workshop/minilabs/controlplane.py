@@ -8,7 +8,7 @@ import time
 from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import Pod
 
-from demo.clusters.kind.node import MANIFESTS
+from demo.clusters.node import MANIFESTS
 from demo.core.run import CommandError
 from demo.core.waits import until
 from demo.workshop.minilabs.app import PAGE, PORT, address, ready, run_app

@@ -12,7 +12,7 @@ import yaml
 from lightkube import ApiError
 from lightkube.resources.core_v1 import Pod, Secret
 
-from demo.clusters.kind.node import MANIFESTS
+from demo.clusters.node import MANIFESTS
 from demo.core.waits import until
 from demo.kube.accounts import account_objects, service_account_kubeconfig
 from demo.kube.api import client

@@ -1,11 +1,11 @@
-"""A bench for a track: the lab's first cluster, its kind node, the app's image on its nodes."""
+"""A bench for a track: the lab's first cluster, its node where the provider gives one, the
+app's image on its nodes where pods run."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
 
-from demo.clusters.kind.node import Node
 from demo.core.errors import LabError
 from demo.lab.record import LabRecord
 from demo.toolchain.images import build_app
@@ -29,9 +29,8 @@ def bench_for(
             f"choose one of {', '.join(c.name for c in clusters)} (--cluster NAME)",
         )
     cluster = chosen[0]
-    runs_pods = bool(getattr(owner, "runs_pods", False))
     image = ""
-    if runs_pods and hasattr(owner, "load_image"):
+    if owner.info.runs_pods:
         build_app(IMAGE, f"minilab ({track.name})")
         owner.load_image(cluster.name, IMAGE)
         image = IMAGE
@@ -40,7 +39,7 @@ def bench_for(
         namespace=f"minilab-{track.name}",
         folder=root / "minilabs" / track.name,
         say=say,
-        runs_pods=runs_pods and bool(image),
-        node=Node.of_kind_cluster(cluster.name) if owner.name == "kind" else None,
+        runs_pods=bool(image),
+        node=owner.node(cluster.name) if owner.info.node_access else None,
         image=image,
     )

@@ -27,7 +27,7 @@ from demo.clusters.kind.provider import KindProvider
 from demo.core import signing
 from demo.delivery.agent import incluster
 from demo.lab.teardown import docker_leftovers, down
-from demo.workshop.minilabs import TRACKS, Node, controlplane
+from demo.workshop.minilabs import TRACKS, controlplane
 
 pytestmark = pytest.mark.kind
 NAMES = ["east", "north", "west"]
@@ -240,7 +240,7 @@ def test_each_minilab_track_passes_its_own_checks_on_kind(kind_lab, track):
     steps = TRACKS[track].steps
     assert walked.stdout.count("check: ok") == len(steps), walked.stdout[-4000:]
     assert "skipped" not in walked.stdout
-    node = Node.of_kind_cluster("west")
+    node = KindProvider(root=state / "kind").node("west")
     if track == "secrets":  # read etcd here, not through the track: the Secret is ciphertext
         value = node.etcd_value("/registry/secrets/minilab-secrets/db")
         assert value.startswith(b"k8s:enc:secretbox:v1:key1:")

@@ -144,7 +144,8 @@ def test_git_mirror_is_read_only_unpublished_and_has_no_push_token(tmp_path):
     assert "--publish" not in command and "-p" not in command
     assert f"{tmp_path}:/srv/repos:ro" in command and "--read-only" in command
     assert command[command.index("--network") + 1] == "tellit-kind"
-    assert "echo '{}' > /tmp/tokens.json" in command[-1]
+    served = command[command.index("img") + 1 :]
+    assert "--clone-only" in served and "--tokens" not in served, "no account, no push"
     assert incluster.mirror_url("config") == "http://tellit-git-mirror:8080/config.git"
     assert incluster.port_forward_args(1, 2)[-2:] == ["1:9100", "2:9101"]
     assert "127.0.0.1" in incluster.port_forward_args(1, 2)

@@ -31,13 +31,13 @@ NAMESPACE = "shop"
 @pytest.fixture
 def lab(lab_state, tmp_path):
     need(not provision.missing(), "the lab's Kubernetes tools (run `make provision`)")
-    cluster = provider("kwok").create("pull")
+    cluster = provider("kwok", root=lab_state / "kwok").create("pull")
     cluster.kubectl("apply", "-f", "-", input=namespaced_role(NAMESPACE, "agent"))
     cluster.kubectl("create", "namespace", "elsewhere")
     agent_view = service_account_kubeconfig(
         cluster, NAMESPACE, "agent", lab_state / "agent.yaml", duration="2h"
     )
-    server = GitServer(hook_secret="s3cret")
+    server = GitServer(lab_state / "git", hook_secret="s3cret")
     server.start()
     server.create_repo("config")
     repo = Repo(server, tmp_path / "work")
@@ -383,7 +383,7 @@ def test_a_signed_webhook_wakes_the_agent_and_a_forged_one_does_not(lab, lab_sta
     port = hook.server_address[1]
     # The git server's hook calls this agent on every push.
     server.stop()
-    woken = GitServer(hook_url=f"http://127.0.0.1:{port}/", hook_secret="s3cret")
+    woken = GitServer(lab_state / "git", hook_url=f"http://127.0.0.1:{port}/", hook_secret="s3cret")
     woken.start()
     thread = threading.Thread(target=agent.run, daemon=True)
     thread.start()
@@ -429,13 +429,13 @@ def test_metrics_on_loopback(lab):
         assert metric in text, text
 
 
-def test_a_commit_that_failed_for_a_passing_reason_is_applied_once_it_passes(lab):
+def test_a_commit_that_failed_for_a_passing_reason_is_applied_once_it_passes(lab, lab_state):
     """An API server that was down, or that refused for want of rights (fixed by granting
     them, never by a commit), must not make a good commit count as a bad one."""
     agent, repo, admin, _, messages = lab
     good = repo.commit({"app.yaml": [deployment("a")]}, "good")
     agent.round()
-    kwok = provider("kwok")
+    kwok = provider("kwok", root=lab_state / "kwok")
     kwok.stop("pull")
     try:
         later = repo.commit({"app.yaml": [deployment("b")]}, "while the cluster is down")

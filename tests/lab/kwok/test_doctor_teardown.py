@@ -27,7 +27,7 @@ pytestmark = pytest.mark.provisioned
 
 def test_existing_contexts_are_used_and_never_deleted(lab_state):
     need(not provision.missing(), "the lab's Kubernetes tools (run `make provision`)")
-    kwok = provider("kwok")
+    kwok = provider("kwok", root=lab_state / "kwok")
     made = kwok.create("existing")
     existing = provider("kubeconfig", kubeconfig=made.kubeconfig)
     assert existing.names(3) == [made.context], "every context, whatever the count"

@@ -41,7 +41,7 @@ def delivery(lab_state):
     clusters = create_all(owner, ["east", "west"], progress=lambda message: None)
     LabRecord("kwok", ["east", "west"]).save(lab_state)
     start_registry(owner, clusters, lab_state)
-    GitServer().start()
+    GitServer(lab_state / "git").start()
     messages: list[str] = []
     lab = Delivery(lab_state, log=messages.append)
     lab.prepare()

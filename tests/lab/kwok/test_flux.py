@@ -51,13 +51,15 @@ def fleet(tmp_path_factory):
     )
     state = tmp_path_factory.mktemp("flux-lab") / "lab"
     patch = pytest.MonkeyPatch()
-    patch.setenv("TELLIT_LAB_STATE", str(state))
-    server = GitServer(hook_secret=SECRET)
+    patch.setenv("TELLIT_LAB_STATE", str(state))  # for the `python -m demo` it runs
+    server = GitServer(state / "git", hook_secret=SECRET)
     server.start()
     server.create_repo("config")
     repo = Repo(server, tmp_path_factory.mktemp("flux-work") / "work")
     repo.commit({"app.yaml": [deployment("0")]}, "the first commit")
-    clusters = create_all(provider("kwok"), ["fa", "fb", "fc"], progress=lambda m: None)
+    clusters = create_all(
+        provider("kwok", root=state / "kwok"), ["fa", "fb", "fc"], progress=lambda m: None
+    )
     hosts = []
     for cluster in clusters:
         host = flux.FluxOnHost(cluster, NAMESPACE, state)

@@ -98,7 +98,7 @@ def api_port(cluster: Cluster) -> int:
 @pytest.fixture
 def kwok(lab_state):
     need(not provision.missing(), "the lab's Kubernetes tools (run `make provision`)")
-    return provider("kwok")
+    return provider("kwok", root=lab_state / "kwok")
 
 
 def test_three_clusters_rollouts_rbac_and_clean_delete(kwok, lab_state):

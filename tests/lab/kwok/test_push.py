@@ -42,7 +42,7 @@ def test_push_to_three_clusters_a_failure_and_convergence(lab_state, tmp_path):
     need_docker()
     need_registry()
     ensure_base_image(log=lambda message: None)
-    kwok = provider("kwok")
+    kwok = provider("kwok", root=lab_state / "kwok")
     clusters = create_all(kwok, ["east", "west", "north"], progress=lambda message: None)
     targets = []
     for cluster in clusters:
@@ -51,8 +51,8 @@ def test_push_to_three_clusters_a_failure_and_convergence(lab_state, tmp_path):
             cluster, "shop", "pipeline", lab_state / "pipeline" / f"{cluster.name}.yaml"
         )
         targets.append(Target(view, "shop", cluster.name))
-    registry = LocalRegistry().start()
-    git = GitServer()
+    registry = LocalRegistry(lab_state / "registry").start()
+    git = GitServer(lab_state / "git")
     git.start()
     git.create_repo("config")
     config_url = git.push_url("config")

@@ -8,6 +8,7 @@ import contextlib
 import json
 import socket
 import subprocess
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler
@@ -18,7 +19,8 @@ import requests
 from support.helpers import loopback_server
 from support.lab import GIT_ENV, need_git
 
-from demo.core.processes import listening
+from demo.core import entrypoints
+from demo.core.processes import free_port, listening
 from demo.services.gitserver import GitServer, classify, summarise
 
 # No mark: these need git, which every clone has, and servers of their own on loopback.
@@ -49,7 +51,7 @@ def receiver():
 def test_git_over_smart_http(lab_state, tmp_path, receiver):
     need_git()
     hook_url, received = receiver
-    server = GitServer(hook_url=hook_url)
+    server = GitServer(lab_state / "git", hook_url=hook_url)
     server.start()
     server.create_repo("manifests")
     url = server.url("manifests")
@@ -136,10 +138,10 @@ def status_of(answer: bytes) -> int:
     return int(answer.split(b" ", 2)[1])
 
 
-def manifests_server(*options: str):
+def manifests_server(state: Path, *options: str):
     """A git server with these options and a `manifests` repository, stopped afterwards."""
     need_git()
-    server = GitServer(options=options)
+    server = GitServer(state / "git", options=options)
     server.start()
     server.create_repo("manifests")
     yield server
@@ -149,7 +151,7 @@ def manifests_server(*options: str):
 @pytest.fixture
 def strict_server(lab_state):
     yield from manifests_server(
-        "--max-clients", "2", "--read-timeout", "1", "--max-push-body", "4096"
+        lab_state, "--max-clients", "2", "--read-timeout", "1", "--max-push-body", "4096"
     )
 
 
@@ -240,7 +242,7 @@ def test_a_slow_client_is_timed_out_and_does_not_hold_the_server(strict_server):
 def bounded_server(lab_state):
     """Three connections at most, one request at a time, a second for a request's headers."""
     yield from manifests_server(
-        "--max-connections", "3", "--max-clients", "1", "--read-timeout", "1"
+        lab_state, "--max-connections", "3", "--max-clients", "1", "--read-timeout", "1"
     )
 
 
@@ -346,7 +348,7 @@ def test_a_push_token_pushes_to_its_own_repository_and_is_refused_elsewhere(lab_
     """One token pushed to every repository: a stolen pipeline token (the config repository's)
     pushed a branch to the app's. Each repository has its own, refused elsewhere."""
     need_git()
-    server = GitServer()
+    server = GitServer(lab_state / "git")
     server.start()
     try:
         server.create_repo("config")
@@ -364,3 +366,40 @@ def test_a_push_token_pushes_to_its_own_repository_and_is_refused_elsewhere(lab_
         assert git("push", server.push_url("app"), "main", cwd=work).returncode == 0
     finally:
         server.stop()
+
+
+def test_a_clone_only_server_serves_clones_and_refuses_every_push(tmp_path):
+    """The in-cluster mirror's mode: no accounts file at all, so no token can push."""
+    need_git()
+    repos = tmp_path / "repos"
+    assert git("init", "-q", "--bare", "-b", "main", str(repos / "config.git")).returncode == 0
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", entrypoints.module("gitserver"), "--root", str(repos),
+         "--port", str(port), "--clone-only", "--log", str(tmp_path / "access.log")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 20
+        while not listening(port):
+            assert server.poll() is None and time.monotonic() < deadline, server.stderr.read()
+            time.sleep(0.1)
+        url = f"http://127.0.0.1:{port}/config.git"
+        assert git("ls-remote", url).returncode == 0, "clones and fetches are served"
+        work = tmp_path / "work"
+        git("init", "-q", "-b", "main", str(work))
+        git("commit", "-q", "--allow-empty", "-m", "try", cwd=work)
+        for target in (url, f"http://agent:any-token@127.0.0.1:{port}/config.git"):
+            assert git("push", target, "main", cwd=work).returncode != 0
+        log = [json.loads(line) for line in (tmp_path / "access.log").read_text().splitlines()]
+        pushes = [entry for entry in log if entry["service"] == "receive-pack"]
+        assert len(pushes) >= 2 and {entry["status"] for entry in pushes} <= {401, 403}, pushes
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    both = subprocess.run(
+        [sys.executable, "-m", entrypoints.module("gitserver"), "--root", str(repos),
+         "--port", "1", "--clone-only", "--tokens", "t.json", "--log", "l"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert both.returncode == 2 and "not allowed with argument" in both.stderr

@@ -42,7 +42,7 @@ def test_build_push_and_resolve_digest(lab_state):
     need_registry()
     ensure_base_image(log=lambda message: None)
     build_app("tellit-test-app:v1", "v1")
-    server = LocalRegistry()
+    server = LocalRegistry(lab_state / "registry")
     registry = server.start()
     assert registry.address.startswith("127.0.0.1:")
     digest = registry.push("tellit-test-app:v1", "lab/app", "v1")
@@ -73,7 +73,7 @@ def test_build_push_and_resolve_digest(lab_state):
     with pytest.raises(RegistryError, match="does not answer") as caught:
         registry.resolve("lab/app", "v1")
     assert "demo up" in caught.value.fix and caught.value.__cause__ is not None
-    again = LocalRegistry().start()
+    again = LocalRegistry(lab_state / "registry").start()
     assert again.address == registry.address
     assert again.resolve("lab/app", "v1") == second and len(again.pushes()) == 2
     server.stop()
@@ -82,7 +82,7 @@ def test_build_push_and_resolve_digest(lab_state):
         squatter.bind(("127.0.0.1", port))
         squatter.listen()
         with pytest.raises(LabError, match="taken by another program") as caught:
-            LocalRegistry().start()
+            LocalRegistry(lab_state / "registry").start()
         assert "demo down" in caught.value.fix
     subprocess.run(
         [

@@ -23,13 +23,13 @@ from demo.core.checks import port_free
 from demo.lab import doctor
 
 
-def test_doctor_reports_every_check_with_a_fix():
-    checks = doctor.all_checks("kwok")
+def test_doctor_reports_every_check_with_a_fix(tmp_path):
+    checks = doctor.all_checks("kwok", tmp_path / "lab")
     names = [c.name for c in checks]
     for expected in ("docker", "memory", "cpu architecture", "free disk", "git", "kwok tools"):
         assert expected in names
     assert all(c.fix for c in checks if not c.ok), "every failed check says how to fix it"
-    kind = [c.name for c in doctor.all_checks("kind")]
+    kind = [c.name for c in doctor.all_checks("kind", tmp_path / "lab")]
     assert "port 5001" in kind and "kwok tools" not in kind, "each provider adds its own checks"
 
 

@@ -94,3 +94,35 @@ def test_waits_go_through_until_outside_core():
 def test_the_clock_loop_scan_sees_a_deadline_loop():
     loop = "import time\nwhile time.monotonic() < 5:\n    pass\nwhile True:\n    time.sleep(1)\n"
     assert clock_loops(loop) == 1
+
+
+DOCKER_VERBS = {"run", "ps", "rm", "image", "network", "exec", "inspect", "build", "save"}
+DOCKER_VERBS |= {"load", "pull", "push", "tag", "import", "commit", "port", "version", "info"}
+
+
+def docker_lines(source: str) -> list[int]:
+    """Lines that build a docker command line by hand: a list or tuple of "docker" and one of
+    its commands (a tuple of check names that starts with "docker" is no command)."""
+    return sorted(
+        node.lineno
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.List | ast.Tuple)
+        and len(node.elts) > 1
+        and [getattr(e, "value", None) for e in node.elts[:1]] == ["docker"]
+        and getattr(node.elts[1], "value", None) in DOCKER_VERBS
+    )
+
+
+def test_docker_command_lines_are_built_in_core_docker_only():
+    found = {}
+    for path in DEMO.rglob("*.py"):
+        where = rel(path)
+        if where != "demo/core/docker.py" and (lines := docker_lines(path.read_text())):
+            found[where] = lines
+    assert not found, f"build docker commands with demo.core.docker: {found}"
+
+
+def test_the_docker_scan_sees_a_hand_built_command():
+    sample = 'run(["docker", "ps"])\nx = ("docker", "rm")\ny = ("docker", "memory")\n'
+    sample += 'z = ["git", "docker"]\nrun(["docker", "image", "ls"])\n'
+    assert docker_lines(sample) == [1, 2, 5]

@@ -1,8 +1,11 @@
-"""kind's control-plane node, from the outside: its files, its static pods and its etcd.
+"""A control-plane node the lab can reach from the outside: its files, its static pods and its
+etcd.
 
-A kind node is a Docker container, so `docker exec` reaches what an administrator with a shell
-on a control-plane machine reaches: the static pod manifests kubelet runs the control plane
-from, and etcd with the API server's own client certificate.
+A provider whose nodes are Docker containers (kind's) hands one out with `Provider.node(name)`:
+`docker exec` then reaches what an administrator with a shell on a kubeadm control-plane
+machine reaches: the static pod manifests kubelet runs the control plane from, and etcd with the
+API server's own client certificate. Providers without such a node (kwok, existing contexts)
+hand out none, and the mini-lab steps that need one say why they skip.
 """
 
 from __future__ import annotations
@@ -12,8 +15,8 @@ import json
 import shlex
 from dataclasses import dataclass
 
+from demo.core import docker
 from demo.core.errors import LabError
-from demo.core.naming import lab_name
 from demo.core.run import CommandError, run
 
 MANIFESTS = "/etc/kubernetes/manifests"
@@ -25,13 +28,11 @@ ETCD = "https://127.0.0.1:2379"
 class Node:
     container: str
 
-    @classmethod
-    def of_kind_cluster(cls, cluster_name: str) -> Node:
-        return cls(f"{lab_name(cluster_name)}-control-plane")
-
     def sh(self, script: str, input: str | None = None, timeout: float = 60) -> str:
-        command = ["docker", "exec", *(["-i"] if input is not None else []), self.container]
-        return run([*command, "sh", "-c", script], input=input, timeout=timeout)
+        command = docker.exec_argv(
+            self.container, "sh", "-c", script, interactive=input is not None
+        )
+        return run(command, input=input, timeout=timeout)
 
     def read(self, path: str) -> str:
         return self.sh(f"cat {shlex.quote(path)}")

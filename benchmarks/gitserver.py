@@ -23,7 +23,7 @@ from pathlib import Path
 import requests
 
 from benchmarks.report import SMOKE, publish, runs, verdict
-from demo.core.run import git_env
+from demo.core.git import author_env
 from demo.services.gitserver import GitServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,7 +50,7 @@ def timed(call, count: int) -> list[float]:
 def seed(server: GitServer, work: Path) -> str:
     """Push one commit, as the pipeline would; the repository's URL."""
     server.create_repo("config")
-    env = git_env("bench", "bench@tellit.invalid")
+    env = author_env("bench", "bench@tellit.invalid")
     subprocess.run(["git", "init", "-q", "-b", "main", str(work)], check=True, env=env)
     (work / "app.yaml").write_text("replicas: 1\n")
     subprocess.run(["git", "-C", str(work), "add", "."], check=True, env=env)

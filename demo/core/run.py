@@ -257,15 +257,3 @@ def _end_group_blindly(pgid: int, grace: float) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pgid, sig)
         time.sleep(grace if sig == signal.SIGTERM else 0)
-
-
-def git_env(name: str, email: str) -> dict[str, str]:
-    """The environment for git commands that commit as `name`: never a password prompt."""
-    return {
-        **os.environ,
-        "GIT_TERMINAL_PROMPT": "0",
-        "GIT_AUTHOR_NAME": name,
-        "GIT_AUTHOR_EMAIL": email,
-        "GIT_COMMITTER_NAME": name,
-        "GIT_COMMITTER_EMAIL": email,
-    }

@@ -32,13 +32,16 @@ from demo.clusters.base import Cluster
 from demo.core import docker
 from demo.core.entrypoints import python_m
 from demo.core.errors import LabError
+from demo.core.git import WorkTree, author_env, remote_head
 from demo.core.naming import check_name
 from demo.core.paths import write_atomic
 from demo.core.processes import free_port, listening
-from demo.core.run import git_env, run
+from demo.core.run import run
 from demo.delivery.agent import incluster
 from demo.delivery.agent.reconciler import FIELD_MANAGER as AGENT_MANAGER
 from demo.delivery.agent.reconciler import STATUS_NAME
+from demo.delivery.agent.settings import SECRET_VARIABLE, Launch, Settings
+from demo.delivery.agent.settings import argv as agent_argv
 from demo.delivery.dockerhost import DockerHost
 from demo.delivery.flux import controllers as flux
 from demo.delivery.flux.objects import FIELD_MANAGER as FLUX_MANAGER
@@ -77,6 +80,10 @@ class AgentInfo:
         then = dt.datetime.strptime(beat, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
         age = (now or time.time()) - then.timestamp()
         return age if age > 3 * float(interval) + 10 else None
+
+
+# Who commits the app, as a reader of the lab would.
+READER = ("lab reader", "reader@tellit.invalid")
 
 
 class Delivery:
@@ -127,26 +134,23 @@ class Delivery:
         return self.git.push_url(repo) if token else self.git.url(repo)
 
     def head(self, repo: str) -> str:
-        output = run(["git", "ls-remote", self.url(repo), "refs/heads/main"])
-        return output.split()[0] if output.strip() else ""
+        return remote_head(self.url(repo))
 
     def commit_app(self, message: str, change: Callable[[Path], None] | None = None) -> str:
         """Commit the app (as demo/app has it, then `change`) to the app repository; the hook
         starts the pipeline once it is set up. The new commit."""
-        env = git_env("lab reader", "reader@tellit.invalid")
+        env = author_env(*READER)
         with tempfile.TemporaryDirectory(prefix="tellit-app-") as work:
-            folder = Path(work)
             if self.head(APP_REPO):
-                run(["git", "clone", "-q", self.url(APP_REPO), folder], env=env)
+                tree = WorkTree.clone(self.url(APP_REPO), Path(work), env)
             else:
-                run(["git", "init", "-q", "-b", "main", folder], env=env)
-                shutil.copytree(APP, folder, dirs_exist_ok=True)
+                tree = WorkTree.init(Path(work), env)
+                shutil.copytree(APP, tree.folder, dirs_exist_ok=True)
             if change:
-                change(folder)
-            run(["git", "-C", folder, "add", "-A"], env=env)
-            run(["git", "-C", folder, "commit", "-q", "--allow-empty", "-m", message], env=env)
-            run(["git", "-C", folder, "push", "-q", self.url(APP_REPO, True), "HEAD:main"], env=env)
-            return run(["git", "-C", folder, "rev-parse", "HEAD"], env=env).strip()
+                change(tree.folder)
+            tree.commit_all(message, allow_empty=True)
+            tree.push(self.url(APP_REPO, True))
+            return tree.head()
 
     # Which model delivers, and in pull mode which agent: the lab's own ("ours") or Flux.
     def _delivery_state(self) -> dict:
@@ -173,9 +177,9 @@ class Delivery:
         deploy = self.mode == "push"
         targets = [Target(self.credential(c, "pipeline"), NAMESPACE, c.name) for c in self.clusters]
         with tempfile.TemporaryDirectory(prefix="tellit-build-") as work:
-            source = Path(work) / "app"
-            run(["git", "clone", "-q", self.url(APP_REPO), source])
-            run(["git", "-C", source, "checkout", "-q", commit])
+            tree = WorkTree.clone(self.url(APP_REPO), Path(work) / "app", author_env(*READER))
+            tree.git("checkout", "-q", commit)
+            source = tree.folder
             pipeline = Pipeline(
                 self.registry,
                 self.url(CONFIG_REPO, token=True),
@@ -213,28 +217,13 @@ class Delivery:
             view = self.credential(cluster, "agent")
             ports = {"metrics": free_port(), "webhook": free_port()}
             write_atomic(service.root / "ports.json", json.dumps(ports), mode=0o644)
-            argv = [
-                *python_m("agent"),
-                "--cluster",
-                cluster.name,
-                "--kubeconfig",
-                view.kubeconfig,
-                "--context",
-                view.context,
-                "--repo",
-                self.url(CONFIG_REPO),
-                "--namespace",
-                NAMESPACE,
-                "--work",
-                self.root / "agents" / cluster.name,
-                "--interval",
-                str(interval),
-                "--metrics-port",
-                str(ports["metrics"]),
-                "--webhook-port",
-                str(ports["webhook"]),
-            ]
-            env = {**os.environ, "TELLIT_WEBHOOK_SECRET": secret}
+            work = self.root / "agents" / cluster.name
+            settings = Settings(
+                cluster.name, self.url(CONFIG_REPO), NAMESPACE, work, interval=interval
+            )
+            launch = Launch(view.kubeconfig, view.context, ports["metrics"], ports["webhook"])
+            argv = [*python_m("agent"), *agent_argv(settings, launch)]
+            env = {**os.environ, SECRET_VARIABLE: secret}
             service.start(argv, ready=lambda p=ports: listening(p["metrics"]), env=env)
             self.git.subscribe(CONFIG_REPO, webhook_url(ports["webhook"]))
         self.set_mode("pull")

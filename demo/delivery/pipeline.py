@@ -34,8 +34,8 @@ from lightkube.resources.apps_v1 import Deployment, ReplicaSet
 
 from demo.clusters.base import Cluster
 from demo.core.errors import LabError
+from demo.core.git import WorkTree, author_env
 from demo.core.paths import PACKAGE, write_atomic
-from demo.core.run import CommandError, git_env, run
 from demo.core.waits import until
 from demo.delivery.dockerhost import DockerHost
 from demo.kube.api import KubeError, apply_all, client, describe, typed
@@ -200,37 +200,17 @@ class Pipeline:
     def _commit(self, manifests: list[dict], record: RunRecord) -> str:
         """Write the pinned manifests to the config repository (its deploy/ folder) and push."""
         with tempfile.TemporaryDirectory(prefix="tellit-config-") as work:
-            env = git_env("tellit pipeline", "pipeline@tellit.invalid")
-            folder = Path(work)
-            try:
-                run(["git", "clone", "-q", "--depth", "1", self.config_url, folder], env=env)
-            except CommandError:  # an empty repository cannot be cloned shallow: start one
-                run(["git", "init", "-q", "-b", "main", folder], env=env)
-            deploy = folder / "deploy"
+            env = author_env("tellit pipeline", "pipeline@tellit.invalid")
+            tree = WorkTree.clone_or_init(self.config_url, Path(work), env)
+            deploy = tree.folder / "deploy"
             deploy.mkdir(exist_ok=True)
             pinned = pin(manifests, record.image, namespace="")
             for manifest in pinned:
                 manifest["metadata"].pop("namespace")
             (deploy / "app.yaml").write_text(yaml.safe_dump_all(pinned, sort_keys=False))
-            run(["git", "-C", folder, "add", "-A"], env=env)
-            if run(["git", "-C", folder, "status", "--porcelain"], env=env).strip():
-                run(
-                    [
-                        "git",
-                        "-C",
-                        folder,
-                        "commit",
-                        "-qm",
-                        f"app {record.commit[:12]}: {record.image}",
-                    ],
-                    env=env,
-                )
-                run(
-                    ["git", "-C", folder, "push", "-q", self.config_url, "HEAD:main"],
-                    env=env,
-                    timeout=60,
-                )
-            return run(["git", "-C", folder, "rev-parse", "HEAD"], env=env).strip()
+            if tree.commit_all(f"app {record.commit[:12]}: {record.image}"):
+                tree.push(self.config_url)
+            return tree.head()
 
     def _deploy_all(self, manifests: list[dict], record: RunRecord) -> None:
         with ThreadPoolExecutor(max_workers=max(1, len(self.targets) + len(self.hosts))) as pool:

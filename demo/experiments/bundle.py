@@ -26,8 +26,8 @@ from demo.clusters.kind import nodeimage
 from demo.core import docker
 from demo.core.entrypoints import python_m
 from demo.core.errors import LabError
+from demo.core.git import WorkTree, author_env
 from demo.core.run import attempt
-from demo.core.run import run as run_command
 from demo.experiments.results import ROOT, Result
 from demo.offline.pack import lab_images
 
@@ -150,7 +150,9 @@ def run_experiment(size: str, progress: Callable[[str], None]) -> Result:
         bundle, packed, described = pack(work, env)
         result.parameters.update(platforms=described["platforms"], pythons=described["pythons"])
         laptop = work / "laptop"
-        run_command(["git", "clone", "--quiet", str(ROOT), str(laptop)], timeout=300)
+        WorkTree.clone(
+            str(ROOT), laptop, author_env("attendee", "attendee@tellit.invalid"), timeout=300
+        )
         images = [tag for tags in described["images"].values() for tag in tags]
         progress(f"{NAME}: a fresh clone loads it with no network, then make demo PROVIDER=kind")
         loaded, demo = without_images(

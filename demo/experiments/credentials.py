@@ -22,8 +22,7 @@ from lightkube.config.client_adapter import ConnectionParams
 
 from demo.clusters.base import Cluster
 from demo.core.errors import LabError
-from demo.core.run import attempt, git_env
-from demo.core.run import run as run_command
+from demo.core.git import WorkTree, author_env
 from demo.delivery.flux.objects import KUSTOMIZE_CONTROLLER, SOURCE_CONTROLLER
 from demo.delivery.lab_delivery import CONFIG_REPO, NAMESPACE, Delivery
 from demo.experiments.measure import kwok_lab
@@ -214,20 +213,17 @@ def git_push(lab: Delivery, holder: Holder) -> int:
     """Push a branch of no consequence to the config repository with the holder's git token
     (or none); the git server's answer, read from its access log. The branch is removed."""
     url = lab.url(CONFIG_REPO, token=holder.git_push)
-    env = {**git_env("thief", "thief@tellit.invalid"), "GIT_TERMINAL_PROMPT": "0"}
+    env = author_env("thief", "thief@tellit.invalid")
     branch = f"stolen-{holder.key}"
     with tempfile.TemporaryDirectory(prefix="tellit-thief-") as work:
-        run_command(["git", "clone", "-q", lab.url(CONFIG_REPO), work], env=env, timeout=120)
-        run_command(["git", "-C", work, "commit", "-q", "--allow-empty", "-m", "stolen"], env=env)
+        tree = WorkTree.clone(lab.url(CONFIG_REPO), Path(work), env)
+        tree.commit_all("stolen", allow_empty=True)
         before = len(_pushes(lab))
-        pushed = attempt(
-            ["git", "-C", work, "push", "-q", url, f"HEAD:refs/heads/{branch}"],
-            env=env,
-            timeout=120,
-        )  # refused is the answer a least-privilege token should get
+        # Refused is the answer a least-privilege token should get.
+        pushed = tree.try_git("push", "-q", url, f"HEAD:refs/heads/{branch}")
         answers = _pushes(lab)[before:]
         if pushed.ok:
-            run_command(["git", "-C", work, "push", "-q", url, f":refs/heads/{branch}"], env=env)
+            tree.push(url, f":refs/heads/{branch}")
     if not answers:
         raise LabError(f"the git server logged no answer to {holder.series}'s push")
     return answers[-1].status  # git asks without credentials first, then with them

@@ -8,11 +8,14 @@ import os
 import time
 from pathlib import Path
 
+import yaml
 from lightkube.resources.apps_v1 import Deployment
 
 from demo.core.entrypoints import python_m
+from demo.core.errors import LabError
+from demo.core.git import WorkTree, author_env
 from demo.core.paths import REPO
-from demo.core.run import git_env, run
+from demo.core.run import run
 from demo.core.waits import until
 from demo.delivery.lab_delivery import CONFIG_REPO, NAMESPACE, Delivery
 from demo.delivery.pipeline import RunRecord, wait_rollout
@@ -29,23 +32,26 @@ def all_running(apis: list, image: str) -> None:
 def commit_config(lab: Delivery, work: Path, images: list[str]) -> str:
     """A commit to the config repository that only swaps the image for the other one (what
     the agents see); the image it now names."""
-    env = git_env("bench", "bench@tellit.invalid")
-    if not work.exists():
-        run(["git", "clone", "-q", lab.url(CONFIG_REPO), str(work)], env=env, timeout=120)
-    run(["git", "-C", str(work), "pull", "-q", "--rebase"], env=env, timeout=120)
+    env = author_env("bench", "bench@tellit.invalid")
+    exists = work.exists()
+    tree = WorkTree(work, env) if exists else WorkTree.clone(lab.url(CONFIG_REPO), work, env)
+    tree.pull()
     manifest = work / "deploy" / "app.yaml"
-    image = images[1] if images[0] in manifest.read_text() else images[0]
-    lines = [
-        f"        image: {image}" if line.strip().startswith("image:") else line
-        for line in manifest.read_text().splitlines()
+    documents = list(yaml.safe_load_all(manifest.read_text()))
+    containers = [
+        container
+        for document in documents
+        if document and document.get("kind") == "Deployment"
+        for container in document["spec"]["template"]["spec"]["containers"]
     ]
-    manifest.write_text("\n".join(lines) + "\n")
-    run(["git", "-C", str(work), "commit", "-qam", "bench"], env=env)
-    run(
-        ["git", "-C", str(work), "push", "-q", lab.url(CONFIG_REPO, token=True), "HEAD:main"],
-        env=env,
-        timeout=120,
-    )
+    if not containers:
+        raise LabError(f"{manifest} has no Deployment whose image to swap", "run `push` first")
+    image = images[1] if images[0] in containers[0]["image"] else images[0]
+    for container in containers:
+        container["image"] = image
+    manifest.write_text(yaml.safe_dump_all(documents, sort_keys=False))
+    tree.commit_all("bench")
+    tree.push(lab.url(CONFIG_REPO, token=True))
     return image
 
 

@@ -30,7 +30,7 @@ from pathlib import Path
 import psutil
 import requests
 
-from demo.core.run import git_env, run
+from demo.core.git import WorkTree, author_env
 from demo.delivery.agent.gitpoll import ls_refs_request
 from demo.experiments.results import Result
 from demo.services.gitserver import GitServer
@@ -208,19 +208,19 @@ def step(target: Target, pollers: int, interval: float, window: float) -> dict:
 
 def seed_repository(server: GitServer, work: Path, tags: int) -> None:
     """A config repository of one commit and `tags` tags (each tag is one more ref)."""
-    env = git_env("experiment", "experiment@tellit.invalid")
-    if not (work / ".git").is_dir():
+    env = author_env("experiment", "experiment@tellit.invalid")
+    if (work / ".git").is_dir():
+        tree = WorkTree(work, env)
+    else:
         server.create_repo("config")
-        run(["git", "init", "-q", "-b", "main", work], env=env)
+        tree = WorkTree.init(work, env)
         (work / "deploy").mkdir()
         (work / "deploy" / "app.yaml").write_text("kind: ConfigMap\n")
-        run(["git", "-C", work, "add", "-A"], env=env)
-        run(["git", "-C", work, "commit", "-qm", "one"], env=env)
-    existing = len(run(["git", "-C", work, "tag"]).split())
+        tree.commit_all("one")
+    existing = len(tree.git("tag").split())
     for index in range(existing, tags):
-        run(["git", "-C", work, "tag", f"v0.{index}"], env=env)
-    run(["git", "-C", work, "push", "-q", "--tags", server.push_url("config"), "main"], env=env,
-        timeout=120)  # fmt: skip
+        tree.git("tag", f"v0.{index}")
+    tree.push(server.push_url("config"), "main", "--tags")
 
 
 def run_experiment(root: Path, size: str, progress: Callable[[str], None]) -> Result:

@@ -17,8 +17,9 @@ from jsonschema import Draft202012Validator
 
 from demo.core import versions
 from demo.core.errors import LabError
+from demo.core.git import run_git
 from demo.core.paths import REPO, write_atomic
-from demo.core.run import CommandError, run
+from demo.core.run import CommandError
 
 ROOT = REPO
 RESULTS = ROOT / "docs" / "lab" / "results"
@@ -55,7 +56,7 @@ class Result:
 
 def git_version() -> str:
     try:
-        return run(["git", "--version"], timeout=30).split()[-1]
+        return run_git("--version", timeout=30).split()[-1]
     except CommandError:
         return "unknown"
 

@@ -45,9 +45,10 @@ from rich.table import Table
 from demo.clusters.kind import nodeimage
 from demo.core import docker, versions
 from demo.core.errors import LabError
+from demo.core.git import try_git
 from demo.core.paths import REPO, cache_root
 from demo.core.platforms import this_platform
-from demo.core.run import attempt, run
+from demo.core.run import run
 from demo.offline.load import file_sha256
 from demo.toolchain import images, provision, pyimage
 
@@ -196,7 +197,7 @@ def manifest(
     entries: list[Entry], images_in: dict[str, list[str]],
     platforms: tuple[str, ...] = ALL_PLATFORMS,
 ) -> dict:  # fmt: skip
-    commit = attempt(["git", "-C", str(ROOT), "rev-parse", "HEAD"], timeout=30).stdout.strip()
+    commit = try_git("rev-parse", "HEAD", cwd=ROOT, timeout=30).stdout.strip()
     return {
         "format": FORMAT,
         "made": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

@@ -37,12 +37,13 @@ from pathlib import Path
 from typing import IO
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from demo.core import git
 from demo.core.entrypoints import module, python_m
 from demo.core.errors import LabError
 from demo.core.naming import ENV_PREFIX, check_name
 from demo.core.paths import REPO, cache_root, write_atomic
 from demo.core.processes import listening
-from demo.core.run import attempt, run
+from demo.core.run import attempt
 from demo.services.background import Service
 from demo.services.githook import ON_PUSH, SUBSCRIBERS
 
@@ -325,7 +326,7 @@ class GitHandler(BaseHTTPRequestHandler):
             **self.server.hook_env,
         }
         result = attempt(
-            ["git", "http-backend"],
+            git.argv("http-backend"),
             stdin=body,
             input=b"" if body is None else None,
             env=env,
@@ -609,8 +610,7 @@ class GitServer:
         check_name(name, "repository name")
         path = self.repos / f"{name}.git"
         if not path.is_dir():
-            run(["git", "init", "--quiet", "--bare", "--initial-branch=main", path])
-            run(["git", "-C", path, "config", "http.receivepack", "true"])
+            git.init_bare(path, accept_pushes=True)
         self.token(name)  # its own push token, known to the server from now on
         hook = path / "hooks" / "post-receive"
         hook.write_text(HOOK.format(python=sys.executable, module=module("githook")))

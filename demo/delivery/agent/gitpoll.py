@@ -16,7 +16,8 @@ import requests
 import yaml
 
 from demo.core.errors import LabError
-from demo.core.run import CommandError, run
+from demo.core.git import init_bare, run_git, try_git
+from demo.core.run import CommandError
 
 SHA = re.compile(r"[0-9a-f]{40}")
 
@@ -98,11 +99,11 @@ def fetch(work: Path, url: str, ref: str, sha: str) -> None:
     """Fetch the commit `sha` of `ref` into the local bare repository `work` (shallow)."""
     if not (work / "HEAD").is_file():
         work.mkdir(parents=True, exist_ok=True)
-        run(["git", "init", "--quiet", "--bare", work])
+        init_bare(work)
     if _has(work, sha):
         return
     try:
-        run(["git", "-C", work, "fetch", "--quiet", "--depth", "1", url, ref], timeout=60)
+        run_git("fetch", "--quiet", "--depth", "1", url, ref, cwd=work, timeout=60)
     except CommandError as error:
         raise GitError(f"could not fetch {ref} from {url}", "it is tried again") from error
     if not _has(work, sha):
@@ -110,11 +111,7 @@ def fetch(work: Path, url: str, ref: str, sha: str) -> None:
 
 
 def _has(work: Path, sha: str) -> bool:
-    try:
-        run(["git", "-C", work, "cat-file", "-e", f"{sha}^{{commit}}"])
-        return True
-    except CommandError:
-        return False
+    return try_git("cat-file", "-e", f"{sha}^{{commit}}", cwd=work).ok
 
 
 # What one commit may hold, checked before anything is read or sent to a cluster: a file of
@@ -130,7 +127,7 @@ def manifests(work: Path, sha: str, folder: str) -> list[dict]:
     A commit that cannot be read as manifests is a terminal error: the same commit will never
     parse, so the agent keeps its last good state until a new commit arrives.
     """
-    listing = run(["git", "-C", work, "ls-tree", "-r", "-l", sha, "--", folder])
+    listing = run_git("ls-tree", "-r", "-l", sha, "--", folder, cwd=work)
     sizes = {}
     for line in listing.splitlines():
         info, _, path = line.partition("\t")
@@ -156,7 +153,7 @@ def manifests(work: Path, sha: str, folder: str) -> list[dict]:
         )
     documents: list[dict] = []
     for path in wanted:
-        text = run(["git", "-C", work, "show", f"{sha}:{path}"])
+        text = run_git("show", f"{sha}:{path}", cwd=work)
         try:
             loaded = [d for d in yaml.safe_load_all(text) if d is not None]
         except yaml.YAMLError as error:

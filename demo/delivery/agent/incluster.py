@@ -26,6 +26,8 @@ from pathlib import Path
 from demo.core import docker
 from demo.core.entrypoints import module
 from demo.core.naming import LABEL, PREFIX
+from demo.delivery.agent.settings import SECRET_VARIABLE, Launch, Settings
+from demo.delivery.agent.settings import argv as agent_argv
 
 MIRROR_NAME = f"{PREFIX}git-mirror"
 MIRROR_PORT = 8080
@@ -77,24 +79,9 @@ def agent_manifest(
 ) -> str:
     """The agent's webhook Secret and Deployment. It keeps to Pod Security's `restricted`
     level, which the lab's namespaces enforce; its only writable place is an emptyDir."""
-    args = [
-        module("agent"),
-        "--cluster",
-        cluster,
-        "--in-cluster",
-        "--repo",
-        repo_url,
-        "--namespace",
-        namespace,
-        "--work",
-        "/tmp/work",
-        "--interval",
-        f"{interval:g}",
-        "--metrics-port",
-        str(METRICS_PORT),
-        "--webhook-port",
-        str(WEBHOOK_PORT),
-    ]
+    settings = Settings(cluster, repo_url, namespace, Path("/tmp/work"), interval=interval)
+    launch = Launch(metrics_port=METRICS_PORT, webhook_port=WEBHOOK_PORT)  # in the cluster
+    args = [module("agent"), *agent_argv(settings, launch)]
     secret_object = {
         "apiVersion": "v1",
         "kind": "Secret",
@@ -132,7 +119,7 @@ def agent_manifest(
                             "env": [
                                 {"name": "HOME", "value": "/tmp"},
                                 {
-                                    "name": "TELLIT_WEBHOOK_SECRET",
+                                    "name": SECRET_VARIABLE,
                                     "valueFrom": {
                                         "secretKeyRef": {"name": SECRET_NAME, "key": "secret"}
                                     },

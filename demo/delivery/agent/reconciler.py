@@ -44,25 +44,12 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, star
 from demo.core import signing
 from demo.core.errors import LabError
 from demo.delivery.agent import gitpoll
+from demo.delivery.agent.settings import Settings, parse
 from demo.kube.api import KubeError, ObjectKey, Scopes, apply_all, content, typed
 
 FIELD_MANAGER = "tellit-agent"
 STATUS_NAME = "tellit-agent-status"
 MAX_WEBHOOK_BODY = 64 << 10
-
-
-@dataclass(frozen=True)
-class Settings:
-    cluster: str
-    repo_url: str
-    namespace: str
-    work: Path  # the agent's local bare repository
-    ref: str = "refs/heads/main"
-    folder: str = "deploy"
-    interval: float = 15.0
-    jitter: float = 0.1  # each wait is interval x (1 ± jitter), so agents do not poll in step
-    backoff_max: float = 60.0
-    webhook_secret: str = ""
 
 
 @dataclass
@@ -478,48 +465,20 @@ def serve(argv: list[str] | None = None) -> int:
     """The agent's process (what `python -m demo agent start` runs per cluster on kwok, and
     the container runs on kind), not a command for readers. The webhook's secret comes by
     the environment (TELLIT_WEBHOOK_SECRET), never on the command line."""
-    import argparse
-    import os
     import signal
     import sys
 
     from demo.clusters.base import Cluster
     from demo.kube.api import client, in_cluster_client
 
-    parser = argparse.ArgumentParser(
-        prog="python -m demo.delivery.agent.reconciler", description=__doc__
-    )
-    parser.add_argument("--cluster", required=True)
-    where = parser.add_mutually_exclusive_group(required=True)
-    where.add_argument("--kubeconfig", type=Path, help="outside the cluster: its credential")
-    where.add_argument(
-        "--in-cluster", action="store_true", help="inside: the pod's own ServiceAccount"
-    )
-    parser.add_argument("--context", default="", help="with --kubeconfig: the context")
-    parser.add_argument("--repo", required=True, help="the config repository's URL")
-    parser.add_argument("--namespace", required=True)
-    parser.add_argument("--work", type=Path, required=True, help="its local bare repository")
-    parser.add_argument("--ref", default="refs/heads/main")
-    parser.add_argument("--folder", default="deploy")
-    parser.add_argument("--interval", type=float, default=15.0, help="seconds between polls")
-    parser.add_argument("--metrics-port", type=int, default=0)
-    parser.add_argument("--webhook-port", type=int, default=0)
-    args = parser.parse_args(argv)
-    settings = Settings(
-        cluster=args.cluster,
-        repo_url=args.repo,
-        namespace=args.namespace,
-        work=args.work,
-        ref=args.ref,
-        folder=args.folder,
-        interval=args.interval,
-        webhook_secret=os.environ.get("TELLIT_WEBHOOK_SECRET", ""),
-    )
-    if args.in_cluster:
-        api = in_cluster_client(FIELD_MANAGER, namespace=args.namespace)
+    settings, launch = parse(argv, "python -m demo.delivery.agent.reconciler", __doc__)
+    if launch.kubeconfig is None:
+        api = in_cluster_client(FIELD_MANAGER, namespace=settings.namespace)
     else:
-        view = Cluster(args.cluster, "agent", args.kubeconfig, args.context, Path("kubectl"))
-        api = client(view, FIELD_MANAGER, namespace=args.namespace)
+        view = Cluster(
+            settings.cluster, "agent", launch.kubeconfig, launch.context, Path("kubectl")
+        )
+        api = client(view, FIELD_MANAGER, namespace=settings.namespace)
     agent = Agent(settings, api, log=lambda m: print(m, flush=True))
 
     def stop(*_):
@@ -528,11 +487,14 @@ def serve(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    if args.metrics_port:
-        agent.serve_metrics(args.metrics_port)
-    if args.webhook_port:
-        agent.serve_webhook(args.webhook_port)
-    print(f"agent {args.cluster}: watching {args.repo} every {args.interval:g} s", flush=True)
+    if launch.metrics_port:
+        agent.serve_metrics(launch.metrics_port)
+    if launch.webhook_port:
+        agent.serve_webhook(launch.webhook_port)
+    print(
+        f"agent {settings.cluster}: watching {settings.repo_url} every {settings.interval:g} s",
+        flush=True,
+    )
     agent.run()
     sys.stdout.flush()
     return 0

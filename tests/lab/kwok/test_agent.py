@@ -17,7 +17,8 @@ from support.manifests import Repo, configmap, deployment
 
 from demo.clusters import provider
 from demo.core import signing
-from demo.delivery.agent.reconciler import FIELD_MANAGER, STATUS_NAME, Agent, Settings
+from demo.delivery.agent.reconciler import FIELD_MANAGER, STATUS_NAME, Agent
+from demo.delivery.agent.settings import Settings
 from demo.kube.accounts import namespaced_role, service_account_kubeconfig
 from demo.kube.api import KubeError, apply_all, client
 from demo.services.gitserver import GitServer

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
 from support.paths import ROOT
 
 DEMO = ROOT / "demo"
@@ -98,31 +99,38 @@ def test_the_clock_loop_scan_sees_a_deadline_loop():
 
 DOCKER_VERBS = {"run", "ps", "rm", "image", "network", "exec", "inspect", "build", "save"}
 DOCKER_VERBS |= {"load", "pull", "push", "tag", "import", "commit", "port", "version", "info"}
+GIT_VERBS = {"clone", "init", "-C", "push", "pull", "fetch", "commit", "add", "ls-remote"}
+GIT_VERBS |= {"rev-parse", "show", "ls-tree", "cat-file", "http-backend", "--version", "tag"}
 
 
-def docker_lines(source: str) -> list[int]:
-    """Lines that build a docker command line by hand: a list or tuple of "docker" and one of
-    its commands (a tuple of check names that starts with "docker" is no command)."""
+def command_lines(source: str, program: str, verbs: set[str]) -> list[int]:
+    """Lines that build a command line by hand: a list or tuple of `program` and one of its
+    commands (a tuple of check names that starts with "docker" is no command)."""
     return sorted(
         node.lineno
         for node in ast.walk(ast.parse(source))
         if isinstance(node, ast.List | ast.Tuple)
         and len(node.elts) > 1
-        and [getattr(e, "value", None) for e in node.elts[:1]] == ["docker"]
-        and getattr(node.elts[1], "value", None) in DOCKER_VERBS
+        and [getattr(e, "value", None) for e in node.elts[:1]] == [program]
+        and getattr(node.elts[1], "value", None) in verbs
     )
 
 
-def test_docker_command_lines_are_built_in_core_docker_only():
+@pytest.mark.parametrize(
+    ("program", "verbs", "home"),
+    [("docker", DOCKER_VERBS, "demo/core/docker.py"), ("git", GIT_VERBS, "demo/core/git.py")],
+)
+def test_docker_and_git_command_lines_are_built_in_their_core_module_only(program, verbs, home):
     found = {}
     for path in DEMO.rglob("*.py"):
         where = rel(path)
-        if where != "demo/core/docker.py" and (lines := docker_lines(path.read_text())):
+        if where != home and (lines := command_lines(path.read_text(), program, verbs)):
             found[where] = lines
-    assert not found, f"build docker commands with demo.core.docker: {found}"
+    assert not found, f"build {program} commands with {home}: {found}"
 
 
-def test_the_docker_scan_sees_a_hand_built_command():
+def test_the_command_scan_sees_a_hand_built_command():
     sample = 'run(["docker", "ps"])\nx = ("docker", "rm")\ny = ("docker", "memory")\n'
-    sample += 'z = ["git", "docker"]\nrun(["docker", "image", "ls"])\n'
-    assert docker_lines(sample) == [1, 2, 5]
+    sample += 'z = ["git", "docker"]\nrun(["docker", "image", "ls"])\nrun(["git", "-C", w])\n'
+    assert command_lines(sample, "docker", DOCKER_VERBS) == [1, 2, 5]
+    assert command_lines(sample, "git", GIT_VERBS) == [6]

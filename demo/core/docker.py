@@ -13,6 +13,7 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
+from demo.core.naming import LABEL, STATE_LABEL, state_owner
 from demo.core.run import CommandError, Finished, attempt, run
 
 DOCKER = "docker"
@@ -21,6 +22,12 @@ DOCKER = "docker"
 def argv(*args: str | Path) -> list[str]:
     """`docker ARGS` as a command line, for a caller that hands it to another runner (a pipe)."""
     return [DOCKER, *(str(a) for a in args)]
+
+
+def lab_labels(root: Path) -> tuple[str, ...]:
+    """`--label` flags for an object the lab state at `root` makes: the lab's own label, so
+    everything of the lab can be found, and its state's, so `down` removes only its own."""
+    return ("--label", f"{LABEL}=true", "--label", f"{STATE_LABEL}={state_owner(root)}")
 
 
 def docker(*args: str | Path, input: str | bytes | None = None, timeout: float = 120) -> str:
@@ -133,13 +140,13 @@ def network_exists(name: str) -> bool:
     return bool(docker("network", "ls", "-q", "--filter", f"name=^{name}$").split())
 
 
-def ensure_network(name: str, label: str) -> None:
-    """A network of this name, labelled `label=true` when made here (so `down` removes it);
-    one made meanwhile by another process of the same run is just as good."""
+def ensure_network(name: str, labels: Sequence[str]) -> None:
+    """A network of this name, made with these `--label` flags (`lab_labels`: so that `down`
+    removes it); one made meanwhile by another process of the same run is just as good."""
     if network_exists(name):
         return
     try:
-        docker("network", "create", "--label", f"{label}=true", name)
+        docker("network", "create", *labels, name)
     except CommandError:
         if not network_exists(name):
             raise

@@ -7,16 +7,26 @@ with full matches: a `$` anchor lets a trailing newline through.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
+from pathlib import Path
 
 from demo.core.errors import LabError
 
 PREFIX = "tellit-"
 LABEL = "tell-it-with-a-meme/lab"
+# Which lab state made a Docker object: `down` removes its own state's objects and no other's
+# (a test's teardown beside a reader's lab that is up, two experiments on one machine).
+STATE_LABEL = f"{LABEL}.state"
 ENV_PREFIX = "TELLIT_"
 # A DNS label short enough that kind's "<prefix><name>-control-plane" stays within 63 characters.
 NAME = re.compile(r"[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?")
+
+
+def state_owner(root: Path) -> str:
+    """The STATE_LABEL value of the lab state at `root`: a digest of its absolute path."""
+    return hashlib.sha256(str(Path(root).resolve()).encode()).hexdigest()[:16]
 
 
 def check_name(name: str, what: str = "cluster name") -> str:

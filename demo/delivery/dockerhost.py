@@ -10,6 +10,7 @@ removes them; the app is published on 127.0.0.1 only.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import httpx2
@@ -35,6 +36,7 @@ class DockerHost:
     machine's, standing in for a VM's)."""
 
     name: str
+    labels: Sequence[str] = ()  # `docker.lab_labels` of the lab state that deploys here
 
     @property
     def label(self) -> str:
@@ -62,13 +64,13 @@ class DockerHost:
         with `version`. The old container stays until the new one has answered."""
         started = time.perf_counter()
         old = self._containers()
-        docker.ensure_network(NETWORK, LABEL)  # labelled: `down` removes it
+        docker.ensure_network(NETWORK, self.labels)
         docker.pull(image)
         port = free_port()
         name = f"{PREFIX}host-{self.name}-{int(time.time() * 1000)}"
         options = [
             "--detach", "--name", name,
-            "--label", f"{LABEL}=true", "--label", f"{LABEL}.host={self.name}",
+            *self.labels, "--label", f"{LABEL}.host={self.name}",
             "--network", NETWORK, "--publish", f"127.0.0.1:{port}:{APP_PORT}",
             "--read-only", "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
         ]  # fmt: skip

@@ -187,7 +187,11 @@ class Delivery:
                 self.root / "runs",
                 log=self.log,
                 app=source,
-                hosts=[DockerHost(check_name(h, "Docker host name")) for h in hosts],
+                hosts=[
+                    DockerHost(check_name(h, "Docker host name"), docker.lab_labels(self.root))
+                    for h in hosts
+                ],
+                labels=docker.lab_labels(self.root),
             )
             return pipeline.run(commit, build=build)
 
@@ -268,7 +272,11 @@ class Delivery:
         with SUBSCRIBING:
             if not docker.running(incluster.MIRROR_NAME):
                 docker.remove_containers(incluster.MIRROR_NAME)
-                run(incluster.mirror_run_command(image, self.git.repos, self.owner.network))
+                labels = docker.lab_labels(self.root)
+                mirror = incluster.mirror_run_command(
+                    image, self.git.repos, self.owner.network, labels
+                )
+                run(mirror)
         return image
 
     def _start_one(

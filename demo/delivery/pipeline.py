@@ -140,7 +140,9 @@ class Pipeline:
         log: Callable[[str], None] = print,
         app: Path = APP,
         hosts: Sequence[DockerHost] = (),
+        labels: Sequence[str] = (),  # `docker.lab_labels` for the images it builds
     ) -> None:
+        self.labels = list(labels)
         self.registry = registry
         self.hosts = list(hosts)  # targets that are not Kubernetes: plain Docker hosts
         self.config_url = config_url  # with the pipeline's push token in it
@@ -158,7 +160,9 @@ class Pipeline:
                 self._stage(
                     record,
                     "build",
-                    lambda: build_app(f"tellit-app:{commit[:12]}", commit[:12], self.app),
+                    lambda: build_app(
+                        f"tellit-app:{commit[:12]}", commit[:12], self.app, self.labels
+                    ),
                 )
             digest = self._stage(
                 record,

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from demo.core import docker
 from demo.core.errors import LabError
 from demo.delivery.dockerhost import DockerHost, answers
 from demo.experiments.measure import hook_run, kwok_lab
@@ -58,7 +59,7 @@ def run(root: Path, size: str, provider: str, progress: Callable[[str], None]) -
     other = lab.commit_app("experiment: a second version", lambda f: (f / "NOTE").write_text("2"))
     hook_run(root, other)
     commits = [first.commit, other]
-    host = DockerHost(HOST)
+    host = DockerHost(HOST, docker.lab_labels(root))
     for index in range(plan.runs):
         commit = commits[index % 2]
         progress(f"flexibility: push to 3 clusters and {host.label}, run {index + 1}")

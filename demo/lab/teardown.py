@@ -20,7 +20,7 @@ import psutil
 from demo.clusters import provider
 from demo.core import docker
 from demo.core.errors import LabError
-from demo.core.naming import LABEL
+from demo.core.naming import STATE_LABEL, state_owner
 from demo.core.paths import state_dir
 from demo.core.processes import runs_from, wait_finished
 from demo.core.run import CommandError
@@ -43,13 +43,15 @@ LABELLED = {
 }
 
 
-def docker_leftovers() -> list[str]:
+def docker_leftovers(root: Path) -> list[str]:
+    """The containers, networks and images the lab state at `root` made, by their label."""
     if not docker.installed():
         return []
     found = []
+    mine = f"label={STATE_LABEL}={state_owner(root)}"
     try:
         for kind, (listing, _) in LABELLED.items():
-            ids = docker.docker(*listing, "--filter", f"label={LABEL}", timeout=30).split()
+            ids = docker.docker(*listing, "--filter", mine, timeout=30).split()
             found += [f"{kind} {i}" for i in dict.fromkeys(ids)]  # an image id once per tag
     except CommandError:
         pass  # no engine running: nothing of ours can be running in it
@@ -78,7 +80,7 @@ def down(root: Path, log: Callable[[str], None] = print) -> list[str]:
             service.stop()
         except LabError as error:
             problems.append(str(error))
-    for item in docker_leftovers():
+    for item in docker_leftovers(root):
         kind, ident = item.split()
         log(f"removing {item}")
         try:
@@ -98,7 +100,7 @@ def down(root: Path, log: Callable[[str], None] = print) -> list[str]:
 
 
 def leftovers(root: Path) -> list[str]:
-    left = docker_leftovers()
+    left = docker_leftovers(root)
     left += [f"process {s.name} ({s.pid()})" for s in services(root) if s.pid()]
     left += [f"process {p.pid} started from {root}" for p in processes_under(root)]
     if root.exists():
@@ -109,11 +111,12 @@ def leftovers(root: Path) -> list[str]:
 def refuse_beside_a_lab() -> None:
     yours = state_dir()
     if (yours / "lab.json").is_file():
-        # Cleaning up removes every container, network and image labelled as the lab's:
-        # a lab that is up would lose its own.
+        # Cleanup removes only what its own state made, but two labs share names that are
+        # fixed (tellit-registry on port 5001, the kind clusters, the git mirror): the second
+        # would take the first's, or fail half-way.
         raise LabError(
-            f"a lab is up ({yours}): this brings up a lab of its own, and its cleanup would"
-            " remove your lab's containers and images",
+            f"a lab is up ({yours}): this brings up a lab of its own, and the two would claim"
+            " the same cluster, registry and port names",
             "take yours down first (`python -m demo down`), then run it again",
         )
 

@@ -13,10 +13,10 @@ import io
 import re
 import shutil
 import tarfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from demo.core import docker
-from demo.core.naming import LABEL
 from demo.core.paths import PACKAGE
 from demo.core.run import CommandError, attempt, run
 
@@ -85,10 +85,10 @@ def ensure_base_image(dockerfile: Path = APP / "Dockerfile", log=print) -> str:
     return image
 
 
-def build_app(tag: str, version: str, context: Path = APP) -> str:
+def build_app(tag: str, version: str, context: Path = APP, labels: Sequence[str] = ()) -> str:
     """Build the app image; its id (sha256:...)."""
-    # Labelled, so that `python -m demo down` finds and removes it.
-    options = ["--label", f"{LABEL}=true", "--build-arg", f"VERSION={version}"]
+    # `labels` (`docker.lab_labels`): so that the lab state's `down` finds and removes it.
+    options = [*labels, "--build-arg", f"VERSION={version}"]
     docker.build(tag, context, timeout=300, options=options)
     return docker.image_id(tag)
 

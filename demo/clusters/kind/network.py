@@ -10,7 +10,7 @@ them are at the bottom.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 from demo.core import docker
 from demo.core.naming import LABEL, PREFIX
@@ -31,9 +31,10 @@ def containerd_patch() -> str:
     return f'[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = "{CERTS_D}"'
 
 
-def registry_run_command(image: str = REGISTRY_IMAGE) -> list[str]:
-    """`docker run` for the reader's registry: published on loopback only, labelled for cleanup."""
-    options = ["--detach", "--restart=always", "--name", REGISTRY_NAME, "--label", f"{LABEL}=true"]
+def registry_run_command(image: str = REGISTRY_IMAGE, labels: Sequence[str] = ()) -> list[str]:
+    """`docker run` for the reader's registry: published on loopback only, with the lab
+    state's labels (`docker.lab_labels`) so that its `down` removes it."""
+    options = ["--detach", "--restart=always", "--name", REGISTRY_NAME, *labels]
     return docker.run_argv(
         image, options=[*options, "--publish", f"127.0.0.1:{REGISTRY_PORT}:5000"]
     )
@@ -88,13 +89,14 @@ def start_registry(
     apply: Callable[[object, str], None],
     image: str = REGISTRY_IMAGE,
     network: str = NETWORK,
+    labels: Sequence[str] = (),
 ) -> str:
     """Readers' registry: a container on the kind network, announced in every cluster.
 
     `apply(cluster, manifest)` applies a manifest. Returns the address to push to.
     """
     if not registry_running():
-        run(registry_run_command(image), timeout=300)
+        run(registry_run_command(image, labels), timeout=300)
     networks = docker.inspect("{{json .NetworkSettings.Networks}}", REGISTRY_NAME)
     if f'"{network}"' not in networks:
         docker.connect(network, REGISTRY_NAME)

@@ -40,7 +40,7 @@ from demo.clusters.node import Node
 from demo.core import docker, versions
 from demo.core.checks import Check, inotify, port_free
 from demo.core.entrypoints import source
-from demo.core.naming import LABEL, PREFIX, lab_name, short_name
+from demo.core.naming import PREFIX, lab_name, short_name
 from demo.core.paths import tools_dir, write_atomic
 from demo.core.run import CommandError, run
 from demo.toolchain import images, provision
@@ -183,8 +183,9 @@ class KindProvider:
         def apply(cluster: Cluster, manifest: str) -> None:
             cluster.kubectl("apply", "-f", "-", input=manifest)
 
+        labels = docker.lab_labels(self.root.parent)  # the lab state's, for `down`
         return kindnet.start_registry(
-            clusters, apply, image=self.registry_image(), network=self.network
+            clusters, apply, image=self.registry_image(), network=self.network, labels=labels
         )
 
     def running_pull_registry(self) -> str | None:
@@ -245,7 +246,7 @@ class KindProvider:
         else:
             log("kind: kindest/node cannot be pulled here; using the node image built here")
             setup = self.local_setup(log)
-            docker.ensure_network(setup.network, LABEL)  # labelled: `down` removes it
+            docker.ensure_network(setup.network, docker.lab_labels(self.root.parent))
         write_atomic(self.setup_file, json.dumps(asdict(setup), indent=2) + "\n")
 
     def names(self, count: int) -> list[str]:

@@ -21,6 +21,7 @@ The manifests are pure functions, so they are unit-tested; running them is in
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 from demo.core import docker
@@ -49,14 +50,16 @@ def mirror_url(repo: str) -> str:
     return f"http://{MIRROR_NAME}:{MIRROR_PORT}/{repo}.git"
 
 
-def mirror_run_command(image: str, repos: Path, network: str) -> list[str]:
+def mirror_run_command(
+    image: str, repos: Path, network: str, labels: Sequence[str] = ()
+) -> list[str]:
     """`docker run` of the read-only git front: on the clusters' network only, published
     nowhere, as the repositories' owner (git refuses repositories of another user), with a
     read-only root, and no accounts at all (`--clone-only`), so that no push can authenticate."""
     owner = repos.stat()
     options = [
         "--detach", "--restart=unless-stopped", "--name", MIRROR_NAME,
-        "--label", f"{LABEL}=true", "--network", network,
+        *labels, "--network", network,
         "--user", f"{owner.st_uid}:{owner.st_gid}",
         "--read-only", "--tmpfs", "/tmp", "--volume", f"{repos}:/srv/repos:ro",
     ]  # fmt: skip

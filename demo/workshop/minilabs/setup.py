@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from demo.core import docker
 from demo.core.errors import LabError
 from demo.lab.record import LabRecord
 from demo.toolchain.images import build_app
@@ -31,7 +32,7 @@ def bench_for(
     cluster = chosen[0]
     image = ""
     if owner.info.runs_pods:
-        build_app(IMAGE, f"minilab ({track.name})")
+        build_app(IMAGE, f"minilab ({track.name})", labels=docker.lab_labels(root))
         owner.load_image(cluster.name, IMAGE)
         image = IMAGE
     return Bench(

@@ -206,8 +206,8 @@ def test_the_host_keeps_its_own_sysctls(kind_lab):
 
 
 def test_down_finds_the_labs_network_and_registry_by_their_label(kind_lab):
-    _, owner, _, _ = kind_lab
-    found = " ".join(docker_leftovers())
+    _, owner, _, state = kind_lab
+    found = " ".join(docker_leftovers(state))
     for kind, name in (("network", owner.network), ("container", "tellit-registry")):
         ident = subprocess.run(
             ["docker", kind, "inspect", "--format", "{{.Id}}", name],

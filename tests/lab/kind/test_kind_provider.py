@@ -6,6 +6,7 @@ Real kind clusters are tested in test_kind_e2e.py.
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 import pytest
 import yaml
@@ -24,9 +25,9 @@ from demo.clusters.kind.downloads import (
     target,
 )
 from demo.clusters.kind.provider import KIND_CONFIG, KindProvider
-from demo.core import versions
+from demo.core import docker, versions
 from demo.core.errors import LabError
-from demo.core.naming import lab_name, short_name
+from demo.core.naming import lab_name, short_name, state_owner
 
 
 def test_names_carry_the_lab_prefix_and_are_checked():
@@ -57,10 +58,11 @@ def test_kind_config_uses_the_registry_recipe_and_loopback():
 
 
 def test_registry_recipe_publishes_on_loopback_only():
-    command = kindnet.registry_run_command()
+    command = kindnet.registry_run_command(labels=docker.lab_labels(Path("/lab")))
     assert command[:3] == ["docker", "run", "--detach"]
     assert "127.0.0.1:5001:5000" in command
     assert "tell-it-with-a-meme/lab=true" in command
+    assert f"tell-it-with-a-meme/lab.state={state_owner(Path('/lab'))}" in command
     assert kindnet.hosts_toml() == f'[host."http://{kindnet.REGISTRY_NAME}:5000"]\n'
     (mkdir, no_input), (copy, hosts) = kindnet.node_commands("tellit-east-control-plane")
     assert mkdir[-1] == "/etc/containerd/certs.d/localhost:5001" and no_input is None

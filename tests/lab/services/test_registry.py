@@ -9,8 +9,11 @@ import pytest
 from support.helpers import need
 from support.lab import need_docker, need_registry
 
+from demo.core import docker
 from demo.core.errors import LabError
+from demo.core.naming import state_owner
 from demo.core.processes import listening
+from demo.lab.teardown import docker_leftovers, down
 from demo.services.registry import LocalRegistry, RegistryError
 from demo.toolchain.images import base_image, build_app, busybox_rootfs, ensure_base_image
 
@@ -41,7 +44,7 @@ def test_build_push_and_resolve_digest(lab_state):
     need_docker()
     need_registry()
     ensure_base_image(log=lambda message: None)
-    build_app("tellit-test-app:v1", "v1")
+    build_app("tellit-test-app:v1", "v1", labels=docker.lab_labels(lab_state))
     server = LocalRegistry(lab_state / "registry")
     registry = server.start()
     assert registry.address.startswith("127.0.0.1:")
@@ -56,7 +59,7 @@ def test_build_push_and_resolve_digest(lab_state):
     assert f"{registry.address}/lab/app@{digest}" in repo_digests
     assert registry.resolve("lab/app", "v1") == digest
     assert registry.tags("lab/app") == ["v1"]
-    build_app("tellit-test-app:v2", "v2")
+    build_app("tellit-test-app:v2", "v2", labels=docker.lab_labels(lab_state))
     second = registry.push("tellit-test-app:v2", "lab/app", "v1")  # a tag moves...
     assert second != digest and registry.resolve("lab/app", "v1") == second  # ...digests do not
     with pytest.raises(RegistryError, match="not in the registry"):
@@ -94,3 +97,24 @@ def test_build_push_and_resolve_digest(lab_state):
         ],
         capture_output=True,
     )
+
+
+def test_down_removes_its_own_lab_s_docker_objects_and_no_other_s(tmp_path):
+    """A test's teardown beside a reader's lab that is up must not take the reader's lab down:
+    each lab state labels what it makes, and `down` sweeps that label only."""
+    need_docker()
+    ensure_base_image(log=lambda message: None)
+    mine, yours = tmp_path / "mine", tmp_path / "yours"
+    made = {}
+    for state in (mine, yours):
+        name = f"tellit-test-{state_owner(state)}"
+        docker.docker("network", "create", *docker.lab_labels(state), name)
+        made[state] = docker.docker("network", "inspect", "--format", "{{.Id}}", name).strip()
+    try:
+        assert down(mine, log=lambda message: None) == []
+        assert not docker.network_exists(f"tellit-test-{state_owner(mine)}")
+        assert docker.network_exists(f"tellit-test-{state_owner(yours)}"), "not mine: kept"
+        assert f"network {made[yours][:12]}" in docker_leftovers(yours)
+    finally:
+        assert down(yours, log=lambda message: None) == []
+    assert not docker.network_exists(f"tellit-test-{state_owner(yours)}")

@@ -24,7 +24,7 @@ import requests
 
 from benchmarks.report import SMOKE, publish, runs, verdict
 from demo.core.git import author_env
-from demo.services.gitserver import GitServer
+from demo.services.git.server import GitServer
 
 ROOT = Path(__file__).resolve().parent.parent
 POLLS = runs("BENCH_GIT_POLLS", 300)

@@ -16,7 +16,7 @@ from demo.core.paths import state_dir
 from demo.delivery.lab_delivery import Delivery
 from demo.lab import doctor, teardown
 from demo.lab.record import LabRecord, running_registry, start_registry
-from demo.services.gitserver import GitServer
+from demo.services.git.server import GitServer
 
 
 def register(commands) -> None:

@@ -14,8 +14,8 @@ from pathlib import Path
 MODULES: dict[str, str] = {
     "cli": "demo",  # python -m demo: the lab's one command line
     "agent": "demo.delivery.agent.reconciler",  # the pull agent, on the host or in a cluster
-    "gitserver": "demo.services.gitserver",  # git over smart HTTP, on the host or in a cluster
-    "githook": "demo.services.githook",  # the git server's post-receive hook
+    "gitserver": "demo.services.git",  # git over smart HTTP, on the host or in a cluster
+    "githook": "demo.services.git.hook",  # the git server's post-receive hook
     "fluxreceiver": "demo.delivery.flux.receiver",  # the Flux side's webhook receiver
     "kindshim": "demo.clusters.kind.shim",  # the docker kind calls where --privileged is refused
     "pack": "demo.offline.pack",  # make prefetch: the workshop's offline bundle

@@ -51,7 +51,7 @@ from demo.kube.accounts import namespaced_role, service_account_kubeconfig
 from demo.kube.api import client
 from demo.lab.record import LabRecord, running_registry
 from demo.services.background import Service
-from demo.services.gitserver import GitServer
+from demo.services.git.server import GitServer
 from demo.services.registry import Registry
 from demo.toolchain import pyimage
 

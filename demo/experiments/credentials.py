@@ -27,7 +27,7 @@ from demo.delivery.flux.objects import KUSTOMIZE_CONTROLLER, SOURCE_CONTROLLER
 from demo.delivery.lab_delivery import CONFIG_REPO, NAMESPACE, Delivery
 from demo.experiments.measure import kwok_lab
 from demo.experiments.results import Result
-from demo.services.gitserver import Access, read_log
+from demo.services.git.accesslog import Access, read_log
 
 NAME = "credentials"
 TITLE = "What a stolen credential opens, tried against the lab"

@@ -110,7 +110,9 @@ def live_image(api) -> str:
     return deployment.spec.template.spec.containers[0].image
 
 
-HOOK_LOG = Path("git") / "repos" / "app.git" / "tellit-on-push.log"  # githook.start writes it
+HOOK_LOG = (
+    Path("git") / "repos" / "app.git" / "tellit-on-push.log"
+)  # the git hook's start writes it
 
 
 def hook_run(root: Path, commit: str, wait: float = 300) -> dict:

@@ -33,7 +33,7 @@ import requests
 from demo.core.git import WorkTree, author_env
 from demo.delivery.agent.gitpoll import ls_refs_request
 from demo.experiments.results import Result
-from demo.services.gitserver import GitServer
+from demo.services.git.server import GitServer
 from demo.services.registry import LocalRegistry
 
 NAME = "polling-load"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from demo.services.gitserver import GitServer
+from demo.services.git.server import GitServer
 from support.lab import GIT_ENV
 
 

@@ -33,6 +33,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 from demo.clusters.kind.shim import UNPRIVILEGED
@@ -81,128 +82,28 @@ KUBELET_SYSCTLS = {
     "kernel/keys/root_maxbytes": "25000000",
 }
 
-ENTRY = """#!/bin/sh
-# The node's first process, before kind's entrypoint. Started without --privileged (see
-# demo/clusters/kind/shim.py), /sys and the cgroup mounts are read-only: make them writable inside
-# the node. kubelet writes host-wide sysctls: show it, from files, the values it wants, so the host
-# keeps its own. systemd-sysctl is masked for the same reason; kind's network sysctls (all per
-# network namespace) are applied here instead.
-set -eu
-awk '($5 == "/sys" || $5 ~ "^/sys/fs/cgroup") && $6 ~ "^ro(,|$)" { print $5 }' \\
-  /proc/self/mountinfo | while read -r point; do mount -o remount,bind,rw "$point"; done
-mkdir -p /run/tellit-sysctl
-while read -r name value; do
-  [ -e "/proc/sys/$name" ] || continue
-  file="/run/tellit-sysctl/$(echo "$name" | tr / .)"
-  printf '%s\\n' "$value" > "$file"
-  mount --bind "$file" "/proc/sys/$name"
-done <<'EOF'
-@SYSCTLS@
-EOF
-for conf in /etc/sysctl.d/10-network-*.conf; do sysctl -q -p "$conf" || true; done
-exec /usr/local/bin/entrypoint "$@"
-"""
+# The recipe's texts are files beside this module (recipe/), package data: shell and
+# Dockerfiles read as what they are. Their content is part of the recipe key.
+RECIPE = resources.files("demo.clusters.kind") / "recipe"
 
+
+def _recipe(name: str) -> str:
+    return (RECIPE / name).read_text()
+
+
+# The node's first process, before kind's entrypoint (see recipe/entry.sh for why).
+ENTRY = _recipe("entry.sh")
 # kind applies this manifest with `kubectl create` at cluster creation. The node's CNI is
 # static (BRIDGE_CNI), so there is nothing to install: a ConfigMap says so to whoever looks.
-NO_CNI = """apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: tellit-static-cni
-  namespace: kube-system
-data:
-  README: |
-    This node's pod network is a static bridge CNI config (/etc/cni/net.d), not kindnetd:
-    one node per cluster, pods in {{ .PodSubnet }} as kind's config asks (10.244.0.0/24 used).
-"""
-
-BRIDGE_CNI = {
-    "cniVersion": "1.0.0",
-    "name": "tellit-bridge",
-    "plugins": [
-        {
-            "type": "bridge",
-            "bridge": "cni0",
-            "isGateway": True,
-            "ipMasq": True,
-            "hairpinMode": True,
-            "ipam": {
-                "type": "host-local",
-                "ranges": [[{"subnet": "10.244.0.0/24"}]],
-                "routes": [{"dst": "0.0.0.0/0"}],
-            },
-        },
-        {"type": "portmap", "capabilities": {"portMappings": True}},
-    ],
-}
-
-NODE_DOCKERFILE = """\
-FROM {rootfs}
-COPY files/ /
-COPY bin/ /usr/bin/
-COPY local/ /usr/local/bin/
-RUN chmod 755 /kind /kind/bin /kind/bin/* /usr/local/bin/* \\
- && ctr oci spec \\
-    | jq '.hooks.createContainer[.hooks.createContainer | length] |= . + \\
-          {{"path": "/kind/bin/mount-product-files.sh"}}' \\
-    | jq 'del(.process.rlimits)' > /etc/containerd/cri-base.json \\
- && mkdir -p /opt/cni/bin /etc/kubernetes/manifests \\
- && for plugin in /usr/lib/cni/*; do ln -sf "$plugin" /opt/cni/bin/; done \\
- && find /lib/systemd/system/sysinit.target.wants/ -name systemd-tmpfiles-setup.service -delete \\
- && rm -f /lib/systemd/system/multi-user.target.wants/* /etc/systemd/system/*.wants/* \\
-    /lib/systemd/system/local-fs.target.wants/* /lib/systemd/system/sockets.target.wants/*udev* \\
-    /lib/systemd/system/sockets.target.wants/*initctl* /lib/systemd/system/basic.target.wants/* \\
- && echo "ReadKMsg=no" >> /etc/systemd/journald.conf \\
- && ln -sf /usr/lib/systemd/systemd /sbin/init \\
- && systemctl enable kubelet.service containerd.service undo-mount-hacks.service \\
- && systemctl mask systemd-binfmt.service systemd-sysctl.service
-ENV container=docker
-"""
-
-FINAL_DOCKERFILE = """\
-FROM {assembled}
-LABEL tell-it-with-a-meme/node-image={key}
-STOPSIGNAL SIGRTMIN+3
-ENTRYPOINT ["/usr/local/bin/tellit-entry", "/sbin/init"]
-CMD []
-"""
-
+NO_CNI = _recipe("no-cni.yaml")
+BRIDGE_CNI = json.loads(_recipe("bridge-cni.json"))
+NODE_DOCKERFILE = _recipe("node.Dockerfile")  # .format(rootfs=...)
+FINAL_DOCKERFILE = _recipe("final.Dockerfile")  # .format(assembled=..., key=...)
 # The kube-proxy image's files: its iptables (nft and legacy) and nft with their libraries,
 # found with ldd inside the root filesystem, and the iptables commands as links.
-PROXY_FILES_SCRIPT = """set -eu
-mkdir -p /out/usr/sbin
-copy() { cp --parents -L "$1" /out; }
-for program in /usr/sbin/xtables-nft-multi /usr/sbin/xtables-legacy-multi /usr/sbin/nft \\
-    /usr/sbin/conntrack $(ls /usr/lib/*-linux-gnu/xtables/*.so); do
-  copy "$program"
-  for lib in $(ldd "$program" | grep -o '/[^ ]*'); do copy "$lib"; done
-done
-for name in iptables iptables-save iptables-restore ip6tables ip6tables-save ip6tables-restore; do
-  ln -s xtables-nft-multi "/out/usr/sbin/$name"
-  ln -s xtables-legacy-multi "/out/usr/sbin/${name%%-*}-legacy${name#*tables}"
-  ln -s xtables-nft-multi "/out/usr/sbin/${name%%-*}-nft${name#*tables}"
-done
-mkdir -p /out/etc /out/tmp /out/run /out/var/run
-[ ! -e /etc/protocols ] || cp /etc/protocols /out/etc/
-"""
-
-PROXY_DOCKERFILE = """\
-FROM {rootfs} AS full
-LABEL tell-it-with-a-meme/node-build={key}
-COPY collect.sh /collect.sh
-RUN sh /collect.sh
-FROM scratch
-COPY --from=full /out/ /
-COPY kube-proxy /usr/local/bin/kube-proxy
-ENV PATH=/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-"""
-
-STATIC_DOCKERFILE = """\
-FROM scratch
-COPY {binary} /usr/local/bin/{binary}
-ENV PATH=/usr/local/bin
-{entrypoint}
-"""
+PROXY_FILES_SCRIPT = _recipe("proxy-files.sh")
+PROXY_DOCKERFILE = _recipe("proxy.Dockerfile")  # .format(rootfs=..., key=...)
+STATIC_DOCKERFILE = _recipe("static.Dockerfile")  # .format(binary=..., entrypoint=...)
 
 
 class NodeImageError(LabError):

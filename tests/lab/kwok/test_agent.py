@@ -21,7 +21,7 @@ from demo.delivery.agent.reconciler import FIELD_MANAGER, STATUS_NAME, Agent
 from demo.delivery.agent.settings import Settings
 from demo.kube.accounts import namespaced_role, service_account_kubeconfig
 from demo.kube.api import KubeError, apply_all, client
-from demo.services.gitserver import GitServer
+from demo.services.git.server import GitServer
 from demo.toolchain import provision
 
 pytestmark = pytest.mark.provisioned

@@ -24,7 +24,7 @@ from demo.delivery.lab_delivery import NAMESPACE, Delivery
 from demo.kube.api import client
 from demo.lab.record import LabRecord, start_registry
 from demo.services.background import Service
-from demo.services.gitserver import GitServer
+from demo.services.git.server import GitServer
 from demo.services.registry import LocalRegistry
 from demo.toolchain import provision
 

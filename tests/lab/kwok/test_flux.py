@@ -29,7 +29,7 @@ from demo.delivery.flux.objects import (
 )
 from demo.delivery.flux.receiver import GitRepository
 from demo.kube.api import client
-from demo.services.gitserver import GitServer
+from demo.services.git.server import GitServer
 from demo.toolchain import provision
 
 pytestmark = pytest.mark.provisioned

@@ -16,7 +16,7 @@ from demo.clusters import create_all, provider
 from demo.delivery.pipeline import APP, Pipeline, PipelineError, Target, load_manifests, pin
 from demo.kube.accounts import namespaced_role, service_account_kubeconfig
 from demo.kube.api import client
-from demo.services.gitserver import GitServer
+from demo.services.git.server import GitServer
 from demo.services.registry import LocalRegistry
 from demo.toolchain import provision
 from demo.toolchain.images import ensure_base_image

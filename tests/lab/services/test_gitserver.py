@@ -21,7 +21,9 @@ from support.lab import GIT_ENV, need_git
 
 from demo.core import entrypoints
 from demo.core.processes import free_port, listening
-from demo.services.gitserver import GitServer, classify, summarise
+from demo.services.git.accesslog import summarise
+from demo.services.git.http import classify
+from demo.services.git.server import GitServer
 
 # No mark: these need git, which every clone has, and servers of their own on loopback.
 
@@ -311,7 +313,7 @@ def test_slow_clients_hold_no_backend_slot_and_are_cut_off_at_their_deadline(str
 def test_a_subscriber_nothing_listens_for_is_dropped_and_the_rest_kept(tmp_path, receiver):
     """A dead agent's webhook stayed subscribed, and every later push said "could not
     notify" about it: a refused connection unsubscribes it; a live subscriber stays."""
-    from demo.services import githook
+    from demo.services.git import hook as githook
 
     url, received = receiver
     with socket.socket() as probe:  # a loopback port nothing listens on

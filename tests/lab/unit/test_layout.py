@@ -61,7 +61,7 @@ def test_the_scan_sees_each_way_of_starting_a_process():
 # stopped service gets before SIGKILL (it escalates; it does not give up), and the recording's
 # read of its terminal (it raises when the command runs too long).
 CLOCK_LOOPS_ALLOWED = {
-    "demo/services/gitserver.py": 1,
+    "demo/services/git/http.py": 1,
     "demo/services/background.py": 1,
     "demo/workshop/recording.py": 1,
 }

@@ -11,13 +11,12 @@ path and query (and hands http-backend exactly what it classified), checks crede
 headers, and only then reads a body, capped in size, spooled to disk, with a read timeout; at
 most `max_clients` connections are served at once, the rest are told to come back (503).
 
-    python -m demo.services.gitserver --root DIR --port PORT --tokens FILE --log FILE
-    python -m demo.services.gitserver --root DIR --port PORT --clone-only --log FILE
+    python -m demo.services.git --root DIR --port PORT --tokens FILE --log FILE
+    python -m demo.services.git --root DIR --port PORT --clone-only --log FILE
 """
 
 from __future__ import annotations
 
-import argparse
 import base64
 import binascii
 import contextlib
@@ -27,7 +26,6 @@ import os
 import re
 import secrets
 import socket
-import sys
 import tempfile
 import threading
 import time
@@ -38,14 +36,8 @@ from typing import IO
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from demo.core import git
-from demo.core.entrypoints import module, python_m
-from demo.core.errors import LabError
-from demo.core.naming import ENV_PREFIX, check_name
-from demo.core.paths import REPO, cache_root, write_atomic
-from demo.core.processes import listening
 from demo.core.run import attempt
-from demo.services.background import Service
-from demo.services.githook import ON_PUSH, SUBSCRIBERS
+from demo.services.git.accesslog import Access
 
 SERVICES = ("git-upload-pack", "git-receive-pack")
 # A repository path: one folder name ending in .git, then what git asks for inside it.
@@ -58,26 +50,6 @@ MAX_CLIENTS = 32  # requests served at once: each runs git http-backend
 # that trickles its headers holds one of these for READ_TIMEOUT at most, never a backend slot.
 MAX_CONNECTIONS = 512
 SLOT_WAIT = 5.0  # seconds a complete request waits for a backend slot before a 503
-
-
-class GitServerError(LabError):
-    """The git server is not running or could not start."""
-
-
-@dataclass(frozen=True)
-class Access:
-    """One request, as the access log records it."""
-
-    time: float
-    method: str
-    path: str
-    service: str
-    status: int
-    user: str
-    bytes_in: int
-    bytes_out: int
-    seconds: float
-    protocol: str
 
 
 @dataclass(frozen=True)
@@ -457,235 +429,3 @@ class GitHTTPServer(ThreadingHTTPServer):
         line = json.dumps(entry.__dict__) + "\n"
         with self._lock, self.log_path.open("a") as stream:
             stream.write(line)
-
-
-@dataclass(frozen=True)
-class Load:
-    """What a set of requests cost the git server: the polling-load numbers."""
-
-    requests: int
-    bytes_in: int
-    bytes_out: int
-    seconds: float
-
-
-def summarise(accesses: list[Access], service: str | None = None) -> Load:
-    chosen = [a for a in accesses if service is None or a.service == service]
-    return Load(
-        requests=len(chosen),
-        bytes_in=sum(a.bytes_in for a in chosen),
-        bytes_out=sum(a.bytes_out for a in chosen),
-        seconds=round(sum(a.seconds for a in chosen), 6),
-    )
-
-
-def read_log(path: Path) -> list[Access]:
-    if not path.is_file():
-        return []
-    return [Access(**json.loads(line)) for line in path.read_text().splitlines() if line]
-
-
-HOOK = """#!/bin/sh
-# post-receive: tell whoever subscribed which refs moved (written by demo.services.gitserver).
-exec "{python}" -m {module}
-"""
-
-
-def push_account(repo: str) -> str:
-    """The account whose token pushes to `repo`, and only there."""
-    return f"push-{repo}"
-
-
-class GitServer:
-    """The lab's git server as a service: repositories, a push token, and the access log."""
-
-    def __init__(
-        self,
-        root: Path,  # the lab state's git folder: passed, never found (`state_dir()` is the CLI's)
-        hook_url: str = "",
-        options: tuple[str, ...] = (),
-        hook_secret: str = "",
-    ) -> None:
-        self.root = root
-        self.options = options  # extra flags of the server process (limits, in tests)
-        self.hook_secret = hook_secret
-        self.repos = self.root / "repos"
-        self.tokens_file = self.root / "tokens.json"
-        self.log_file = self.root / "access.log"
-        self.hook_url = hook_url
-        self.service = Service.named("git", root=self.root.parent / "services")
-
-    @property
-    def port(self) -> int:
-        port = self.service.port()
-        if port is None:
-            raise GitServerError(
-                "the git server is not running", "start the lab with `python -m demo up`"
-            )
-        return port
-
-    def url(self, repo: str) -> str:
-        return f"http://127.0.0.1:{self.port}/{repo}.git"
-
-    def push_url(self, repo: str) -> str:
-        """The repository's URL with its push token in it, for git push."""
-        user = push_account(repo)
-        return self.url(repo).replace("http://", f"http://{user}:{self.token(repo)}@", 1)
-
-    def token(self, repo: str) -> str:
-        """The token that pushes to `repo` and to no other repository (one per repository
-        and purpose: the pipeline's pushes manifests, the app's author the app), made on
-        first use; stored 0600 in the lab's state only."""
-        check_name(repo, "repository name")
-        accounts = json.loads(self.tokens_file.read_text()) if self.tokens_file.is_file() else {}
-        user = push_account(repo)
-        if not isinstance(accounts.get(user), dict):
-            accounts[user] = {"token": secrets.token_urlsafe(24), "repos": [repo]}
-            write_atomic(self.tokens_file, json.dumps(accounts))
-        return accounts[user]["token"]
-
-    def running(self) -> bool:
-        return self.service.port() is not None
-
-    def healthy(self, timeout: float = 2.0) -> bool:
-        """Whether it answers a request within `timeout`: a live pid is not enough (a server
-        stopped with SIGSTOP, or stuck, still has one)."""
-        port = self.service.port()
-        if port is None:
-            return False
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=timeout) as connection:
-                connection.settimeout(timeout)
-                connection.sendall(b"GET /health.git/HEAD HTTP/1.1\r\nHost: lab\r\n"
-                                   b"Connection: close\r\n\r\n")  # fmt: skip
-                return connection.recv(16).startswith(b"HTTP/1.")
-        except OSError:
-            return False
-
-    def signing_secret(self) -> str:
-        """The secret the hook signs its calls with (the agents check them), made on first use
-        and kept 0600 in the lab state; the one given to the constructor wins."""
-        if self.hook_secret:
-            return self.hook_secret
-        path = self.root / "hook-secret"
-        if not path.is_file():
-            write_atomic(path, secrets.token_hex(32))
-        return path.read_text()
-
-    def start(self) -> None:
-        """Start the server (or find it running) on this lab state's own port."""
-        self.repos.mkdir(parents=True, exist_ok=True)
-        if not self.tokens_file.is_file():  # the server reads it; tokens come per repository
-            write_atomic(self.tokens_file, "{}")
-        if self.service.port() is not None:
-            return
-        port = self.service.stable_port()
-        argv = [
-            *python_m("gitserver"),
-            "--root",
-            self.repos,
-            "--port",
-            port,
-            "--tokens",
-            self.tokens_file,
-            "--log",
-            self.log_file,
-        ]
-        if self.hook_url:
-            argv += ["--hook-url", self.hook_url]
-        argv += list(self.options)
-        env = {**os.environ, "PYTHONPATH": str(REPO)}
-        env["TELLIT_HOOK_SECRET"] = self.signing_secret()
-        # Hooks run with HOME set to the repositories (http-backend's need): name the lab's
-        # folders outright so that what a hook starts finds the same tools and state.
-        env["TELLIT_CACHE"] = str(cache_root())
-        env["TELLIT_LAB_STATE"] = str(self.root.parent)
-        self.service.start(argv, ready=lambda: listening(port), env=env, port=port)
-
-    def stop(self) -> None:
-        self.service.stop()
-
-    def create_repo(self, name: str) -> Path:
-        """A bare repository that accepts pushes over HTTP and runs the notify hook."""
-        check_name(name, "repository name")
-        path = self.repos / f"{name}.git"
-        if not path.is_dir():
-            git.init_bare(path, accept_pushes=True)
-        self.token(name)  # its own push token, known to the server from now on
-        hook = path / "hooks" / "post-receive"
-        hook.write_text(HOOK.format(python=sys.executable, module=module("githook")))
-        hook.chmod(0o755)
-        return path
-
-    def subscribe(self, repo: str, url: str) -> None:
-        """Notify `url` (a signed POST) whenever `repo` receives a push."""
-        path = self.repos / f"{repo}.git" / SUBSCRIBERS
-        known = path.read_text().split() if path.is_file() else []
-        if url not in known:
-            write_atomic(path, "\n".join([*known, url]) + "\n")
-
-    def unsubscribe(self, repo: str, url: str) -> None:
-        path = self.repos / f"{repo}.git" / SUBSCRIBERS
-        if path.is_file():
-            kept = [u for u in path.read_text().split() if u != url]
-            write_atomic(path, "".join(f"{u}\n" for u in kept))
-
-    def on_push(self, repo: str, command: list[str]) -> None:
-        """Start `command` (with the new commit appended) whenever `repo`'s main moves."""
-        write_atomic(self.repos / f"{repo}.git" / ON_PUSH, json.dumps(command))
-
-    def accesses(self) -> list[Access]:
-        return read_log(self.log_file)
-
-
-def serve(argv: list[str] | None = None) -> int:
-    """The server process itself (what `GitServer.start` and the container run), not a command
-    for readers: they start the lab with `python -m demo up`."""
-    parser = argparse.ArgumentParser(prog="python -m demo.services.gitserver", description=__doc__)
-    parser.add_argument("--root", type=Path, required=True, help="folder of bare repositories")
-    parser.add_argument("--port", type=int, required=True)
-    accounts = parser.add_mutually_exclusive_group(required=True)
-    accounts.add_argument("--tokens", type=Path, help='JSON {"user": {"token", "repos"}}')
-    accounts.add_argument(
-        "--clone-only",
-        action="store_true",
-        help="no accounts: clones and fetches only, every push refused (the in-cluster mirror)",
-    )
-    parser.add_argument("--log", type=Path, required=True, help="JSON-lines access log")
-    parser.add_argument("--hook-url", default="", help="URL the post-receive hook notifies")
-    parser.add_argument(
-        "--bind",
-        default="127.0.0.1",
-        help="address to listen on; only inside a container, whose port is published on the"
-        " host's loopback, is 0.0.0.0 right",
-    )
-    parser.add_argument("--max-clients", type=int, default=MAX_CLIENTS, help="requests at once")
-    parser.add_argument("--max-connections", type=int, default=MAX_CONNECTIONS)
-    parser.add_argument("--read-timeout", type=float, default=READ_TIMEOUT, help="seconds")
-    parser.add_argument("--max-push-body", type=int, default=MAX_PUSH_BODY, help="bytes")
-    args = parser.parse_args(argv)
-    # The hook runs with the lab's settings (its state folder; the signing secret, which comes
-    # by the environment, never on a command line that ps shows).
-    hook_env = {k: v for k, v in os.environ.items() if k.startswith(ENV_PREFIX)}
-    if args.hook_url:
-        hook_env["TELLIT_HOOK_URL"] = args.hook_url
-    hook_env["PYTHONPATH"] = os.environ.get("PYTHONPATH", "")
-    server = GitHTTPServer(
-        (args.bind, args.port),
-        args.root,
-        args.tokens,
-        args.log,
-        hook_env,
-        max_clients=args.max_clients,
-        max_connections=args.max_connections,
-        read_timeout=args.read_timeout,
-        max_push_body=args.max_push_body,
-    )
-    print(f"git server on http://{args.bind}:{args.port}/ serving {args.root}", flush=True)
-    with contextlib.suppress(KeyboardInterrupt):
-        server.serve_forever()
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(serve())

@@ -1,0 +1,4 @@
+FROM scratch
+COPY {binary} /usr/local/bin/{binary}
+ENV PATH=/usr/local/bin
+{entrypoint}

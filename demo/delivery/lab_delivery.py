@@ -60,7 +60,6 @@ APP_REPO = "app"
 CONFIG_REPO = "config"
 TOKEN_LIFETIME = "24h"
 TOKEN_REUSE_SECONDS = 12 * 3600  # half the lifetime
-SUBSCRIBING = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -92,6 +91,7 @@ class Delivery:
     def __init__(self, root: Path, log: Callable[[str], None] = print) -> None:
         self.root = root  # the lab state, as the command line or an experiment chose it
         self.log = log
+        self._mirror_lock = threading.Lock()
         record = LabRecord.load(self.root)
         if record is None:
             raise LabError("the lab is not up", "bring it up with `python -m demo up`")
@@ -245,8 +245,7 @@ class Delivery:
             else:
                 host.install(self.url(CONFIG_REPO), interval)
             ports = host.start(secret, self.log, controllers=not self.in_cluster)
-            with SUBSCRIBING:
-                self.git.subscribe(CONFIG_REPO, webhook_url(ports["webhook"]))
+            self.git.subscribe(CONFIG_REPO, webhook_url(ports["webhook"]))
 
         with ThreadPoolExecutor(max_workers=max(1, len(self.clusters))) as pool:
             list(pool.map(start, self.clusters))
@@ -269,7 +268,7 @@ class Delivery:
     def _ensure_mirror(self) -> str:
         """The read-only git mirror the clusters' pods reach; the Python image it runs on."""
         image = pyimage.ensure(log=self.log)
-        with SUBSCRIBING:
+        with self._mirror_lock:  # Flux starts on every cluster at once: one mirror
             if not docker.running(incluster.MIRROR_NAME):
                 docker.remove_containers(incluster.MIRROR_NAME)
                 labels = docker.lab_labels(self.root)
@@ -298,8 +297,7 @@ class Delivery:
             "-n", NAMESPACE, *incluster.port_forward_args(ports["metrics"], ports["webhook"])
         )
         service.start(argv, ready=lambda: listening(ports["metrics"]))
-        with SUBSCRIBING:  # one subscriber file, rewritten whole: one thread at a time
-            self.git.subscribe(CONFIG_REPO, webhook_url(ports["webhook"]))
+        self.git.subscribe(CONFIG_REPO, webhook_url(ports["webhook"]))
 
     def stop_agents(self) -> None:
         """Stop whichever agents run (ours or Flux); the lab is back to push."""
@@ -308,8 +306,7 @@ class Delivery:
             host = self._flux(cluster)
             webhook = host.ports().get("receiver", {}).get("webhook")
             if webhook:
-                with SUBSCRIBING:
-                    self.git.unsubscribe(CONFIG_REPO, webhook_url(webhook))
+                self.git.unsubscribe(CONFIG_REPO, webhook_url(webhook))
             lab_runs_flux = bool(host.ports().get("source-controller"))  # kwok: we run it
             if host.ports() and not lab_runs_flux:  # kind: Flux runs in the cluster
                 host.uninstall(controllers_stopped=False)
@@ -321,8 +318,7 @@ class Delivery:
             service = self._agent_service(cluster)
             ports = self._ports(service)
             if ports.get("webhook"):
-                with SUBSCRIBING:
-                    self.git.unsubscribe(CONFIG_REPO, webhook_url(ports["webhook"]))
+                self.git.unsubscribe(CONFIG_REPO, webhook_url(ports["webhook"]))
             service.stop()
             if self.in_cluster:
                 cluster.kubectl(
@@ -341,8 +337,7 @@ class Delivery:
         (what the experiments and benchmarks measure polling with)."""
         for info in self.agents():
             if info.webhook_port:
-                with SUBSCRIBING:
-                    self.git.unsubscribe(CONFIG_REPO, webhook_url(info.webhook_port))
+                self.git.unsubscribe(CONFIG_REPO, webhook_url(info.webhook_port))
 
     def agents(self) -> list[AgentInfo]:
         if self.agent_kind == "flux":

@@ -13,11 +13,14 @@ the lab but its signing helper (requests and the lab's modules took 100 ms to im
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import sys
+import threading
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 from demo.core import signing
@@ -58,19 +61,33 @@ def notify(urls: list[str], payload: dict) -> list[str]:
     return gone
 
 
+def rewrite_subscribers(repository: Path, change: Callable[[list[str]], list[str]]) -> None:
+    """The repository's subscriber list, changed by `change` under an exclusive lock.
+
+    Its writers are the lab's threads (agents starting on several clusters at once) and the
+    hooks of pushes that land together, each a process of its own: flock on a lock file
+    beside the list serialises all of them, where a lock in one module served one process
+    only. The list is replaced whole, through a temporary file of this process and thread's
+    own (a shared temporary name made one hook fail before it started its pipeline).
+    """
+    path = repository / SUBSCRIBERS
+    with open(repository / f".{SUBSCRIBERS}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file is closed
+        known = path.read_text().split() if path.is_file() else []
+        wanted = list(dict.fromkeys(change(known)))
+        if wanted == known:
+            return
+        spare = path.with_name(f".{SUBSCRIBERS}.{os.getpid()}.{threading.get_ident()}")
+        spare.write_text("".join(f"{u}\n" for u in wanted))
+        spare.replace(path)
+
+
 def forget(repository: Path, urls: list[str]) -> None:
     """Drop subscribers nothing listens for: a dead agent's webhook stays subscribed else, and
     every later push said "could not notify" about it."""
-    subscribers = repository / SUBSCRIBERS
-    if not urls or not subscribers.is_file():
+    if not urls or not (repository / SUBSCRIBERS).is_file():
         return
-    kept = [u for u in subscribers.read_text().split() if u not in urls]
-    # A temporary file of this process's own: hooks of pushes that land together run at once,
-    # and a shared temporary name (write_atomic's) makes one of them fail before it starts its
-    # pipeline. Whole or not at all, by the rename.
-    spare = subscribers.with_name(f".{SUBSCRIBERS}.{os.getpid()}")
-    spare.write_text("".join(f"{u}\n" for u in kept))
-    spare.replace(subscribers)
+    rewrite_subscribers(repository, lambda known: [u for u in known if u not in urls])
     for url in urls:
         print(f"remote: {url} no longer listens (its agent is gone): unsubscribed", file=sys.stderr)
 

@@ -18,7 +18,7 @@ from demo.core.paths import REPO, cache_root, write_atomic
 from demo.core.processes import listening
 from demo.services.background import Service
 from demo.services.git.accesslog import Access, read_log
-from demo.services.git.hook import ON_PUSH, SUBSCRIBERS
+from demo.services.git.hook import ON_PUSH, rewrite_subscribers
 
 
 class GitServerError(LabError):
@@ -158,17 +158,14 @@ class GitServer:
         return path
 
     def subscribe(self, repo: str, url: str) -> None:
-        """Notify `url` (a signed POST) whenever `repo` receives a push."""
-        path = self.repos / f"{repo}.git" / SUBSCRIBERS
-        known = path.read_text().split() if path.is_file() else []
-        if url not in known:
-            write_atomic(path, "\n".join([*known, url]) + "\n")
+        """Notify `url` (a signed POST) whenever `repo` receives a push. Safe from several
+        threads and beside the repository's hooks (`rewrite_subscribers` locks the list)."""
+        rewrite_subscribers(self.repos / f"{repo}.git", lambda known: [*known, url])
 
     def unsubscribe(self, repo: str, url: str) -> None:
-        path = self.repos / f"{repo}.git" / SUBSCRIBERS
-        if path.is_file():
-            kept = [u for u in path.read_text().split() if u != url]
-            write_atomic(path, "".join(f"{u}\n" for u in kept))
+        rewrite_subscribers(
+            self.repos / f"{repo}.git", lambda known: [u for u in known if u != url]
+        )
 
     def on_push(self, repo: str, command: list[str]) -> None:
         """Start `command` (with the new commit appended) whenever `repo`'s main moves."""

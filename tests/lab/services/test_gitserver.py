@@ -18,6 +18,7 @@ import pytest
 import requests
 from support.helpers import loopback_server
 from support.lab import GIT_ENV, need_git
+from support.paths import ROOT
 
 from demo.core import entrypoints
 from demo.core.processes import free_port, listening
@@ -405,3 +406,33 @@ def test_a_clone_only_server_serves_clones_and_refuses_every_push(tmp_path):
         capture_output=True, text=True,
     )  # fmt: skip
     assert both.returncode == 2 and "not allowed with argument" in both.stderr
+
+
+def test_subscribers_written_at_once_from_threads_and_processes_are_all_kept(tmp_path):
+    """Agents start on several clusters at once (threads) while hooks of other pushes drop
+    dead subscribers (processes): every change lands, none overwrites another's."""
+    repository = tmp_path / "config.git"
+    repository.mkdir()
+    server = GitServer(tmp_path)
+    server.repos = tmp_path  # the lock lives with the repository, whoever writes
+    urls = [f"http://127.0.0.1:{20000 + i}/" for i in range(24)]
+    dead = [f"http://127.0.0.1:{30000 + i}/" for i in range(6)]
+    for url in dead:
+        server.subscribe("config", url)
+    forget = (
+        "import sys; from pathlib import Path; from demo.services.git import hook; "
+        "hook.forget(Path(sys.argv[1]), sys.argv[2:])"
+    )
+    hooks = [
+        subprocess.Popen([sys.executable, "-c", forget, str(repository), url], cwd=ROOT,
+                         stderr=subprocess.DEVNULL)
+        for url in dead
+    ]  # fmt: skip
+    threads = [threading.Thread(target=server.subscribe, args=("config", u)) for u in urls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(hook.wait(timeout=30) == 0 for hook in hooks)
+    kept = (repository / "tellit-subscribers").read_text().split()
+    assert sorted(kept) == sorted(urls), "every subscription kept, every dead one dropped"

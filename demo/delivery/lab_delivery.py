@@ -10,47 +10,36 @@ pinned manifests, and the agents apply them.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import os
 import shutil
 import sys
 import tempfile
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
-import httpx2
 from lightkube import ApiError
 from lightkube.resources.apps_v1 import Deployment
-from lightkube.resources.core_v1 import ConfigMap
 
 from demo.clusters.base import Cluster
 from demo.core import docker
-from demo.core.entrypoints import python_m
 from demo.core.errors import LabError
 from demo.core.git import WorkTree, author_env, remote_head
 from demo.core.naming import check_name
 from demo.core.paths import write_atomic
-from demo.core.processes import free_port, listening
 from demo.core.run import run
 from demo.delivery.agent import incluster
 from demo.delivery.agent.reconciler import FIELD_MANAGER as AGENT_MANAGER
-from demo.delivery.agent.reconciler import STATUS_NAME
-from demo.delivery.agent.settings import SECRET_VARIABLE, Launch, Settings
-from demo.delivery.agent.settings import argv as agent_argv
+from demo.delivery.agents import AgentInfo, Agents, agents_for, for_each, webhook_url
 from demo.delivery.dockerhost import DockerHost
-from demo.delivery.flux import controllers as flux
 from demo.delivery.flux.objects import FIELD_MANAGER as FLUX_MANAGER
 from demo.delivery.pipeline import APP, Pipeline, RunRecord, Target
 from demo.delivery.pipeline import FIELD_MANAGER as PIPELINE_MANAGER
 from demo.kube.accounts import namespaced_role, service_account_kubeconfig
 from demo.kube.api import client
 from demo.lab.record import LabRecord, running_registry
-from demo.services.background import Service
 from demo.services.git.server import GitServer
 from demo.services.registry import Registry
 from demo.toolchain import pyimage
@@ -62,31 +51,15 @@ TOKEN_LIFETIME = "24h"
 TOKEN_REUSE_SECONDS = 12 * 3600  # half the lifetime
 
 
-@dataclass(frozen=True)
-class AgentInfo:
-    cluster: str
-    running: bool  # its process is there
-    metrics_port: int | None
-    webhook_port: int | None
-    status: dict[str, str]
-
-    def silent_for(self, now: float | None = None) -> float | None:
-        """Seconds since the agent's last heartbeat beyond what its interval allows (three
-        rounds and some): None while it beats, or when it never wrote one (Flux)."""
-        beat, interval = self.status.get("heartbeat"), self.status.get("interval")
-        if not beat or not interval:
-            return None
-        then = dt.datetime.strptime(beat, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
-        age = (now or time.time()) - then.timestamp()
-        return age if age > 3 * float(interval) + 10 else None
-
-
 # Who commits the app, as a reader of the lab would.
 READER = ("lab reader", "reader@tellit.invalid")
 
 
 class Delivery:
     """The delivery side of one lab state; raises LabError when the lab is not up."""
+
+    namespace = NAMESPACE
+    config_repo = CONFIG_REPO
 
     def __init__(self, root: Path, log: Callable[[str], None] = print) -> None:
         self.root = root  # the lab state, as the command line or an experiment chose it
@@ -195,77 +168,24 @@ class Delivery:
             )
             return pipeline.run(commit, build=build)
 
-    # Pull.
-    @property
-    def in_cluster(self) -> bool:
-        """Whether agents run inside their clusters: where pods really run (kind)."""
-        return self.owner.info.runs_pods
+    # Pull: one backend per way the agents run (demo.delivery.agents).
+    def config_url(self) -> str:
+        """Where the agents read the config repository (no token: they only read)."""
+        return self.url(CONFIG_REPO)
+
+    def agents_of(self, kind: str | None = None) -> Agents:
+        return agents_for(self, kind or self.agent_kind)
 
     def start_agents(self, interval: float = 15, kind: str = "ours") -> None:
         """One agent per cluster: inside it where pods run (`demo.delivery.agent.incluster`),
         elsewhere as a host process holding only that cluster's token. `kind="flux"` runs Flux
         instead."""
-        secret = self.git.signing_secret()
-        if kind == "flux":
-            self._start_flux(interval, secret)
-            self.set_mode("pull", "flux")
-            return
-        if self.in_cluster:
-            self._start_in_cluster(interval, secret)
-            self.set_mode("pull")
-            return
-        for cluster in self.clusters:
-            service = self._agent_service(cluster)
-            if service.pid():
-                continue
-            view = self.credential(cluster, "agent")
-            ports = {"metrics": free_port(), "webhook": free_port()}
-            write_atomic(service.root / "ports.json", json.dumps(ports), mode=0o644)
-            work = self.root / "agents" / cluster.name
-            settings = Settings(
-                cluster.name, self.url(CONFIG_REPO), NAMESPACE, work, interval=interval
-            )
-            launch = Launch(view.kubeconfig, view.context, ports["metrics"], ports["webhook"])
-            argv = [*python_m("agent"), *agent_argv(settings, launch)]
-            env = {**os.environ, SECRET_VARIABLE: secret}
-            service.start(argv, ready=lambda p=ports: listening(p["metrics"]), env=env)
-            self.git.subscribe(CONFIG_REPO, webhook_url(ports["webhook"]))
-        self.set_mode("pull")
-
-    def _start_flux(self, interval: float, secret: str) -> None:
-        if self.agent_kind != "flux":
+        if self.agent_kind != kind and (kind == "flux" or self.mode == "pull"):
             self.stop_agents()  # two agents applying the same objects would fight
+        self.agents_of(kind).start(interval, self.git.signing_secret())
+        self.set_mode("pull", kind)
 
-        def start(cluster: Cluster) -> None:
-            host = self._flux(cluster)
-            if self.in_cluster:  # kind: Flux's released manifests, then the lab's objects
-                flux.install_released(cluster, self.log)
-                host.install(incluster.mirror_url(CONFIG_REPO), interval, crds=False)
-                self._ensure_mirror()
-            else:
-                host.install(self.url(CONFIG_REPO), interval)
-            ports = host.start(secret, self.log, controllers=not self.in_cluster)
-            self.git.subscribe(CONFIG_REPO, webhook_url(ports["webhook"]))
-
-        with ThreadPoolExecutor(max_workers=max(1, len(self.clusters))) as pool:
-            list(pool.map(start, self.clusters))
-
-    def _flux(self, cluster: Cluster) -> flux.FluxOnHost:
-        return flux.FluxOnHost(cluster, NAMESPACE, self.root)
-
-    def _start_in_cluster(self, interval: float, secret: str) -> None:
-        image = self._ensure_mirror()
-        todo = [c for c in self.clusters if not self._agent_service(c).pid()]
-        if not todo:
-            return
-        with tempfile.TemporaryDirectory(prefix="tellit-agent-image-") as work:
-            # Saved once, loaded into every cluster at the same time.
-            archive = Path(work) / "agent.tar"
-            docker.save(archive, image, timeout=300)
-            with ThreadPoolExecutor(max_workers=len(todo)) as pool:
-                list(pool.map(lambda c: self._start_one(c, image, archive, interval, secret), todo))
-
-    def _ensure_mirror(self) -> str:
+    def ensure_mirror(self) -> str:
         """The read-only git mirror the clusters' pods reach; the Python image it runs on."""
         image = pyimage.ensure(log=self.log)
         with self._mirror_lock:  # Flux starts on every cluster at once: one mirror
@@ -278,57 +198,16 @@ class Delivery:
                 run(mirror)
         return image
 
-    def _start_one(
-        self, cluster: Cluster, image: str, archive: Path, interval: float, secret: str
-    ) -> None:
-        self.log(f"agent {cluster.name}: loading its image and starting it in the cluster")
-        self.owner.load_archive(cluster.name, archive)
-        repo = incluster.mirror_url(CONFIG_REPO)
-        manifest = incluster.agent_manifest(image, cluster.name, NAMESPACE, repo, interval, secret)
-        cluster.kubectl("apply", "-f", "-", input=manifest)
-        cluster.kubectl(
-            "rollout", "status", "-n", NAMESPACE, f"deployment/{incluster.AGENT_NAME}",
-            "--timeout=120s", timeout=150,
-        )  # fmt: skip
-        service = self._agent_service(cluster)
-        ports = {"metrics": free_port(), "webhook": free_port()}
-        write_atomic(service.root / "ports.json", json.dumps(ports), mode=0o644)
-        argv = cluster.kubectl_command(
-            "-n", NAMESPACE, *incluster.port_forward_args(ports["metrics"], ports["webhook"])
-        )
-        service.start(argv, ready=lambda: listening(ports["metrics"]))
-        self.git.subscribe(CONFIG_REPO, webhook_url(ports["webhook"]))
-
     def stop_agents(self) -> None:
         """Stop whichever agents run (ours or Flux); the lab is back to push."""
+        backends = [self.agents_of("flux"), self.agents_of("ours")]
 
         def stop(cluster: Cluster) -> None:
-            host = self._flux(cluster)
-            webhook = host.ports().get("receiver", {}).get("webhook")
-            if webhook:
-                self.git.unsubscribe(CONFIG_REPO, webhook_url(webhook))
-            lab_runs_flux = bool(host.ports().get("source-controller"))  # kwok: we run it
-            if host.ports() and not lab_runs_flux:  # kind: Flux runs in the cluster
-                host.uninstall(controllers_stopped=False)
-            problems = host.stop()
-            if lab_runs_flux:
-                host.uninstall(controllers_stopped=True)
-            if problems:
-                raise LabError("; ".join(problems), "`python -m demo down` removes everything")
-            service = self._agent_service(cluster)
-            ports = self._ports(service)
-            if ports.get("webhook"):
-                self.git.unsubscribe(CONFIG_REPO, webhook_url(ports["webhook"]))
-            service.stop()
-            if self.in_cluster:
-                cluster.kubectl(
-                    "delete", "-n", NAMESPACE, "--ignore-not-found",
-                    f"deployment/{incluster.AGENT_NAME}", f"secret/{incluster.SECRET_NAME}",
-                )  # fmt: skip
+            for backend in backends:
+                backend.stop(cluster)
 
-        with ThreadPoolExecutor(max_workers=max(1, len(self.clusters))) as pool:
-            list(pool.map(stop, self.clusters))
-        if self.in_cluster:
+        for_each(self.clusters, stop)
+        if self.owner.info.runs_pods:
             docker.remove_containers(incluster.MIRROR_NAME)
         self.set_mode("push")
 
@@ -340,43 +219,8 @@ class Delivery:
                 self.git.unsubscribe(CONFIG_REPO, webhook_url(info.webhook_port))
 
     def agents(self) -> list[AgentInfo]:
-        if self.agent_kind == "flux":
-            return [self._flux_info(c) for c in self.clusters]
-        found = []
-        for cluster in self.clusters:
-            service = self._agent_service(cluster)
-            ports = self._ports(service)
-            try:
-                data = (
-                    self.reader(cluster).get(ConfigMap, STATUS_NAME, namespace=NAMESPACE).data or {}
-                )
-            except (ApiError, LabError, OSError, httpx2.TransportError):
-                data = {}  # a cluster that is down shows as no status
-            found.append(
-                AgentInfo(
-                    cluster.name,
-                    service.pid() is not None,
-                    ports.get("metrics"),
-                    ports.get("webhook"),
-                    data,
-                )
-            )
-        return found
-
-    def _flux_info(self, cluster: Cluster) -> AgentInfo:
-        host = self._flux(cluster)
-        try:
-            data = flux.read_status(self.reader(cluster), NAMESPACE).data()
-        except (ApiError, LabError, OSError, httpx2.TransportError):
-            data = {}
-        ports = host.ports()
-        return AgentInfo(
-            cluster.name,
-            host.running(),
-            ports.get("kustomize-controller", {}).get("metrics"),
-            ports.get("receiver", {}).get("webhook"),
-            data,
-        )
+        backend = self.agents_of()
+        return [backend.info(cluster) for cluster in self.clusters]
 
     def running_image(self, cluster: Cluster) -> tuple[str, frozenset[str]]:
         """The app's image in `cluster`, and which models manage it ({"push", "pull"}): whose
@@ -401,14 +245,6 @@ class Delivery:
         """A client of `cluster`'s admin view, for reading what runs and what agents report."""
         return client(cluster, "tellit-status-reader", namespace=NAMESPACE)
 
-    def _agent_service(self, cluster: Cluster) -> Service:
-        return Service.named(f"agent-{cluster.name}", self.root / "services")
-
-    @staticmethod
-    def _ports(service: Service) -> dict:
-        path = service.root / "ports.json"
-        return json.loads(path.read_text()) if path.is_file() else {}
-
 
 def _fresh(credential: Path, admin_kubeconfig: Path) -> bool:
     """Whether a kept token can be used again: most of its life left, and issued after the
@@ -421,8 +257,3 @@ def _fresh(credential: Path, admin_kubeconfig: Path) -> bool:
         )
     except FileNotFoundError:
         return False
-
-
-def webhook_url(port: int) -> str:
-    """Where an agent listens for the config repository's hook."""
-    return f"http://127.0.0.1:{port}/"

@@ -126,7 +126,7 @@ def test_the_lab_record_round_trips_and_refuses_garbage(tmp_path):
 def test_a_stale_heartbeat_tells_a_stuck_agent_from_a_running_one():
     import datetime as dt
 
-    from demo.delivery.lab_delivery import AgentInfo
+    from demo.delivery.agents import AgentInfo
 
     now = dt.datetime(2026, 12, 3, 12, 0, 0, tzinfo=dt.UTC).timestamp()
 

@@ -10,7 +10,6 @@ git server and state folder), as a Flux controller works on the objects it is gi
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import tempfile
 import time
@@ -27,7 +26,6 @@ from demo.clusters.base import Cluster
 from demo.core import docker
 from demo.core.entrypoints import python_m
 from demo.core.errors import LabError
-from demo.core.paths import write_atomic
 from demo.core.processes import free_port, listening
 from demo.delivery.agent import incluster
 from demo.delivery.agent.reconciler import STATUS_NAME
@@ -76,11 +74,6 @@ def webhook_url(port: int) -> str:
     return f"http://127.0.0.1:{port}/"
 
 
-def read_ports(service: Service) -> dict:
-    path = service.root / "ports.json"
-    return json.loads(path.read_text()) if path.is_file() else {}
-
-
 def for_each(clusters: list[Cluster], work) -> None:
     """`work(cluster)` on every cluster at once; the first error raised."""
     with ThreadPoolExecutor(max_workers=max(1, len(clusters))) as pool:
@@ -106,7 +99,7 @@ class OurAgents:
                 continue
             view = lab.credential(cluster, "agent")
             ports = {"metrics": free_port(), "webhook": free_port()}
-            write_atomic(service.root / "ports.json", json.dumps(ports), mode=0o644)
+            service.record_ports(ports)
             work = lab.root / "agents" / cluster.name
             settings = Settings(
                 cluster.name, lab.config_url(), lab.namespace, work, interval=interval
@@ -119,14 +112,14 @@ class OurAgents:
 
     def stop(self, cluster: Cluster) -> None:
         service = self.service(cluster)
-        ports = read_ports(service)
+        ports = service.named_ports()
         if ports.get("webhook"):
             self.lab.git.unsubscribe(self.lab.config_repo, webhook_url(ports["webhook"]))
         service.stop()
 
     def info(self, cluster: Cluster) -> AgentInfo:
         service = self.service(cluster)
-        ports = read_ports(service)
+        ports = service.named_ports()
         try:
             reader = self.lab.reader(cluster)
             data = reader.get(ConfigMap, STATUS_NAME, namespace=self.lab.namespace).data or {}
@@ -169,7 +162,7 @@ class OurAgentsInCluster(OurAgents):
         )  # fmt: skip
         service = self.service(cluster)
         ports = {"metrics": free_port(), "webhook": free_port()}
-        write_atomic(service.root / "ports.json", json.dumps(ports), mode=0o644)
+        service.record_ports(ports)
         argv = cluster.kubectl_command(
             "-n", lab.namespace, *incluster.port_forward_args(ports["metrics"], ports["webhook"])
         )

@@ -7,6 +7,7 @@ started, and nothing else.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import time
@@ -17,6 +18,7 @@ from pathlib import Path
 import psutil
 
 from demo.core.errors import LabError
+from demo.core.paths import write_atomic
 from demo.core.processes import finished, free_port, listening, wait_closed
 from demo.core.run import start
 from demo.core.waits import until
@@ -47,6 +49,16 @@ class Service:
     @property
     def port_file(self) -> Path:
         return self.root / "port"
+
+    def record_ports(self, ports: dict[str, int]) -> None:
+        """The ports a service listens on by name (an agent's metrics and webhook), kept beside
+        its pid for whoever reaches it later (`status`, the git hook's subscribers)."""
+        write_atomic(self.root / "ports.json", json.dumps(ports), mode=0o644)
+
+    def named_ports(self) -> dict[str, int]:
+        """What `record_ports` kept; {} when nothing was."""
+        path = self.root / "ports.json"
+        return json.loads(path.read_text()) if path.is_file() else {}
 
     def port(self) -> int | None:
         """The port the running service listens on, or None when it is not running."""

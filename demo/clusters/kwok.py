@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -35,7 +34,7 @@ from demo.core import versions
 from demo.core.checks import Check
 from demo.core.naming import lab_name, short_name
 from demo.core.paths import write_atomic
-from demo.core.processes import free_port, runs_from, wait_closed, wait_finished
+from demo.core.processes import free_ports, runs_from, wait_closed, wait_finished
 from demo.core.run import CommandError, end_recorded_group, run
 from demo.core.waits import until
 from demo.toolchain import provision
@@ -50,8 +49,6 @@ PORT_OPTIONS = (
     "kubeSchedulerPort",
     "kwokControllerPort",
 )
-_ports_lock = threading.Lock()
-_handed_out: set[int] = set()
 
 
 def kwokctl_config(ports: dict[str, int]) -> str:
@@ -68,16 +65,9 @@ def kwokctl_config(ports: dict[str, int]) -> str:
 
 
 def allocate_ports() -> dict[str, int]:
-    """Distinct free loopback ports, never two alike within this process."""
-    with _ports_lock:
-        ports = {}
-        for option in PORT_OPTIONS:
-            port = free_port()
-            while port in _handed_out:
-                port = free_port()
-            _handed_out.add(port)
-            ports[option] = port
-        return ports
+    """Distinct free loopback ports, never two alike within this process (`free_ports` keeps
+    the one record of what this process handed out)."""
+    return dict(zip(PORT_OPTIONS, free_ports(len(PORT_OPTIONS)), strict=True))
 
 
 class KwokProvider(HostProvider):

@@ -14,6 +14,7 @@ nothing else does; the Debian layer is kept apart and made once.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import re
 import shutil
@@ -22,7 +23,7 @@ import tempfile
 from importlib import metadata
 from pathlib import Path
 
-from demo.core import docker
+from demo.core import docker, entrypoints
 from demo.core.errors import LabError
 from demo.core.paths import PACKAGE
 from demo.toolchain import rootfs
@@ -99,17 +100,61 @@ def copy_distribution(distribution: metadata.Distribution, site: Path) -> None:
             shutil.copy2(source, target)
 
 
+# What runs inside a cluster, by entry point (demo.core.entrypoints): the agent, and the git
+# server of the read-only mirror.
+IN_CLUSTER = ("agent", "gitserver")
+
+
+def _module_file(name: str) -> Path | None:
+    """The file of the lab's module `name` (a package's __init__), or None if it is none."""
+    parts = name.split(".")
+    if parts[0] != "demo":
+        return None
+    base = CODE.joinpath(*parts[1:])
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def code_files(entries: tuple[str, ...] = IN_CLUSTER) -> list[Path]:
+    """The lab's files that the in-cluster programs import, their packages' __init__ files
+    included: found from the import statements of each file (at any depth, so the imports a
+    function makes late count too), starting from the entry points' modules."""
+    found: set[Path] = set()
+    todo = [entrypoints.module(entry) for entry in entries]
+    # `python -m` of a package runs its __main__.
+    todo += [f"{name}.__main__" for name in list(todo) if _module_file(f"{name}.__main__")]
+    while todo:
+        name = todo.pop()
+        path = _module_file(name)
+        if path is None or path in found:
+            continue
+        found.add(path)
+        parts = name.split(".")
+        todo += [".".join(parts[:i]) for i in range(1, len(parts))]  # the packages on the way
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                todo += [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                todo += [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+    return sorted(found)
+
+
 def copy_code(target: Path) -> None:
-    shutil.copytree(CODE, target / "demo", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    """Only what runs in a cluster: a change elsewhere in the lab makes no new image."""
+    for path in code_files():
+        copied = target / "demo" / path.relative_to(CODE)
+        copied.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, copied)
 
 
 def digest(distributions: list[metadata.Distribution]) -> str:
     hashed = hashlib.sha256(repr((BASE_PACKAGES, DOCKERFILE, PUBLISHED_DOCKERFILE)).encode())
     for distribution in distributions:
         hashed.update(f"{distribution.metadata['Name']}=={distribution.version}\n".encode())
-    for path in sorted(CODE.rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts:
-            hashed.update(str(path.relative_to(CODE)).encode() + b"\0" + path.read_bytes())
+    for path in code_files():
+        hashed.update(str(path.relative_to(CODE)).encode() + b"\0" + path.read_bytes())
     return hashed.hexdigest()[:12]
 
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import os
 import re
+import subprocess
+import sys
 import tokenize
 from pathlib import Path
 
@@ -13,6 +16,7 @@ import pytest
 from support.paths import ROOT
 
 from demo.core import entrypoints
+from demo.toolchain import pyimage
 
 # `python -m demo.x` as prose or a Makefile spells it, and ["-m", "demo.x"] as code does.
 SPELLED = re.compile(r'-m\s+(demo(?:\.[a-z_]+)*)\b|"-m",\s*"(demo(?:\.[a-z_]+)*)"')
@@ -62,3 +66,27 @@ def test_no_module_of_the_lab_spells_an_entry_point_as_a_string_of_its_own():
             if token.type == tokenize.STRING and token.string.strip("\"'") in table:
                 spelled.append(f"{path.relative_to(ROOT)}:{token.start[0]} {token.string}")
     assert not spelled, f"use demo.entrypoints instead: {spelled}"
+
+
+def test_the_in_cluster_image_holds_what_its_programs_import_and_no_more(tmp_path):
+    """The Python image copies the files the agent and the git mirror import (found from
+    their import statements), so a change elsewhere makes no new image: both programs start
+    from that copy alone, and the command line, experiments and workshop are not in it."""
+    copied = tmp_path / "code"
+    pyimage.copy_code(copied)
+    names = {str(p.relative_to(copied / "demo")) for p in copied.rglob("*.py")}
+    assert {"delivery/agent/reconciler.py", "services/git/__main__.py"} <= names
+    assert not any(n.startswith(("cli/", "experiments/", "workshop/", "offline/")) for n in names)
+    for entry in pyimage.IN_CLUSTER:
+        started = subprocess.run(
+            [sys.executable, "-m", entrypoints.module(entry), "--help"],
+            cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(copied)},
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert started.returncode == 0, started.stderr[-2000:]
+    where = subprocess.run(
+        [sys.executable, "-c", "import demo; print(demo.__file__)"],
+        cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(copied)},
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert where.stdout.strip().startswith(str(copied)), "the copy, not the clone, was imported"

@@ -52,8 +52,13 @@ class Service:
 
     def record_ports(self, ports: dict[str, int]) -> None:
         """The ports a service listens on by name (an agent's metrics and webhook), kept beside
-        its pid for whoever reaches it later (`status`, the git hook's subscribers)."""
-        write_atomic(self.root / "ports.json", json.dumps(ports), mode=0o644)
+        its pid for whoever reaches it later (`status`, the git hook's subscribers); {} forgets
+        them."""
+        path = self.root / "ports.json"
+        if ports:
+            write_atomic(path, json.dumps(ports), mode=0o644)
+        else:
+            path.unlink(missing_ok=True)
 
     def named_ports(self) -> dict[str, int]:
         """What `record_ports` kept; {} when nothing was."""

@@ -28,9 +28,9 @@ from lightkube.generic_resource import create_namespaced_resource
 from demo.clusters.base import Cluster
 from demo.core.entrypoints import python_m
 from demo.core.errors import LabError
-from demo.core.paths import write_atomic
 from demo.core.processes import free_port, free_ports, listening, wait_closed
 from demo.core.waits import until
+from demo.delivery.agent.settings import SECRET_VARIABLE
 from demo.delivery.flux.objects import (
     APPLIER,
     FLUX_NAMESPACE,
@@ -178,8 +178,9 @@ class FluxOnHost:
         return ("source-controller", "kustomize-controller", "receiver")
 
     def ports(self) -> dict[str, dict[str, int]]:
-        path = self.root / "flux" / self.cluster.name / "ports.json"
-        return json.loads(path.read_text()) if path.is_file() else {}
+        """Each running part's named ports, as its service recorded them."""
+        found = {part: self.service(part).named_ports() for part in self.parts}
+        return {part: ports for part, ports in found.items() if ports}
 
     def running(self) -> bool:
         """Whether the receiver, and the controllers where the lab runs them, are running."""
@@ -232,7 +233,8 @@ class FluxOnHost:
             metrics, health, storage, metrics_k, health_k = free_ports(5)
             ports["source-controller"] = {"metrics": metrics, "health": health, "storage": storage}
             ports["kustomize-controller"] = {"metrics": metrics_k, "health": health_k}
-        write_atomic(folder / "ports.json", json.dumps(ports), mode=0o644)
+        for part, named in ports.items():
+            self.service(part).record_ports(named)
         credentials = {
             account: service_account_kubeconfig(
                 self.cluster,
@@ -270,7 +272,7 @@ class FluxOnHost:
             receiver.start(
                 argv,
                 ready=lambda: listening(webhook),
-                env={**os.environ, "TELLIT_WEBHOOK_SECRET": secret},
+                env={**os.environ, SECRET_VARIABLE: secret},
             )
         return {"webhook": webhook, "metrics": ports["kustomize-controller"]["metrics"]}
 
@@ -282,7 +284,8 @@ class FluxOnHost:
         if not wait_closed(ports, timeout=10):
             return [f"a Flux port of {self.cluster.name} still answers ({ports})"]
         # The next start takes fresh ports: these may be someone else's by then.
-        (self.root / "flux" / self.cluster.name / "ports.json").unlink(missing_ok=True)
+        for part in self.parts:
+            self.service(part).record_ports({})
         return []
 
     def uninstall(self, controllers_stopped: bool) -> None:

@@ -23,8 +23,15 @@ command -v docker-registry >/dev/null || need="$need docker-registry"
 command -v git >/dev/null || need="$need git"
 [ -x /bin/busybox ] || [ -x /usr/bin/busybox ] || need="$need busybox-static"
 [ "$browser" = no ] || [ -x /usr/bin/chromium ] || need="$need chromium"
+# Arial's metrics, as readers' browsers lay the site out (its font stack is Helvetica, Arial,
+# sans-serif): without it a page falls back to the wider DejaVu Sans and the layout checks
+# measure a page no reader sees. Chromium only recommends it, and recommends are not installed.
+[ "$browser" = no ] || [ -e /usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf ] \
+  || need="$need fonts-liberation"
 # FriBiDi, which Pillow's raqm layout loads to draw Hebrew and Arabic captions.
-ls /usr/lib/*/libfribidi.so.0 /usr/lib/libfribidi.so.0 >/dev/null 2>&1 || need="$need libfribidi0"
+# (ls of both paths failed whenever one was missing, so it was installed again at every run.)
+[ -e /usr/lib/libfribidi.so.0 ] || ls /usr/lib/*/libfribidi.so.0 >/dev/null 2>&1 \
+  || need="$need libfribidi0"
 [ "$browser" = no ] || command -v npm >/dev/null || need="$need npm"
 if [ "$node_image" = yes ]; then
   command -v debootstrap >/dev/null || need="$need debootstrap"

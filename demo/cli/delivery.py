@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 from rich.table import Table
 
 from demo.cli.output import Out, add_json_flag, ok_mark, wants_json
@@ -50,7 +48,7 @@ def command_push(args, out: Out) -> int:
     delivery = Delivery(state_dir(), log=out.talk.log)
     record = delivery.push(args.commit, build=not args.no_build, hosts=tuple(args.docker_host))
     if wants_json(args):
-        out.emit({"mode": delivery.mode, **dataclasses.asdict(record)})
+        out.emit({"mode": delivery.mode, **record.document()})
     else:
         out.out.print(run_table(record, delivery.mode))
     return 0 if record.ok else 1

@@ -83,10 +83,15 @@ class RunRecord:
     def ok(self) -> bool:
         return all(s.ok for s in self.stages) and all(c.ok for c in self.clusters)
 
+    def document(self) -> dict:
+        """The run as JSON has it (the run file, `push --json`): its fields and whether it
+        went well."""
+        return {**asdict(self), "ok": self.ok}
+
     def save(self, folder: Path) -> Path:
         name = f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime(self.started))}-{self.commit[:12]}"
-        record = {**asdict(self), "ok": self.ok}
-        return write_atomic(folder / f"{name}.json", json.dumps(record, indent=2), mode=0o644)
+        text = json.dumps(self.document(), indent=2)
+        return write_atomic(folder / f"{name}.json", text, mode=0o644)
 
 
 @dataclass(frozen=True)

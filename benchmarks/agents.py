@@ -27,7 +27,7 @@ from pathlib import Path
 from lightkube.resources.apps_v1 import Deployment
 
 from benchmarks.delivery import ROOT, spread, step
-from benchmarks.report import publish, runs, verdict
+from benchmarks.report import SMOKE, publish, runs, verdict
 from demo.delivery.lab_delivery import NAMESPACE, Delivery
 from demo.experiments import footprint
 from demo.experiments.measure import hook_run, kwok_lab, lead_times, pull_lead_times
@@ -41,7 +41,10 @@ _DRAW = random.Random(7)
 OFFSETS = [_DRAW.uniform(0, 5) for _ in range(POLLED_RUNS)]
 AGENTS = {"ours": "our agent", "flux": "Flux"}
 IDLE_INTERVAL = 2  # seconds between polls while measuring the idle cost
-IDLE_WINDOW = 20  # seconds of idle polling measured
+# Seconds of idle polling, and of idle memory and CPU, measured (a smoke run: a few polls, the
+# same code path, as every other smoke size is one run).
+IDLE_WINDOW = 6 if SMOKE else 20
+FOOTPRINT_WINDOW = 3 if SMOKE else 10
 
 
 def idle_polls(lab: Delivery, kind: str) -> tuple[float, float, float]:
@@ -81,8 +84,8 @@ def measure_agent(lab: Delivery, kind: str, images: list[str], work: Path) -> di
     lab.start_agents(interval=60, kind=kind)
     time.sleep(2)
     hooked = pull_lead_times(lab, images, work, RUNS)
-    step(f"{name}: memory and CPU while idle (10 s)")
-    rss, cpu = footprint.footprint(lab, kind, 10)
+    step(f"{name}: memory and CPU while idle ({FOOTPRINT_WINDOW} s)")
+    rss, cpu = footprint.footprint(lab, kind, FOOTPRINT_WINDOW)
     lab.stop_agents()
     step(f"{name}: idle polling every {IDLE_INTERVAL} s ({IDLE_WINDOW} s)")
     requests, wire, per_request = idle_polls(lab, kind)

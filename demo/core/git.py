@@ -44,10 +44,13 @@ def run_git(
     return run([GIT, *where, *args], env=env, timeout=timeout)
 
 
-def try_git(*args: str | Path, cwd: Path | None = None, timeout: float = 120) -> Finished:
+def try_git(
+    *args: str | Path, cwd: Path | None = None, env: dict[str, str] | None = None,
+    timeout: float = 120,
+) -> Finished:  # fmt: skip
     """`git [-C cwd] ARGS` run to its end, for callers to whom a failure is an answer."""
     where = ["-C", cwd] if cwd is not None else []
-    return attempt([GIT, *where, *args], timeout=timeout)
+    return attempt([GIT, *where, *args], env=env, timeout=timeout)
 
 
 def init_bare(path: Path, accept_pushes: bool = False) -> None:
@@ -92,11 +95,11 @@ class WorkTree:
             return cls.init(folder, env)
 
     def git(self, *args: str | Path, timeout: float = 120) -> str:
-        return run([GIT, "-C", self.folder, *args], env=self.env, timeout=timeout)
+        return run_git(*args, cwd=self.folder, env=self.env, timeout=timeout)
 
     def try_git(self, *args: str | Path, timeout: float = 120) -> Finished:
         """A git command whose failure is an answer (a push a token may be refused)."""
-        return attempt([GIT, "-C", self.folder, *args], env=self.env, timeout=timeout)
+        return try_git(*args, cwd=self.folder, env=self.env, timeout=timeout)
 
     def commit_all(self, message: str, allow_empty: bool = False) -> bool:
         """Commit every change in the tree; False when there was none (and none was allowed)."""

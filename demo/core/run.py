@@ -52,6 +52,14 @@ class Finished:
         return text[-limit:]
 
 
+def not_installed(args: list[str]) -> CommandError:
+    """The error for a command whose program is not on PATH."""
+    return CommandError(
+        f"`{args[0]}` is not installed (needed for: {shlex.join(args)})",
+        "run `make provision`, or install it and put it on PATH",
+    )
+
+
 def attempt(
     command: Sequence[str | Path],
     *,
@@ -81,10 +89,7 @@ def attempt(
             start_new_session=True,
         )
     except FileNotFoundError as error:
-        raise CommandError(
-            f"`{args[0]}` is not installed (needed for: {shlex.join(args)})",
-            "run `make provision`, or install it and put it on PATH",
-        ) from error
+        raise not_installed(args) from error
     if group_file is not None:
         record_group(group_file, process.pid)
     try:
@@ -159,10 +164,7 @@ def start(
                 args, env=env, cwd=cwd, start_new_session=True, close_fds=True, **streams
             )
     except FileNotFoundError as error:
-        raise CommandError(
-            f"`{args[0]}` is not installed (needed for: {shlex.join(args)})",
-            "run `make provision`, or install it and put it on PATH",
-        ) from error
+        raise not_installed(args) from error
 
 
 def piped(
@@ -176,9 +178,7 @@ def piped(
             args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
         )
     except FileNotFoundError as error:
-        raise CommandError(
-            f"`{args[0]}` is not installed (needed for: {shlex.join(args)})"
-        ) from error
+        raise not_installed(args) from error
     try:
         out = run(consumer, stdin=source.stdout, timeout=timeout)
     finally:

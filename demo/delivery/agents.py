@@ -142,8 +142,7 @@ class OurAgentsInCluster(OurAgents):
         with tempfile.TemporaryDirectory(prefix="tellit-agent-image-") as work:
             archive = Path(work) / "agent.tar"  # saved once, loaded into every cluster at once
             docker.save(archive, image, timeout=300)
-            with ThreadPoolExecutor(max_workers=len(todo)) as pool:
-                list(pool.map(lambda c: self._start_one(c, image, archive, interval, secret), todo))
+            for_each(todo, lambda c: self._start_one(c, image, archive, interval, secret))
 
     def _start_one(
         self, cluster: Cluster, image: str, archive: Path, interval: float, secret: str
@@ -182,6 +181,7 @@ class FluxAgents:
     cluster (kwok), with the lab's receiver standing in for notification-controller."""
 
     kind = "flux"
+    controllers_on_host = True  # in the cluster, Flux's own install runs them
 
     def __init__(self, lab: Delivery) -> None:
         self.lab = lab
@@ -199,8 +199,6 @@ class FluxAgents:
             lab.git.subscribe(lab.config_repo, webhook_url(ports["webhook"]))
 
         for_each(lab.clusters, start)
-
-    controllers_on_host = True
 
     def install(self, host: flux.FluxOnHost, cluster: Cluster, interval: float) -> None:
         host.install(self.lab.config_url(), interval)

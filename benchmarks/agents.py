@@ -27,6 +27,7 @@ from pathlib import Path
 from lightkube.resources.apps_v1 import Deployment
 
 from benchmarks.delivery import ROOT, spread, step
+from benchmarks.labs import quiet_lab
 from benchmarks.report import SMOKE, publish, runs, verdict
 from demo.delivery.lab_delivery import NAMESPACE, Delivery
 from demo.experiments import footprint
@@ -113,7 +114,7 @@ def main() -> int:
 
 def measure(root: Path) -> int:
     step("up (3 kwok clusters), a push, and a second image to switch between")
-    lab, first = kwok_lab(root)
+    lab, first = kwok_lab(quiet_lab(root))
     other = lab.commit_app("bench other", lambda f: (f / "NOTE").write_text("x\n"))
     images = [first.image, hook_run(root, other)["image"]]
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import psutil
 
+from benchmarks.labs import quiet_lab
 from benchmarks.report import publish, runs
 from demo.experiments.measure import hook_run, kwok_lab, pull_lead_times
 from demo.services.background import Service
@@ -51,7 +52,7 @@ def main() -> int:
 def measure(root: Path) -> int:
     step("up (3 kwok clusters) and the first push")
     started = time.perf_counter()
-    lab, _ = kwok_lab(root)
+    lab, _ = kwok_lab(quiet_lab(root))
     up_and_push = time.perf_counter() - started
 
     step(f"push lead time with the image build ({RUNS} commits through the hook)")

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import requests
 
+from benchmarks.labs import quiet_lab
 from benchmarks.report import SMOKE, publish, runs, verdict
 from demo.core.git import author_env
 from demo.services.git.server import GitServer
@@ -89,7 +90,7 @@ def slow_clients(port: int, count: int):
 def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-git-") as state:
         os.environ["TELLIT_LAB_STATE"] = state
-        server = GitServer(Path(state) / "git")
+        server = GitServer(quiet_lab(Path(state)))
         server.start()
         try:
             url = seed(server, Path(state) / "work")

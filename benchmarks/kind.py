@@ -20,11 +20,13 @@ import time
 from pathlib import Path
 
 from benchmarks.lab import rss_mb
+from benchmarks.labs import quiet_lab
 from benchmarks.report import SMOKE, publish, runs
 from demo.clusters import create_all, provider
 from demo.clusters.kind import nodeimage
 from demo.clusters.kind.provider import KindProvider
 from demo.core import docker
+from demo.core.paths import tools_dir
 from demo.core.run import run
 from demo.lab.teardown import down
 
@@ -56,27 +58,27 @@ def timed(action) -> float:
 
 def node_image_times() -> tuple[float, float, float]:
     """(cold build, load from the archive, size in MiB) of the local node image."""
-    image = nodeimage.ensure(log=lambda message: None)
+    image = nodeimage.ensure(tools_dir(), log=lambda message: None)
     key = image.rsplit("-", 1)[1]
-    archive = nodeimage.archive_path(key)
+    archive = nodeimage.archive_path(key, tools_dir())
     aside = archive.with_name("bench-aside.tar")
     subprocess.run(["docker", "image", "rm", image], check=True, capture_output=True)
     archive.replace(aside)
     try:
         step("node image: cold build (tools cached)")
-        cold = timed(lambda: nodeimage.ensure(log=lambda message: None))
+        cold = timed(lambda: nodeimage.ensure(tools_dir(), log=lambda message: None))
     finally:
         aside.replace(archive)  # the archive as it was: the same recipe, the same content
     subprocess.run(["docker", "image", "rm", image], check=True, capture_output=True)
     step("node image: load from the tools cache")
-    warm = timed(lambda: nodeimage.ensure(log=lambda message: None))
+    warm = timed(lambda: nodeimage.ensure(tools_dir(), log=lambda message: None))
     return cold, warm, nodeimage.size_mib(image)
 
 
 def one_run(name: str, count: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as state:
         os.environ["TELLIT_LAB_STATE"] = state
-        owner = provider(name, root=Path(state) / name)
+        owner = provider(name, quiet_lab(Path(state)))
         owner.prepare(lambda message: None)
         names = [f"bench{i}" for i in range(count)]
         created = timed(lambda: create_all(owner, names, progress=lambda message: None))
@@ -85,7 +87,7 @@ def one_run(name: str, count: int) -> dict[str, float]:
             memory = [sum(container_mib(node) for node in owner.nodes(n)) for n in names]
         else:
             memory = [rss_mb(owner.processes(n)) * 1e6 / 2**20 for n in names]
-        left = down(Path(state), log=lambda message: None)
+        left = down(quiet_lab(Path(state)))
         if left:
             raise RuntimeError(f"teardown left {left}")
     return {"create": created, "memory": statistics.median(memory)}

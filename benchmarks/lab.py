@@ -17,8 +17,10 @@ from pathlib import Path
 
 import psutil
 
+from benchmarks.labs import quiet_lab
 from benchmarks.report import publish, runs
 from demo.clusters import create_all, provider
+from demo.core.paths import tools_dir
 from demo.lab.teardown import down
 from demo.toolchain import provision
 
@@ -41,7 +43,7 @@ def rss_mb(processes: list[psutil.Process]) -> float:
 def one_run(count: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="bench-lab-") as state:
         os.environ["TELLIT_LAB_STATE"] = state
-        kwok = provider("kwok", root=Path(state) / "kwok")
+        kwok = provider("kwok", quiet_lab(Path(state)))
         names = [f"bench{i}" for i in range(count)]
         started = time.perf_counter()
         create_all(kwok, names, progress=lambda message: None)
@@ -49,7 +51,7 @@ def one_run(count: int) -> dict[str, float]:
         time.sleep(2)  # let the components settle before reading their memory
         memory = [rss_mb(kwok.processes(name)) for name in names]
         started = time.perf_counter()
-        left = down(Path(state), log=lambda message: None)
+        left = down(quiet_lab(Path(state)))
         removed = time.perf_counter() - started
         if left:
             raise RuntimeError(f"teardown left {left}")
@@ -78,11 +80,11 @@ def command_run() -> dict[str, float]:
 
 
 def main() -> int:
-    if provision.missing():
+    if provision.missing(tools_dir()):
         print("the lab's tools are missing: run `make provision` first", file=sys.stderr)
         return 1
     started = time.perf_counter()
-    provision.ensure(log=lambda message: None)
+    provision.ensure(tools_dir(), log=lambda message: None)
     warm_provision = time.perf_counter() - started
     results: dict[int, list[dict[str, float]]] = {}
     for count in (1, 3):

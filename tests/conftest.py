@@ -46,9 +46,19 @@ def lab_state(tmp_path: Path, monkeypatch) -> Path:
     state = tmp_path / "lab"
     monkeypatch.setenv("TELLIT_LAB_STATE", str(state))
     yield state
+    from support.lab import lab_at
+
     from demo.lab.teardown import down
 
-    assert down(state, log=lambda message: None) == [], "the lab left something behind"
+    assert down(lab_at(state)) == [], "the lab left something behind"
+
+
+@pytest.fixture
+def lab_context(lab_state: Path):
+    """The lab context of this test's own lab state (`lab_state`)."""
+    from support.lab import lab_at
+
+    return lab_at(lab_state)
 
 
 # The kind lab: started in the background at collection (support/kind_lab.py says why and how
@@ -80,7 +90,9 @@ def pytest_sessionfinish(session):
         from demo.lab.teardown import down
 
         lab.stop()
-        down(lab.state, log=lambda message: None)  # a no-op when its tests took it down
+        from support.lab import lab_at
+
+        down(lab_at(lab.state))  # a no-op when its tests took it down
 
 
 # The browser tests' fixtures (Chromium, the built site served on loopback), shared by every

@@ -12,11 +12,8 @@ import subprocess
 import sys
 
 import pytest
-from support.helpers import need
-from support.lab import need_docker, need_registry
+from support.lab import need_docker, need_lab_tools, need_registry
 from support.paths import ROOT
-
-from demo.toolchain import provision
 
 
 def smoke(name: str) -> str:
@@ -57,7 +54,7 @@ def test_the_site_benchmark_builds_the_same_pages_with_and_without_memes():
 def lab_parts() -> None:
     need_docker()
     need_registry()
-    need(not provision.missing(), "the lab's tools (make provision)")
+    need_lab_tools()
 
 
 @pytest.mark.provisioned

@@ -5,7 +5,6 @@ from __future__ import annotations
 from rich.table import Table
 
 from demo.cli.output import Out, add_json_flag, ok_mark, wants_json
-from demo.core.paths import state_dir
 from demo.delivery.lab_delivery import Delivery
 
 
@@ -45,7 +44,7 @@ def register(commands) -> None:
 
 
 def command_push(args, out: Out) -> int:
-    delivery = Delivery(state_dir(), log=out.talk.log)
+    delivery = Delivery(out.lab())
     record = delivery.push(args.commit, build=not args.no_build, hosts=tuple(args.docker_host))
     if wants_json(args):
         out.emit({"mode": delivery.mode, **record.document()})
@@ -73,7 +72,7 @@ def run_table(record, mode: str) -> Table:
 
 
 def command_agent(args, out: Out) -> int:
-    delivery = Delivery(state_dir(), log=out.talk.log)
+    delivery = Delivery(out.lab())
     if args.action == "start":
         delivery.prepare()
         delivery.start_agents(interval=args.interval, kind="flux" if args.flux else "ours")

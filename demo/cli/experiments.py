@@ -49,7 +49,8 @@ def command_experiment(args, out: Out) -> int:
     shared = size == "small" and len(names) > 1  # quick runs share one lab (runner says why)
     if shared:
         names = [n for n in SHARED_ORDER if n in names]
-    with own_lab("experiments") if shared else nullcontext() as root:
+    reader = out.lab()
+    with own_lab("experiments", reader) if shared else nullcontext(reader) as lab:
         for index, name in enumerate(names, start=1):
             started = time.perf_counter()
             with console.status(f"[{index}/{len(names)}] {name}") as status:
@@ -58,7 +59,9 @@ def command_experiment(args, out: Out) -> int:
                     status.update(f"[{index}/{len(names)}] {message}")
                     console.log(message)
 
-                path = run_experiment(name, size, args.provider, args.out, progress, root)
+                path = run_experiment(
+                    name, lab.logging(progress), size, args.provider, args.out, shared
+                )
             table.add_row(name, f"{time.perf_counter() - started:.0f}", str(path))
     console.print(table)
     return 0

@@ -12,7 +12,6 @@ from demo.cli.output import Out, add_json_flag, health_mark, wants_json
 from demo.clusters import NAMES, Cluster, Health, create_all, provider
 from demo.core.errors import LabError
 from demo.core.naming import env
-from demo.core.paths import state_dir
 from demo.delivery.lab_delivery import Delivery
 from demo.lab import doctor, teardown
 from demo.lab.record import LabRecord, running_registry, start_registry
@@ -64,7 +63,8 @@ def register(commands) -> None:
 
 def command_up(args, out: Out) -> int:
     console = out.out
-    root = state_dir()
+    lab = out.lab()
+    root = lab.state
     record = LabRecord.load(root)
     if record and record.provider != args.provider:
         raise LabError(
@@ -72,7 +72,7 @@ def command_up(args, out: Out) -> int:
             "take it down first (`python -m demo down`), or use --provider " + record.provider,
         )
     options = {"kubeconfig": args.kubeconfig} if args.kubeconfig else {}
-    owner = provider(args.provider, root=root / args.provider, **options)
+    owner = provider(args.provider, lab, **options)
     with console.status(f"preparing the {args.provider} provider") as status:
         owner.prepare(log=lambda message: (status.update(message), console.log(message)))
     bad = doctor.failed(owner.available())
@@ -106,12 +106,12 @@ def command_up(args, out: Out) -> int:
         services = progress.add_task("registry, git server, repositories", total=3)
         registry = start_registry(owner, clusters, root)
         progress.advance(services)
-        git = GitServer(root / "git")
+        git = GitServer(lab)
         git.start()
         progress.advance(services)
         # What `push` and `agent start` need, made once here: the repositories (the app's
         # first commit among them) and each cluster's namespace and accounts.
-        Delivery(root, log=progress.console.log).prepare()
+        Delivery(lab.logging(progress.console.log)).prepare()
         progress.advance(services)
     console.print(f"The lab is up in {time.perf_counter() - started:.1f} s.")
     console.print(clusters_table([(c, owner.health(c)) for c in clusters]))
@@ -120,7 +120,8 @@ def command_up(args, out: Out) -> int:
 
 
 def command_status(args, out: Out) -> int:
-    root = state_dir()
+    lab = out.lab()
+    root = lab.state
     record = LabRecord.load(root)
     if record is None:
         if wants_json(args):
@@ -128,7 +129,7 @@ def command_status(args, out: Out) -> int:
         else:
             out.out.print("The lab is not up: `python -m demo up` brings it up.")
         return 0
-    owner = record.owner(root)
+    owner = record.owner(lab)
     known = {c.name: c for c in owner.list()}
     rows: list[tuple[Cluster | str, Health]] = []
     for name in record.clusters:
@@ -139,7 +140,7 @@ def command_status(args, out: Out) -> int:
                 (name, Health(False, "missing", fix="`python -m demo up` creates it again"))
             )
     registry = running_registry(owner, root)
-    git = GitServer(root / "git")
+    git = GitServer(lab)
     healthy = all(h.ready for _, h in rows) and registry is not None and git.healthy()
     if wants_json(args):
         out.emit(status_document(rows, record.provider, registry, git, healthy))
@@ -213,8 +214,7 @@ def services_table(registry, git: GitServer) -> Table:
 
 def command_down(args, out: Out) -> int:
     console = out.out
-    root = state_dir()
-    left = teardown.down(root, log=console.log)
+    left = teardown.down(out.lab(console.log))
     if left:
         table = Table(title="Left behind: remove these by hand", title_justify="left")
         table.add_column("what")
@@ -227,10 +227,10 @@ def command_down(args, out: Out) -> int:
 
 
 def command_doctor(args, out: Out) -> int:
-    root = state_dir()
-    record = LabRecord.load(root)
+    lab = out.lab()
+    record = LabRecord.load(lab.state)
     name = args.provider or (record.provider if record else env("PROVIDER", "kind"))
-    checks = doctor.all_checks(name, root)
+    checks = doctor.all_checks(name, lab)
     if wants_json(args):
         out.emit(
             {

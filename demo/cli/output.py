@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 
 from rich.console import Console
 
+from demo.core.context import LabContext, Log
+
 
 @dataclass
 class Out:
@@ -28,6 +30,11 @@ class Out:
     def talk(self) -> Console:
         """The console for progress and logs: stdout for a person, stderr under --json."""
         return self.err if self.as_json else self.out
+
+    def lab(self, log: Log | None = None) -> LabContext:
+        """The lab this command works on, as the environment names it (the only place the
+        command line reads it), logging to `log` or the talking console."""
+        return LabContext.from_environment(log or self.talk.log)
 
     def emit(self, document: object) -> None:
         """The command's answer as JSON on stdout (dataclasses as their fields)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
@@ -33,25 +34,26 @@ def register(commands) -> None:
     node.set_defaults(handler=command_node_image)
 
 
-def build_tools(console: Console) -> None:
+def build_tools(console: Console, tools: Path) -> None:
     with console.status("building the lab's tools from Go modules (minutes, once)") as status:
 
         def log(message: str) -> None:
             status.update(message)
             console.log(message)
 
-        provision.ensure(log=log, tools=provision.TOOLS + provision.FLUX_TOOLS)
+        provision.ensure(tools, log=log, tools=provision.TOOLS + provision.FLUX_TOOLS)
 
 
 def command_provision(args, out: Out) -> int:
     console = out.out
     started = time.perf_counter()
-    build_tools(console)
-    folder = provision.tools_dir()
+    folder = out.lab().tools
+    build_tools(console, folder)
     table = Table(title=f"The lab's tools, in {folder}", title_justify="left")
     table.add_column("binary")
     table.add_column("path")
-    for name, path in provision.binaries(tools=provision.TOOLS + provision.FLUX_TOOLS).items():
+    everything = provision.TOOLS + provision.FLUX_TOOLS
+    for name, path in provision.binaries(folder, tools=everything).items():
         table.add_row(name, str(path.relative_to(folder)))
     console.print(table)
     if doctor.docker_running().ok:
@@ -74,6 +76,6 @@ def command_node_image(args, out: Out) -> int:
             status.update(message)
             console.log(message)
 
-        image = nodeimage.ensure(log=log)
+        image = nodeimage.ensure(out.lab().tools, log=log)
     console.print(f"kind node image: {image}")
     return 0

@@ -14,7 +14,7 @@ from demo.cli.lab import ready_and_up
 from demo.cli.output import Out
 from demo.clusters import NAMES
 from demo.core.naming import env
-from demo.core.paths import state_dir, write_atomic
+from demo.core.paths import write_atomic
 from demo.delivery.lab_delivery import Delivery
 from demo.lab.record import LabRecord
 from demo.workshop import room
@@ -87,13 +87,11 @@ def command_tour(args, out: Out) -> int:
     console = out.out
     if not ready_and_up(args, out):
         return 1
-    story = Story(
-        Delivery(state_dir(), log=lambda message: None), console.print, args.interval, args.agent
-    )
+    story = Story(Delivery(out.lab().quiet()), console.print, args.interval, args.agent)
     results = run_steps(story)
     if any(problem for _, problem in results):
         return 1
-    write_atomic(state_dir() / TOUR_RECORD, json.dumps(tour_document(story), indent=2))
+    write_atomic(out.lab().state / TOUR_RECORD, json.dumps(tour_document(story), indent=2))
     table = Table(title="What happened", title_justify="left")
     for column in ("step", "cluster", "version", "digest", "how it got there", "lead time"):
         table.add_column(column)
@@ -151,9 +149,7 @@ def command_lab(args, out: Out) -> int:
         return 1
 
     ask = asker(args, console)
-    story = Story(
-        Delivery(state_dir(), log=lambda message: None), console.print, args.interval, args.agent
-    )
+    story = Story(Delivery(out.lab().quiet()), console.print, args.interval, args.agent)
     results = run_steps(story, ask)
     table = Table(title="Your lab", title_justify="left")
     for column in ("step", "check"):
@@ -170,7 +166,7 @@ def command_minilab(args, out: Out) -> int:
     """One mini-lab track on the lab that is up (or on one cluster brought up for it)."""
     console = out.out
     track = TRACKS[args.track]
-    record = LabRecord.load(state_dir())
+    record = LabRecord.load(out.lab().state)
     if record is None:
         args.clusters = args.clusters or 1
         if not ready_and_up(args, out):
@@ -179,7 +175,7 @@ def command_minilab(args, out: Out) -> int:
         console.print(f"The lab is up with {record.provider}: the track runs there.")
     console.print(f"[bold]Part {track.part}: {track.title}[/]")
     with console.status("the app's image, onto the cluster's nodes"):
-        bench = bench_for(state_dir(), track, console.print, args.cluster)
+        bench = bench_for(out.lab(), track, console.print, args.cluster)
 
     ask = asker(args, console)
     outcomes = walk(track, bench, ask)
@@ -213,9 +209,8 @@ def command_minilab(args, out: Out) -> int:
 
 
 def command_record(args, out: Out) -> int:
-    console = out.out
-    out = args.out or RECORDING.with_name(f"demo-{args.provider}.cast")
-    record_demo(out, provider=args.provider, progress=console.log)
+    cast = args.out or RECORDING.with_name(f"demo-{args.provider}.cast")
+    record_demo(out.lab(out.out.log), cast, provider=args.provider)
     return 0
 
 

@@ -7,6 +7,7 @@ clusters, health and cleanup; everything above it only sees `Cluster`.
 from __future__ import annotations
 
 from demo.clusters.base import Cluster, ClusterError, Health, Provider, ProviderInfo, create_all
+from demo.core.context import LabContext
 
 __all__ = [
     "NAMES",
@@ -39,9 +40,9 @@ def _provider_class(name: str) -> type:
     raise ClusterError(f"unknown cluster provider {name!r}", "use kind, kwok or kubeconfig")
 
 
-def provider(name: str, **options) -> Provider:
-    """The provider called `name`: kind, kwok or kubeconfig."""
-    return _provider_class(name)(**options)
+def provider(name: str, lab: LabContext, **options) -> Provider:
+    """The provider called `name` (kind, kwok or kubeconfig) for the lab `lab`."""
+    return _provider_class(name)(lab, **options)
 
 
 def info(name: str) -> ProviderInfo:

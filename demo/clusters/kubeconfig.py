@@ -23,17 +23,19 @@ from demo.clusters.base import (
     skew_problem,
 )
 from demo.core.checks import Check
+from demo.core.context import LabContext
 from demo.core.naming import env
 from demo.core.run import CommandError
 from demo.toolchain import provision
 
 
-def default_kubectl() -> Path:
-    """`TELLIT_KUBECTL`, else the lab's own kubectl (built by `make provision`), else PATH's."""
+def default_kubectl(tools: Path) -> Path:
+    """`TELLIT_KUBECTL`, else the lab's own kubectl (built by `make provision` into `tools`),
+    else PATH's."""
     chosen = env("KUBECTL")
     if chosen:
         return Path(chosen)
-    built = provision.binaries()["kubectl"]
+    built = provision.binaries(tools)["kubectl"]
     if built.is_file():
         return built
     found = shutil.which("kubectl")
@@ -53,11 +55,12 @@ class KubeconfigProvider(HostProvider):
 
     def __init__(
         self,
+        lab: LabContext,  # like every provider's; it keeps nothing in the state
         kubeconfig: Path | str | None = None,
         contexts: list[str] | None = None,
         kubectl: Path | None = None,
-        root: Path | None = None,  # like every provider's; it keeps nothing there
     ) -> None:
+        self.tools = lab.tools
         default = os.environ.get("KUBECONFIG", str(Path.home() / ".kube" / "config"))
         self.kubeconfig = Path(kubeconfig or default.split(os.pathsep)[0])
         self.contexts = contexts
@@ -78,7 +81,11 @@ class KubeconfigProvider(HostProvider):
 
     def _cluster(self, context: str) -> Cluster:
         return Cluster(
-            context, self.name, self.kubeconfig, context, self.kubectl or default_kubectl()
+            context,
+            self.name,
+            self.kubeconfig,
+            context,
+            self.kubectl or default_kubectl(self.tools),
         )
 
     def prepare(self, log: Callable[[str], None]) -> None:

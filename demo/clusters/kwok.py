@@ -32,6 +32,7 @@ from demo.clusters.base import (
 )
 from demo.core import versions
 from demo.core.checks import Check
+from demo.core.context import LabContext
 from demo.core.naming import lab_name, short_name
 from demo.core.paths import write_atomic
 from demo.core.processes import free_ports, runs_from, wait_closed, wait_finished
@@ -76,10 +77,11 @@ class KwokProvider(HostProvider):
     # stops and starts like a real one, which the outage experiments use.
     info = ProviderInfo(stops=True)
 
-    def __init__(self, root: Path, nodes: int = 2) -> None:
+    def __init__(self, lab: LabContext, nodes: int = 2) -> None:
         self.nodes = nodes
-        self.root = root  # the lab state's kwok folder
-        self.binaries = provision.binaries()
+        self.root = lab.state / self.name  # the lab state's kwok folder
+        self.tools = lab.tools
+        self.binaries = provision.binaries(self.tools)
 
     # The command lines are pure functions of the settings, so they are unit-tested.
     def env(self) -> dict[str, str]:
@@ -168,15 +170,15 @@ class KwokProvider(HostProvider):
 
     def prepare(self, log: Callable[[str], None]) -> None:
         """Build the control-plane tools from Go modules unless they are cached."""
-        provision.ensure(log=log)
-        self.binaries = provision.binaries()
+        provision.ensure(self.tools, log=log)
+        self.binaries = provision.binaries(self.tools)
 
     def names(self, count: int) -> list[str]:
         return default_names(count)
 
     def available(self) -> list[Check]:
         """The tools built from Go modules, and Debian's registry (no registry image to pull)."""
-        missing = provision.missing()
+        missing = provision.missing(self.tools)
         registry = shutil.which("docker-registry")
         return [
             Check(
@@ -195,7 +197,7 @@ class KwokProvider(HostProvider):
 
     def create(self, name: str) -> Cluster:
         """Create the cluster; an existing one that is broken is repaired, or reported."""
-        missing = provision.missing()
+        missing = provision.missing(self.tools)
         if missing:
             raise ClusterError(
                 f"the kwok provider needs {', '.join(t.name for t in missing)}",

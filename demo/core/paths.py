@@ -21,7 +21,10 @@ def cache_root() -> Path:
 
 
 def tools_dir() -> Path:
-    return cache_root() / "tools"
+    """The built tools: `$TELLIT_TOOLS` (what the lab hands its child processes), else the
+    cache's `tools` folder (where `make` builds actionlint too)."""
+    configured = os.environ.get("TELLIT_TOOLS")
+    return Path(configured).expanduser() if configured else cache_root() / "tools"
 
 
 def state_dir() -> Path:

@@ -187,7 +187,7 @@ class FluxAgents:
         self.lab = lab
 
     def host(self, cluster: Cluster) -> flux.FluxOnHost:
-        return flux.FluxOnHost(cluster, self.lab.namespace, self.lab.root)
+        return flux.FluxOnHost(cluster, self.lab.namespace, self.lab.context)
 
     def start(self, interval: float, secret: str) -> None:
         lab = self.lab

@@ -25,6 +25,7 @@ from lightkube.resources.apps_v1 import Deployment
 
 from demo.clusters.base import Cluster
 from demo.core import docker
+from demo.core.context import LabContext
 from demo.core.errors import LabError
 from demo.core.git import WorkTree, author_env, remote_head
 from demo.core.naming import check_name
@@ -61,17 +62,18 @@ class Delivery:
     namespace = NAMESPACE
     config_repo = CONFIG_REPO
 
-    def __init__(self, root: Path, log: Callable[[str], None] = print) -> None:
-        self.root = root  # the lab state, as the command line or an experiment chose it
-        self.log = log
+    def __init__(self, lab: LabContext) -> None:
+        self.context = lab  # as the command line or an experiment chose it
+        self.root = lab.state
+        self.log = lab.log
         self._mirror_lock = threading.Lock()
         record = LabRecord.load(self.root)
         if record is None:
             raise LabError("the lab is not up", "bring it up with `python -m demo up`")
-        self.owner = record.owner(self.root)
-        self.clusters = record.clusters_of(self.root)
+        self.owner = record.owner(lab)
+        self.clusters = record.clusters_of(lab)
         registry = running_registry(self.owner, self.root)
-        self.git = GitServer(self.root / "git")
+        self.git = GitServer(lab)
         if registry is None or not self.git.running():
             raise LabError(
                 "the lab's registry or git server is not running",

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from lightkube.config.client_adapter import Client as http_client
 from lightkube.config.client_adapter import ConnectionParams
 
 from demo.clusters.base import Cluster
+from demo.core.context import LabContext
 from demo.core.errors import LabError
 from demo.core.git import WorkTree, author_env
 from demo.delivery.flux.objects import KUSTOMIZE_CONTROLLER, SOURCE_CONTROLLER
@@ -65,7 +65,8 @@ class Holder:
     impersonate: str = ""  # a Kubernetes account it may act as (Flux's applier)
 
 
-def run(root: Path, size: str, provider: str, progress: Callable[[str], None]) -> Result:
+def run(context: LabContext, size: str, provider: str) -> Result:
+    root, progress = context.state, context.log
     if provider != "kwok":
         raise LabError(
             "the credentials experiment runs on kwok clusters (the same requests answer the"
@@ -78,7 +79,7 @@ def run(root: Path, size: str, provider: str, progress: Callable[[str], None]) -
         started=time.perf_counter(),
     )  # fmt: skip
     progress("credentials: 3 kwok clusters and a first push")
-    lab, _ = kwok_lab(root, 3, provider)
+    lab, _ = kwok_lab(context, 3, provider)
     holders = [pipeline_holder(lab)]
     progress("credentials: the lab's agents, then Flux, each holding its cluster's token")
     lab.start_agents(interval=300)

@@ -13,12 +13,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx2
 from lightkube import ApiError
 from lightkube.resources.apps_v1 import Deployment
 
+from demo.core.context import LabContext
 from demo.core.errors import LabError
 from demo.core.waits import TimedOut, until
 from demo.delivery.lab_delivery import NAMESPACE, Delivery
@@ -49,7 +49,8 @@ PLANS = {
 }
 
 
-def run(root: Path, size: str, provider: str, progress: Callable[[str], None]) -> Result:
+def run(context: LabContext, size: str, provider: str) -> Result:
+    root, progress = context.state, context.log
     if provider != "kwok":
         raise LabError(
             "the propagation experiment takes clusters down, which the lab does on kwok only",
@@ -63,7 +64,7 @@ def run(root: Path, size: str, provider: str, progress: Callable[[str], None]) -
         started=time.perf_counter(),
     )  # fmt: skip
     progress("propagation: 3 kwok clusters, a first push, and a second image")
-    lab, first = kwok_lab(root, 3, provider)
+    lab, first = kwok_lab(context, 3, provider)
     other = lab.commit_app("experiment: a second image", lambda f: (f / "NOTE").write_text("2\n"))
     second = hook_run(root, other)
     commits = {first.image: first.commit, second["image"]: other}

@@ -10,11 +10,10 @@ that host until an agent runs on it: what that agent would need is recorded with
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from demo.core import docker
+from demo.core.context import LabContext
 from demo.core.errors import LabError
 from demo.delivery.dockerhost import DockerHost, answers
 from demo.experiments.measure import hook_run, kwok_lab
@@ -44,7 +43,8 @@ class Plan:
 PLANS = {"small": Plan(runs=2), "full": Plan(runs=10)}
 
 
-def run(root: Path, size: str, provider: str, progress: Callable[[str], None]) -> Result:
+def run(context: LabContext, size: str, provider: str) -> Result:
+    root, progress = context.state, context.log
     if provider != "kwok":
         raise LabError("the flexibility experiment runs on kwok", "run it with --provider kwok")
     plan = PLANS[size]
@@ -55,7 +55,7 @@ def run(root: Path, size: str, provider: str, progress: Callable[[str], None]) -
         started=time.perf_counter(),
     )  # fmt: skip
     progress("flexibility: 3 kwok clusters, a first push, and a second version")
-    lab, first = kwok_lab(root, 3, provider)
+    lab, first = kwok_lab(context, 3, provider)
     other = lab.commit_app("experiment: a second version", lambda f: (f / "NOTE").write_text("2"))
     hook_run(root, other)
     commits = [first.commit, other]

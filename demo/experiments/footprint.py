@@ -12,12 +12,11 @@ Lead times and repairs are the lead-time and propagation-drift experiments' to m
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import psutil
 
+from demo.core.context import LabContext
 from demo.core.errors import LabError
 from demo.delivery.lab_delivery import CONFIG_REPO, Delivery
 from demo.experiments.leadtime import AGENT_NAMES
@@ -85,7 +84,8 @@ def idle_polls(lab: Delivery, kind: str, interval: float, window: float) -> tupl
     return len(seen) * per_minute, sum(a.bytes_in + a.bytes_out for a in seen) * per_minute
 
 
-def run(root: Path, size: str, provider: str, progress: Callable[[str], None]) -> Result:
+def run(context: LabContext, size: str, provider: str) -> Result:
+    progress = context.log
     if provider != "kwok":
         raise LabError(f"the {NAME} experiment runs on kwok", "run it with --provider kwok")
     plan = PLANS[size]
@@ -97,7 +97,7 @@ def run(root: Path, size: str, provider: str, progress: Callable[[str], None]) -
         started=time.perf_counter(),
     )  # fmt: skip
     progress(f"{NAME}: 3 kwok clusters and a first push")
-    lab, _ = kwok_lab(root, 3, provider)
+    lab, _ = kwok_lab(context, 3, provider)
     for kind, name in AGENTS.items():
         progress(f"{NAME}: {name}, memory and CPU while idle ({plan.cpu_window:g} s)")
         lab.start_agents(interval=60, kind=kind)

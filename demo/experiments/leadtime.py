@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
+from demo.core.context import LabContext
 from demo.core.errors import LabError
 from demo.experiments.measure import hook_run, kwok_lab, lead_times
 from demo.experiments.results import Result, summarise
@@ -47,7 +46,8 @@ WEBHOOK_INTERVAL = 300  # polls so rare while the webhook is measured that only 
 SEED = 7
 
 
-def run(root: Path, size: str, provider: str, progress: Callable[[str], None]) -> Result:
+def run(context: LabContext, size: str, provider: str) -> Result:
+    root, progress = context.state, context.log
     plan = PLANS[size]
     agents = plan.agents if provider == "kwok" else ("ours",)  # Flux's images need internet
     result = Result(
@@ -68,7 +68,7 @@ def run(root: Path, size: str, provider: str, progress: Callable[[str], None]) -
         started=time.perf_counter(),
     )
     progress(f"lead time: {plan.clusters} {provider} clusters and a first push")
-    lab, first = kwok_lab(root, plan.clusters, provider)
+    lab, first = kwok_lab(context, plan.clusters, provider)
     samples = result.samples
 
     progress(f"lead time: push with the image build ({plan.build_runs} app commits)")

@@ -11,6 +11,7 @@ from pathlib import Path
 import yaml
 from lightkube.resources.apps_v1 import Deployment
 
+from demo.core.context import LabContext
 from demo.core.entrypoints import python_m
 from demo.core.errors import LabError
 from demo.core.git import WorkTree, author_env
@@ -140,15 +141,17 @@ def _tail(path: Path, lines: int = 5) -> str:
     return " | ".join(line.strip() for line in said if line.strip()) or "(empty)"
 
 
-def kwok_lab(root: Path, clusters: int = 3, provider: str = "kwok") -> tuple[Delivery, RunRecord]:
-    """Clusters up in the lab state `root` (three kwok ones by default), the app pushed."""
+def kwok_lab(
+    context: LabContext, clusters: int = 3, provider: str = "kwok"
+) -> tuple[Delivery, RunRecord]:
+    """Clusters up in the lab `context` (three kwok ones by default), the app pushed."""
     run(
         [*python_m("cli"), "up", "--provider", provider, "--clusters", str(clusters)],
         cwd=ROOT,
-        env={**os.environ, "TELLIT_LAB_STATE": str(root)},
+        env={**os.environ, **context.child_env()},
         timeout=900,
     )
-    lab = Delivery(root, log=lambda message: None)
+    lab = Delivery(context.quiet())
     lab.prepare()
     first = lab.push()
     assert first.ok, first

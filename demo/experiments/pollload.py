@@ -30,6 +30,7 @@ from pathlib import Path
 import psutil
 import requests
 
+from demo.core.context import LabContext
 from demo.core.git import WorkTree, author_env
 from demo.delivery.agent.gitpoll import ls_refs_request
 from demo.experiments.results import Result
@@ -223,7 +224,8 @@ def seed_repository(server: GitServer, work: Path, tags: int) -> None:
     tree.push(server.push_url("config"), "main", "--tags")
 
 
-def run_experiment(root: Path, size: str, progress: Callable[[str], None]) -> Result:
+def run_experiment(lab: LabContext, size: str) -> Result:
+    root, progress = lab.state, lab.log
     plan = PLANS[size]
     result = Result(
         NAME,
@@ -243,7 +245,7 @@ def run_experiment(root: Path, size: str, progress: Callable[[str], None]) -> Re
         },
         started=time.perf_counter(),
     )
-    server = GitServer(root / "git")
+    server = GitServer(lab)
     server.start()
     registry = LocalRegistry(root / "registry").start()
     try:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from demo.core.context import LabContext
 from demo.core.errors import LabError
 from demo.experiments import bundle, credentials, drift, flexibility, footprint, leadtime, pollload
 from demo.experiments.results import RESULTS, Result, write
@@ -19,7 +20,7 @@ class Experiment:
     name: str
     title: str
     clusters: bool  # whether it brings up clusters (and so takes a provider)
-    run: Callable[[Path, str, str, Callable[[str], None]], Result]
+    run: Callable[[LabContext, str, str], Result]  # the lab, its size, the provider
     # Where it can run: stopping a cluster, or Flux built here, needs kwok; lead time runs on
     # kind too (real pods, the agent in its cluster) and writes lead-time-kind.json.
     providers: tuple[str, ...] = ("kwok",)
@@ -37,7 +38,7 @@ EXPERIMENTS = {
             pollload.NAME,
             pollload.TITLE,
             False,
-            lambda root, size, provider, progress: pollload.run_experiment(root, size, progress),
+            lambda lab, size, provider: pollload.run_experiment(lab, size),
             ("kwok", "kind"),  # no clusters: the same on either
         ),
         # Removes the lab's images and runs make demo PROVIDER=kind on a fresh clone: run by
@@ -46,7 +47,7 @@ EXPERIMENTS = {
             bundle.NAME,
             bundle.TITLE,
             False,
-            lambda root, size, provider, progress: bundle.run_experiment(size, progress),
+            lambda lab, size, provider: bundle.run_experiment(size, lab.log),
             ("kind",),
         ),
     )
@@ -67,22 +68,23 @@ SHARED_ORDER = (
 
 def run_experiment(
     name: str,
+    lab: LabContext,
     size: str = "full",
     provider: str = "kwok",
     out: Path = RESULTS,
-    progress: Callable[[str], None] = print,
-    root: Path | None = None,
+    shared: bool = False,
 ) -> Path:
-    """Run one experiment on a fresh lab state (or on `root`, a lab state shared by small
-    runs and torn down by whoever made it); the result file written."""
+    """Run one experiment on a fresh lab state beside `lab` (the reader's, whose tools and
+    log it uses), or on `lab` itself when `shared` (a lab state shared by small runs and torn
+    down by whoever made it); the result file written."""
     experiment = EXPERIMENTS[name]
     if provider not in experiment.providers:
         raise LabError(
             f"the {name} experiment runs on {' or '.join(experiment.providers)}, not {provider}",
             f"run it with --provider {experiment.providers[0]}",
         )
-    if root is None:
-        with own_lab(name) as root:
-            return run_experiment(name, size, provider, out, progress, root)
-    result = experiment.run(root, size, provider, progress)
+    if not shared:
+        with own_lab(name, lab) as own:
+            return run_experiment(name, own, size, provider, out, shared=True)
+    result = experiment.run(lab, size, provider)
     return write(result, time.perf_counter(), out)

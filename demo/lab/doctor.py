@@ -15,6 +15,7 @@ from pathlib import Path
 from demo.clusters import provider as get_provider
 from demo.core import docker
 from demo.core.checks import Check
+from demo.core.context import LabContext
 from demo.core.run import CommandError
 
 MIN_MEMORY_GB = 8
@@ -113,16 +114,16 @@ def git() -> Check:
     return Check("git", found is not None, found or "missing", NEEDS["git"].fix)
 
 
-def all_checks(provider: str, root: Path) -> list[Check]:
-    """The shared checks, then the provider's own, for a lab state at `root`."""
+def all_checks(provider: str, lab: LabContext) -> list[Check]:
+    """The shared checks, then the provider's own, for the lab `lab`."""
     return [
         docker_running(),
         memory(),
         cores(),
         architecture(),
-        disk(root),
+        disk(lab.state),
         git(),
-        *get_provider(provider, root=root / provider).available(),
+        *get_provider(provider, lab).available(),
     ]
 
 

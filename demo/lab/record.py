@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from demo.clusters import Cluster, Provider, provider
+from demo.core.context import LabContext
 from demo.core.errors import LabError
 from demo.core.paths import write_atomic
 from demo.services.registry import LocalRegistry, Registry
@@ -39,11 +40,11 @@ class LabRecord:
     def save(self, root: Path) -> None:
         write_atomic(root / "lab.json", json.dumps(asdict(self), indent=2), mode=0o644)
 
-    def owner(self, root: Path) -> Provider:
-        return provider(self.provider, root=root / self.provider, **self.options)
+    def owner(self, lab: LabContext) -> Provider:
+        return provider(self.provider, lab, **self.options)
 
-    def clusters_of(self, root: Path) -> list[Cluster]:
-        known = {c.name: c for c in self.owner(root).list()}
+    def clusters_of(self, lab: LabContext) -> list[Cluster]:
+        known = {c.name: c for c in self.owner(lab).list()}
         return [known[n] for n in self.clusters if n in known]
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -19,9 +19,9 @@ import psutil
 
 from demo.clusters import provider
 from demo.core import docker
+from demo.core.context import LabContext
 from demo.core.errors import LabError
 from demo.core.naming import STATE_LABEL, state_owner
-from demo.core.paths import state_dir
 from demo.core.processes import runs_from, wait_finished
 from demo.core.run import CommandError
 from demo.services.background import Service
@@ -63,14 +63,15 @@ def processes_under(root: Path) -> list[psutil.Process]:
     return [p for p in psutil.process_iter() if runs_from(p, root)]
 
 
-def down(root: Path, log: Callable[[str], None] = print) -> list[str]:
+def down(lab: LabContext) -> list[str]:
     """Remove the lab's clusters, containers, networks, processes and state; what is left."""
+    root, log = lab.state, lab.log
     problems: list[str] = []
     for name in CLUSTER_PROVIDERS:
         if not (root / name).is_dir():
             continue
         try:
-            problems += provider(name, root=root / name).cleanup(log)
+            problems += provider(name, lab).cleanup(log)
         except (LabError, OSError) as error:  # one provider failing must not stop the rest
             problems.append(f"the {name} clusters: {error}")
     for service in services(root):
@@ -108,8 +109,8 @@ def leftovers(root: Path) -> list[str]:
     return left
 
 
-def refuse_beside_a_lab() -> None:
-    yours = state_dir()
+def refuse_beside_a_lab(yours: Path) -> None:
+    """Refuse while the reader's lab (state `yours`) is up."""
     if (yours / "lab.json").is_file():
         # Cleanup removes only what its own state made, but two labs share names that are
         # fixed (tellit-registry on port 5001, the kind clusters, the git mirror): the second
@@ -122,18 +123,19 @@ def refuse_beside_a_lab() -> None:
 
 
 @contextmanager
-def own_lab(name: str) -> Iterator[Path]:
-    """A lab state of its own for what runs inside (experiments, a recording), torn down after
+def own_lab(name: str, lab: LabContext) -> Iterator[LabContext]:
+    """A lab state of its own for what runs inside (experiments, a recording), beside the
+    reader's `lab` (refused while that one is up), with its tools and log; torn down after
     whatever happened, and checked: anything left behind is an error (after the body's own
-    error, if any). The body is handed the folder and passes it on; the environment is left
-    as it was (a child process that needs it gets TELLIT_LAB_STATE in its own env)."""
-    refuse_beside_a_lab()
+    error, if any). The body is handed the context and passes it on; the environment is left
+    as it was (a child process gets the folders from `child_env`)."""
+    refuse_beside_a_lab(lab.state)
     with tempfile.TemporaryDirectory(prefix=f"tellit-{name}-") as folder:
-        root = Path(folder) / "lab"
+        own = lab.at(Path(folder) / "lab")
         try:
-            yield root
+            yield own
         finally:
-            left = down(root, log=lambda message: None)
+            left = down(own.quiet())
         if left:
             raise LabError(
                 f"the {name} lab left something behind: {'; '.join(left)}",

@@ -44,6 +44,7 @@ from rich.table import Table
 
 from demo.clusters.kind import nodeimage
 from demo.core import docker, versions
+from demo.core.context import LabContext
 from demo.core.errors import LabError
 from demo.core.git import try_git
 from demo.core.paths import REPO, cache_root
@@ -95,7 +96,7 @@ def platforms_arg(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
-def fetch_tools(log: Log, platforms: tuple[str, ...] = ALL_PLATFORMS) -> list[Entry]:
+def fetch_tools(lab: LabContext, platforms: tuple[str, ...] = ALL_PLATFORMS) -> list[Entry]:
     """kind and kubectl per platform; this machine's are the ones the lab already built."""
     entries = []
     for system, arch in provision.PLATFORMS:
@@ -107,8 +108,8 @@ def fetch_tools(log: Log, platforms: tuple[str, ...] = ALL_PLATFORMS) -> list[En
             tools = tuple(t for t in wanted if t.name in ("kind", "kubernetes"))
         else:
             tools = provision.cross_tools(system, arch)
-        provision.ensure(log=log, tools=tools)
-        found = provision.binaries(tools=tools)
+        provision.ensure(lab.tools, log=lab.log, tools=tools)
+        found = provision.binaries(lab.tools, tools=tools)
         entries += [Entry(f"bin/{suffix}/{name}", found[name]) for name in ("kind", "kubectl")]
     return entries
 
@@ -168,10 +169,11 @@ def lab_images(log: Log) -> list[str]:
     return [*made, pyimage.ensure(log)]
 
 
-def save_images(work: Path, log: Log) -> tuple[list[Entry], dict[str, list[str]]]:
-    node = nodeimage.ensure(log=log)
+def save_images(work: Path, lab: LabContext) -> tuple[list[Entry], dict[str, list[str]]]:
+    log = lab.log
+    node = nodeimage.ensure(lab.tools, log=log)
     key = node.rsplit("-", 1)[-1]
-    archive = nodeimage.archive_path(key)
+    archive = nodeimage.archive_path(key, lab.tools)
     if not archive.is_file():  # `make node-image` keeps one; a machine that pulled it has not
         archive = work / "node.tar"
         log(f"saving {node}")
@@ -277,17 +279,17 @@ def wheel_platforms(name: str) -> set[str]:
 
 
 def fetch(
-    log: Log, work: Path, platforms: tuple[str, ...] = ALL_PLATFORMS
+    lab: LabContext, work: Path, platforms: tuple[str, ...] = ALL_PLATFORMS
 ) -> tuple[list[Entry], dict[str, list[str]]]:
     """Fill every cache and save the images: what packing needs, without packing."""
-    entries = fetch_tools(log, platforms)
-    folder = fetch_wheels(log, platforms)
+    entries = fetch_tools(lab, platforms)
+    folder = fetch_wheels(lab.log, platforms)
     entries += [
         Entry(f"wheels/{w.name}", w)
         for w in sorted(folder.glob("*.whl"))
         if wheel_platforms(w.name) & set(platforms)
     ]
-    saved, images_in = save_images(work, log)
+    saved, images_in = save_images(work, lab)
     return entries + saved, images_in
 
 
@@ -308,14 +310,15 @@ def main(argv: list[str] | None = None) -> int:
     def log(message: str) -> None:
         print(f"[{time.perf_counter() - started:6.1f} s] {message}", flush=True)
 
+    lab = LabContext.from_environment(log)
     try:
         with tempfile.TemporaryDirectory(prefix="tellit-bundle-") as work:
             if args.fetch_only:
-                fetch_tools(log, args.platforms)
+                fetch_tools(lab, args.platforms)
                 fetch_wheels(log, args.platforms)
                 log(f"caches filled for {', '.join(args.platforms)}: kind, kubectl, the wheels")
                 return 0
-            entries, images_in = fetch(log, Path(work), args.platforms)
+            entries, images_in = fetch(lab, Path(work), args.platforms)
             entries += site_entries(args.site)
             log(f"hashing {len(entries)} files")
             described = manifest(entries, images_in, args.platforms)

@@ -23,7 +23,6 @@ from pathlib import Path
 
 from demo.core import versions
 from demo.core.errors import LabError
-from demo.core.paths import tools_dir
 from demo.core.run import attempt
 
 
@@ -344,24 +343,22 @@ def cross_tools(system: str, arch: str) -> tuple[Tool, Tool]:
     )
 
 
-def binaries(root: Path | None = None, tools: tuple[Tool, ...] = TOOLS) -> dict[str, Path]:
-    """Every binary by name; the caller checks `present()` or calls `ensure()` first."""
-    root = root or tools_dir()
+def binaries(root: Path, tools: tuple[Tool, ...] = TOOLS) -> dict[str, Path]:
+    """Every binary by name under the tools folder `root` (a `LabContext`'s `tools`); the
+    caller checks `present()` or calls `ensure()` first."""
     return {name: path for tool in tools for name, path in tool.paths(root).items()}
 
 
-def missing(root: Path | None = None, tools: tuple[Tool, ...] = TOOLS) -> list[Tool]:
-    root = root or tools_dir()
+def missing(root: Path, tools: tuple[Tool, ...] = TOOLS) -> list[Tool]:
     return [tool for tool in tools if not tool.present(root)]
 
 
 def ensure(
-    root: Path | None = None,
+    root: Path,
     log: Callable[[str], None] = print,
     tools: tuple[Tool, ...] = TOOLS,
 ) -> dict[str, float]:
     """Build every missing tool; a folder appears only once its build is complete."""
-    root = root or tools_dir()
     root.mkdir(parents=True, exist_ok=True)
     if missing(root, tools) and shutil.which("go") is None:  # all there: no Go needed
         raise ProvisionError(

@@ -21,10 +21,11 @@ import re
 import select
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from demo.core.context import LabContext
 from demo.core.errors import LabError
 from demo.core.paths import REPO, write_atomic
 from demo.core.run import start
@@ -182,19 +183,22 @@ def _truncated(text: str, old: str, new: str) -> str:
 
 
 def record_demo(
+    lab: LabContext,
     out: Path = RECORDING,
     provider: str = "kwok",
     clusters: int = 3,
-    progress: Callable[[str], None] = print,
 ) -> Recording:
-    """`python -m demo tour` recorded on a lab state of its own, then taken down."""
+    """`python -m demo tour` recorded on a lab state of its own beside `lab` (the reader's:
+    its tools, its log for progress), then taken down."""
+    progress = lab.log
     argv = [sys.executable, "-m", "demo", "tour", "--provider", provider,
             "--clusters", str(clusters)]  # fmt: skip
     progress(f"recording `python -m demo tour --provider {provider}` (a few minutes)")
     # "recording": its temporary folder (/tmp/tellit-recording-XXXXXXXX) is no shorter than the
     # placeholder it becomes, so scrubbing it keeps every table row's width (keep_width).
-    with own_lab("recording") as state:
-        env = dict(os.environ) | {"TELLIT_LAB_STATE": str(state)}
+    with own_lab("recording", lab) as own:
+        state = own.state
+        env = dict(os.environ) | own.child_env()
         recording = record(argv, env, f"make demo PROVIDER={provider}")
     replacements = {
         str(state): "~/.cache/tell-it-with-a-meme/lab",

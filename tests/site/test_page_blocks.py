@@ -27,10 +27,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from support.helpers import need
-from support.lab import need_docker, need_registry
+from support.lab import lab_at, need_docker, need_flux, need_lab_tools, need_registry
 from support.paths import ROOT
 
+from demo.core.paths import tools_dir
 from demo.toolchain import provision
 
 PAGES = sorted((ROOT / "docs").rglob("*.md"))
@@ -206,7 +206,7 @@ def test_the_encryption_configuration_is_the_mini_lab_s(block):
 @pytest.fixture(scope="module")
 def kwok_cluster(tmp_path_factory):
     """One kwok cluster of this module's own lab state; kubectl on the PATH, as readers have."""
-    need(not provision.missing(), "the lab's Kubernetes tools (run `make provision`)")
+    need_lab_tools()
     from demo.clusters import provider
     from demo.lab.teardown import down
 
@@ -214,13 +214,13 @@ def kwok_cluster(tmp_path_factory):
     before = os.environ.get("TELLIT_LAB_STATE")
     os.environ["TELLIT_LAB_STATE"] = str(state)
     try:
-        cluster = provider("kwok", root=state / "kwok").create("docs")
-        kubectl = provision.binaries()["kubectl"]
+        cluster = provider("kwok", lab_at(state)).create("docs")
+        kubectl = provision.binaries(tools_dir())["kubectl"]
         env = {**os.environ, "KUBECONFIG": str(cluster.kubeconfig),
                "PATH": f"{kubectl.parent}{os.pathsep}{os.environ['PATH']}"}  # fmt: skip
         yield cluster, env
     finally:
-        down(state, log=lambda message: None)
+        down(lab_at(state))
         if before is None:
             os.environ.pop("TELLIT_LAB_STATE", None)
         else:
@@ -283,7 +283,7 @@ def test_each_block_runs_against_a_real_api_server(block, kwok_cluster):
 
 @pytest.mark.provisioned
 def test_the_flux_objects_shown_are_the_ones_the_lab_applies(kwok_cluster):
-    need(not provision.missing(tools=provision.FLUX_TOOLS), "Flux's controllers (`make provision`)")
+    need_flux()
     from demo.cli.main import build_parser
     from demo.delivery.agent.incluster import mirror_url
     from demo.delivery.flux.controllers import crd_files
@@ -298,7 +298,7 @@ def test_the_flux_objects_shown_are_the_ones_the_lab_applies(kwok_cluster):
         kustomization(NAMESPACE, interval),
     ]
     _, env = kwok_cluster
-    for crd in crd_files():
+    for crd in crd_files(tools_dir()):
         done = subprocess.run(["kubectl", "apply", "--server-side", "-f", str(crd)], env=env,
                               capture_output=True, text=True, timeout=60)  # fmt: skip
         assert done.returncode == 0, done.stderr

@@ -9,6 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from demo.core.context import LabContext, Log, silent
+from demo.core.paths import tools_dir
+from demo.toolchain import provision
 from support.helpers import need
 from support.paths import ROOT
 
@@ -22,6 +25,12 @@ GIT_ENV = {
     "GIT_COMMITTER_NAME": "t",
     "GIT_COMMITTER_EMAIL": "t@example.org",
 }
+
+
+def lab_at(state: Path, log: Log = silent) -> LabContext:
+    """The lab context of a test's own lab state: this machine's built tools, no log unless
+    the test keeps one."""
+    return LabContext(state, tools_dir(), log)
 
 
 def demo(
@@ -64,6 +73,17 @@ def need_registry() -> None:
     need(
         shutil.which("docker-registry") is not None,
         "Debian's docker-registry (apt-get install docker-registry)",
+    )
+
+
+def need_lab_tools() -> None:
+    need(not provision.missing(tools_dir()), "the lab's Kubernetes tools (run `make provision`)")
+
+
+def need_flux() -> None:
+    need(
+        not provision.missing(tools_dir(), tools=provision.FLUX_TOOLS),
+        "Flux's controllers (run `make provision`)",
     )
 
 

@@ -39,7 +39,7 @@ from pathlib import Path
 from demo.clusters.kind.shim import UNPRIVILEGED
 from demo.core import docker, versions
 from demo.core.errors import LabError
-from demo.core.paths import PACKAGE, tools_dir
+from demo.core.paths import PACKAGE
 from demo.core.run import CommandError, run
 from demo.toolchain import provision, rootfs
 from demo.toolchain.rootfs import apt_mirror
@@ -183,8 +183,9 @@ def image_name(key: str) -> str:
     return f"{REPOSITORY}:{versions.KUBERNETES}-{key}"
 
 
-def archive_path(key: str, root: Path | None = None) -> Path:
-    return (root or tools_dir()) / f"node-image-{versions.KUBERNETES}-{key}" / "node-image.tar"
+def archive_path(key: str, tools: Path) -> Path:
+    """Where the built image is kept as an archive, in the tools folder `tools`."""
+    return tools / f"node-image-{versions.KUBERNETES}-{key}" / "node-image.tar"
 
 
 def sysctl_lines() -> str:
@@ -216,8 +217,9 @@ class Builder:
 
     STEPS = 6
 
-    def __init__(self, key: str, files: Path, work: Path, log: Log) -> None:
+    def __init__(self, key: str, files: Path, work: Path, tools: Path, log: Log) -> None:
         self.key, self.files, self.work, self.log = key, files, work, log
+        self.tools_root = tools
         self.step = 0
         self.temporary: list[str] = []
 
@@ -239,9 +241,9 @@ class Builder:
     def tools(self) -> dict[str, Path]:
         started = self.announce("tools from Go modules (minutes the first time)")
         all_tools = provision.TOOLS + provision.NODE_TOOLS
-        provision.ensure(log=self.log, tools=all_tools)
+        provision.ensure(self.tools_root, log=self.log, tools=all_tools)
         self.done(started)
-        return provision.binaries(tools=all_tools)
+        return provision.binaries(self.tools_root, tools=all_tools)
 
     def rootfs(self) -> str:
         started = self.announce(
@@ -395,7 +397,7 @@ class Builder:
         )
         image = image_name(self.key)
         docker.build(image, context, timeout=600)
-        save(image, archive_path(self.key))
+        save(image, archive_path(self.key, self.tools_root))
         self.done(started)
         return image
 
@@ -503,8 +505,9 @@ def size_mib(image: str) -> float:
     return int(docker.docker("image", "inspect", "--format", "{{.Size}}", image)) / 2**20
 
 
-def ensure(log: Log = print) -> str:
-    """The node image's name: present, loaded from its archive, or built (minutes)."""
+def ensure(tools: Path, log: Log = print) -> str:
+    """The node image's name: present, loaded from its archive in the tools folder `tools`,
+    or built (minutes)."""
     try:
         files = kind_files()
     except (LabError, OSError) as error:
@@ -520,7 +523,7 @@ def ensure(log: Log = print) -> str:
     if docker.image_exists(image):
         log(f"node image {image}: present")
         return image
-    archive = archive_path(key)
+    archive = archive_path(key, tools)
     if archive.is_file():
         started = time.perf_counter()
         docker.load(archive)
@@ -530,7 +533,7 @@ def ensure(log: Log = print) -> str:
     started = time.perf_counter()
     log(f"node image {image}: building (about 10 minutes on a cold machine, 2 on a warm one)")
     with tempfile.TemporaryDirectory(prefix="tellit-node-image-") as work:
-        builder = Builder(key, files, Path(work), log)
+        builder = Builder(key, files, Path(work), tools, log)
         try:
             binaries = builder.tools()
             rootfs = builder.rootfs()

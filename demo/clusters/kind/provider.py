@@ -39,9 +39,10 @@ from demo.clusters.kind.downloads import kind_binaries
 from demo.clusters.node import Node
 from demo.core import docker, versions
 from demo.core.checks import Check, inotify, port_free
+from demo.core.context import LabContext
 from demo.core.entrypoints import source
 from demo.core.naming import PREFIX, lab_name, short_name
-from demo.core.paths import tools_dir, write_atomic
+from demo.core.paths import write_atomic
 from demo.core.run import CommandError, run
 from demo.toolchain import images, provision
 
@@ -123,8 +124,9 @@ class KindProvider:
     # node is a container the mini-labs reach; the registry is published on the reader's 5001.
     info = ProviderInfo(runs_pods=True, node_access=True, host_ports=kindnet.PORTS)
 
-    def __init__(self, root: Path, image: str | None = None) -> None:
-        self.root = root  # the lab state's kind folder
+    def __init__(self, lab: LabContext, image: str | None = None) -> None:
+        self.root = lab.state / self.name  # the lab state's kind folder
+        self.tools = lab.tools
         self.image = image  # a published node image to use instead of choosing one
 
     # The setup, chosen once by `prepare` and kept in the state folder for later commands.
@@ -146,13 +148,13 @@ class KindProvider:
     def local_setup(self, log: Callable[[str], None]) -> KindSetup:
         # The image first: building it builds every tool it needs. Running clusters needs
         # only kind and kubectl (a warm machine that loads the image builds nothing else).
-        image = nodeimage.ensure(log=log)
+        image = nodeimage.ensure(self.tools, log=log)
         # kubectl alone where an offline bundle brought it, else with the control plane's build.
-        kubectl = "kubectl" if provision.KUBECTL.present(tools_dir()) else "kubernetes"
+        kubectl = "kubectl" if provision.KUBECTL.present(self.tools) else "kubernetes"
         everything = (*provision.TOOLS, *provision.NODE_TOOLS, provision.KUBECTL)
         needed = tuple(tool for tool in everything if tool.name in ("kind", kubectl))
-        provision.ensure(log=log, tools=needed)
-        tools = provision.binaries(tools=needed)
+        provision.ensure(self.tools, log=log, tools=needed)
+        tools = provision.binaries(self.tools, tools=needed)
         shim = ""
         before = self.setup() if self.setup_file.is_file() else None
         if before and before.mode == "local" and before.image == image:

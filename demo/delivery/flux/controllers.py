@@ -26,6 +26,7 @@ from lightkube import ApiError, Client
 from lightkube.generic_resource import create_namespaced_resource
 
 from demo.clusters.base import Cluster
+from demo.core.context import LabContext
 from demo.core.entrypoints import python_m
 from demo.core.errors import LabError
 from demo.core.processes import free_port, free_ports, listening, wait_closed
@@ -129,9 +130,9 @@ def _found(api: Client, resource, name: str, namespace: str) -> dict:
         return {}
 
 
-def crd_files(root: Path | None = None) -> list[Path]:
-    """The CRDs of the controllers the lab built, kept beside their binaries."""
-    root = root or provision.tools_dir()
+def crd_files(root: Path) -> list[Path]:
+    """The CRDs of the controllers the lab built into the tools folder `root`, kept beside
+    their binaries."""
     files = []
     for tool in provision.FLUX_TOOLS:
         files += sorted((tool.folder(root) / "crds").glob("*.yaml"))
@@ -165,10 +166,11 @@ def healthy(port: int) -> bool:
 class FluxOnHost:
     """Flux's two controllers and the receiver for one cluster, as lab services."""
 
-    def __init__(self, cluster: Cluster, namespace: str, root: Path) -> None:
+    def __init__(self, cluster: Cluster, namespace: str, lab: LabContext) -> None:
         self.cluster = cluster
         self.namespace = namespace
-        self.root = root  # the lab state
+        self.root = lab.state
+        self.tools = lab.tools
 
     def service(self, part: str) -> Service:
         return Service.named(f"flux-{part}-{self.cluster.name}", self.root / "services")
@@ -199,7 +201,7 @@ class FluxOnHost:
         GitRepository polls every `fetch_interval` (default: `interval`); the Kustomization
         applies, and repairs drift, every `interval`."""
         if crds:
-            files = crd_files()
+            files = crd_files(self.tools)
             if len(files) < 2:
                 raise FluxError(
                     "Flux's controllers are not built",
@@ -227,7 +229,7 @@ class FluxOnHost:
         """Start what is not running (the receiver alone where Flux runs in the cluster);
         the receiver's port, for the git server's hook."""
         folder = self.root / "flux" / self.cluster.name
-        binaries = provision.binaries(tools=provision.FLUX_TOOLS)
+        binaries = provision.binaries(self.tools, tools=provision.FLUX_TOOLS)
         ports = self.ports() or {"receiver": {"webhook": free_port()}}
         if controllers and "source-controller" not in ports:
             metrics, health, storage, metrics_k, health_k = free_ports(5)

@@ -11,10 +11,11 @@ import sys
 from pathlib import Path
 
 from demo.core import git
+from demo.core.context import LabContext
 from demo.core.entrypoints import module, python_m
 from demo.core.errors import LabError
 from demo.core.naming import check_name
-from demo.core.paths import REPO, cache_root, write_atomic
+from demo.core.paths import REPO, write_atomic
 from demo.core.processes import listening
 from demo.services.background import Service
 from demo.services.git.accesslog import Access, read_log
@@ -41,12 +42,13 @@ class GitServer:
 
     def __init__(
         self,
-        root: Path,  # the lab state's git folder: passed, never found (`state_dir()` is the CLI's)
+        lab: LabContext,  # its folder is the lab state's `git`; its hooks get the lab's env
         hook_url: str = "",
         options: tuple[str, ...] = (),
         hook_secret: str = "",
     ) -> None:
-        self.root = root
+        self.lab = lab
+        self.root = lab.state / "git"
         self.options = options  # extra flags of the server process (limits, in tests)
         self.hook_secret = hook_secret
         self.repos = self.root / "repos"
@@ -138,8 +140,7 @@ class GitServer:
         env["TELLIT_HOOK_SECRET"] = self.signing_secret()
         # Hooks run with HOME set to the repositories (http-backend's need): name the lab's
         # folders outright so that what a hook starts finds the same tools and state.
-        env["TELLIT_CACHE"] = str(cache_root())
-        env["TELLIT_LAB_STATE"] = str(self.root.parent)
+        env |= self.lab.child_env()
         self.service.start(argv, ready=lambda: listening(port), env=env, port=port)
 
     def stop(self) -> None:

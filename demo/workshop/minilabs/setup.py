@@ -4,9 +4,9 @@ app's image on its nodes where pods run."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 from demo.core import docker
+from demo.core.context import LabContext
 from demo.core.errors import LabError
 from demo.lab.record import LabRecord
 from demo.toolchain.images import build_app
@@ -16,13 +16,14 @@ IMAGE = "tellit-minilab-app:v1"
 
 
 def bench_for(
-    root: Path, track: Track, say: Callable[[str], None], cluster_name: str = ""
+    lab: LabContext, track: Track, say: Callable[[str], None], cluster_name: str = ""
 ) -> Bench:
+    root = lab.state
     record = LabRecord.load(root)
     if record is None:
         raise LabError("the lab is not up", "bring it up with `python -m demo up`")
-    owner = record.owner(root)
-    clusters = record.clusters_of(root)
+    owner = record.owner(lab)
+    clusters = record.clusters_of(lab)
     chosen = [c for c in clusters if c.name == cluster_name] if cluster_name else clusters[:1]
     if not chosen:
         raise LabError(

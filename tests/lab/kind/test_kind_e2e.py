@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import pytest
 import requests
 from support.kind_lab import KIND_LAB, KindLab, read_sysctls, volumes
-from support.lab import demo, need_docker, tour_rows
+from support.lab import demo, lab_at, need_docker, tour_rows
 
 from demo.clusters.kind.provider import KindProvider
 from demo.core import signing
@@ -59,9 +59,9 @@ def kind_lab(request):
     lab = request.config.stash.get(KIND_LAB, None) or KindLab.start()
     code, output = lab.wait()
     try:
-        yield Made(code, output), KindProvider(root=lab.state / "kind"), lab.before, lab.state
+        yield Made(code, output), KindProvider(lab_at(lab.state)), lab.before, lab.state
     finally:
-        assert down(lab.state, log=lambda message: None) == [], "down left something behind"
+        assert down(lab_at(lab.state)) == [], "down left something behind"
         assert volumes() <= lab.volumes_before, "down left the nodes' volumes behind"
 
 
@@ -240,7 +240,7 @@ def test_each_minilab_track_passes_its_own_checks_on_kind(kind_lab, track):
     steps = TRACKS[track].steps
     assert walked.stdout.count("check: ok") == len(steps), walked.stdout[-4000:]
     assert "skipped" not in walked.stdout
-    node = KindProvider(root=state / "kind").node("west")
+    node = KindProvider(lab_at(state)).node("west")
     if track == "secrets":  # read etcd here, not through the track: the Secret is ciphertext
         value = node.etcd_value("/registry/secrets/minilab-secrets/db")
         assert value.startswith(b"k8s:enc:secretbox:v1:key1:")

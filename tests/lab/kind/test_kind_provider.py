@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 from support.helpers import serve_folder
+from support.lab import lab_at
 
 from demo.clusters import provider
 from demo.clusters.base import ClusterError
@@ -30,7 +31,7 @@ from demo.core.errors import LabError
 from demo.core.naming import lab_name, short_name, state_owner
 
 
-def test_names_carry_the_lab_prefix_and_are_checked():
+def test_names_carry_the_lab_prefix_and_are_checked(tmp_path):
     assert lab_name("east") == "tellit-east"
     for bad in ("East", "-x", "a_b", "x" * 40, "", "east\n", "east\nwest", " east"):
         with pytest.raises(LabError, match="not valid") as caught:
@@ -40,7 +41,7 @@ def test_names_carry_the_lab_prefix_and_are_checked():
     for foreign in ("tellit-east\n", "kind-east", "tellit-"):
         assert short_name(foreign) is None, "a name that is not the lab's is never taken for one"
     with pytest.raises(ClusterError, match="unknown cluster provider"):
-        provider("minikube")
+        provider("minikube", lab_at(tmp_path))
 
 
 def test_node_image_is_pinned_by_digest():
@@ -84,20 +85,20 @@ def test_kind_cluster_is_built_with_our_binaries(tmp_path, monkeypatch):
         binary.chmod(0o755)
     monkeypatch.setenv("TELLIT_KIND", str(kind))
     monkeypatch.setenv("TELLIT_KUBECTL", str(kubectl))
-    owner = KindProvider(root=tmp_path / "kind-state")
+    owner = KindProvider(lab_at(tmp_path / "state"))
     cluster = owner._kind_cluster("east")
     assert cluster.name == "tellit-east"
     assert cluster.kind_path == kind and cluster.kubectl_path == kubectl
     assert cluster.image == versions.KIND_NODE_IMAGE
-    assert cluster.kubeconfig_path == tmp_path / "kind-state" / "kubeconfigs" / "tellit-east.yaml"
-    assert (tmp_path / "kind-state" / ".pytest-kind").is_dir(), "its folder stays in lab state"
+    assert cluster.kubeconfig_path == tmp_path / "state/kind/kubeconfigs/tellit-east.yaml"
+    assert (tmp_path / "state/kind/.pytest-kind").is_dir(), "its folder stays in lab state"
     assert owner._cluster("east").kubectl_path == kubectl, "the cluster carries its own kubectl"
 
 
 def test_a_brought_binary_must_exist(tmp_path, monkeypatch):
     monkeypatch.setenv("TELLIT_KIND", str(tmp_path / "nowhere" / "kind"))
     with pytest.raises(DownloadError, match="TELLIT_KIND=") as caught:
-        KindProvider(root=tmp_path).binaries()
+        KindProvider(lab_at(tmp_path)).binaries()
     assert "unset it" in caught.value.fix
 
 

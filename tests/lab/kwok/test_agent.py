@@ -12,7 +12,7 @@ import requests
 from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import ConfigMap, Event, Namespace
 from lightkube.resources.rbac_authorization_v1 import RoleBinding
-from support.helpers import need
+from support.lab import lab_at, need_lab_tools
 from support.manifests import Repo, configmap, deployment
 
 from demo.clusters import provider
@@ -22,7 +22,6 @@ from demo.delivery.agent.settings import Settings
 from demo.kube.accounts import namespaced_role, service_account_kubeconfig
 from demo.kube.api import KubeError, apply_all, client
 from demo.services.git.server import GitServer
-from demo.toolchain import provision
 
 pytestmark = pytest.mark.provisioned
 
@@ -31,14 +30,14 @@ NAMESPACE = "shop"
 
 @pytest.fixture
 def lab(lab_state, tmp_path):
-    need(not provision.missing(), "the lab's Kubernetes tools (run `make provision`)")
-    cluster = provider("kwok", root=lab_state / "kwok").create("pull")
+    need_lab_tools()
+    cluster = provider("kwok", lab_at(lab_state)).create("pull")
     cluster.kubectl("apply", "-f", "-", input=namespaced_role(NAMESPACE, "agent"))
     cluster.kubectl("create", "namespace", "elsewhere")
     agent_view = service_account_kubeconfig(
         cluster, NAMESPACE, "agent", lab_state / "agent.yaml", duration="2h"
     )
-    server = GitServer(lab_state / "git", hook_secret="s3cret")
+    server = GitServer(lab_at(lab_state), hook_secret="s3cret")
     server.start()
     server.create_repo("config")
     repo = Repo(server, tmp_path / "work")
@@ -384,7 +383,7 @@ def test_a_signed_webhook_wakes_the_agent_and_a_forged_one_does_not(lab, lab_sta
     port = hook.server_address[1]
     # The git server's hook calls this agent on every push.
     server.stop()
-    woken = GitServer(lab_state / "git", hook_url=f"http://127.0.0.1:{port}/", hook_secret="s3cret")
+    woken = GitServer(lab_at(lab_state), hook_url=f"http://127.0.0.1:{port}/", hook_secret="s3cret")
     woken.start()
     thread = threading.Thread(target=agent.run, daemon=True)
     thread.start()
@@ -436,7 +435,7 @@ def test_a_commit_that_failed_for_a_passing_reason_is_applied_once_it_passes(lab
     agent, repo, admin, _, messages = lab
     good = repo.commit({"app.yaml": [deployment("a")]}, "good")
     agent.round()
-    kwok = provider("kwok", root=lab_state / "kwok")
+    kwok = provider("kwok", lab_at(lab_state))
     kwok.stop("pull")
     try:
         later = repo.commit({"app.yaml": [deployment("b")]}, "while the cluster is down")

@@ -8,12 +8,19 @@ import sys
 
 import psutil
 import pytest
-from support.helpers import need
-from support.lab import demo, demo_env, need_docker, need_registry, tour_rows
+from support.lab import (
+    demo,
+    demo_env,
+    lab_at,
+    need_docker,
+    need_flux,
+    need_lab_tools,
+    need_registry,
+    tour_rows,
+)
 from support.paths import ROOT
 
 from demo.delivery.lab_delivery import Delivery
-from demo.toolchain import provision
 
 pytestmark = pytest.mark.provisioned
 
@@ -31,7 +38,7 @@ def make_demo(state, *settings: str) -> subprocess.CompletedProcess:
 
 
 def test_make_demo_twice_then_push_and_agent_commands(lab_state):
-    need(not provision.missing(), "the lab's Kubernetes tools (run `make provision`)")
+    need_lab_tools()
     need_docker()
     need_registry()
     make = make_demo(lab_state, "PROVIDER=kwok", "CLUSTERS=2")
@@ -74,7 +81,7 @@ def test_make_demo_twice_then_push_and_agent_commands(lab_state):
 def test_push_works_on_a_lab_just_brought_up(lab_state):
     """`push` before any `agent start` said "repository ... app.git not found": `up` makes
     the repositories and accounts that push needs."""
-    need(not provision.missing(), "the lab's Kubernetes tools (run `make provision`)")
+    need_lab_tools()
     need_docker()
     need_registry()
     up = demo("up", "--provider", "kwok", "--clusters", "1", state=lab_state)
@@ -85,7 +92,7 @@ def test_push_works_on_a_lab_just_brought_up(lab_state):
 
 
 def test_the_walkthrough_checks_each_step_and_waits_for_the_attendee(lab_state):
-    need(not provision.missing(), "the lab's Kubernetes tools (run `make provision`)")
+    need_lab_tools()
     need_docker()
     need_registry()
     walk = demo("lab", "--provider", "kwok", "--clusters", "1", "--yes", state=lab_state)
@@ -110,8 +117,8 @@ def test_the_walkthrough_checks_each_step_and_waits_for_the_attendee(lab_state):
 
 
 def test_make_demo_with_flux_then_stop_leaves_the_app_and_no_flux(lab_state):
-    need(not provision.missing(), "the lab's Kubernetes tools (run `make provision`)")
-    need(not provision.missing(tools=provision.FLUX_TOOLS), "Flux's controllers (`make provision`)")
+    need_lab_tools()
+    need_flux()
     need_docker()
     need_registry()
     make = make_demo(lab_state, "PROVIDER=kwok", "CLUSTERS=1", "AGENT=flux")
@@ -125,7 +132,7 @@ def test_make_demo_with_flux_then_stop_leaves_the_app_and_no_flux(lab_state):
 
     stopped = demo("agent", "stop", state=lab_state)
     assert stopped.returncode == 0 and "push mode" in stopped.stdout
-    cluster = Delivery(lab_state, log=lambda m: None).clusters[0]
+    cluster = Delivery(lab_at(lab_state, lambda m: None)).clusters[0]
     left = cluster.kubectl(
         "get", "-n", "shop", "-o", "name", "deployments,kustomizations,gitrepositories"
     )
@@ -147,7 +154,7 @@ def flux_processes() -> list[str]:
 
 
 def test_minilab_tracks_run_on_kwok_what_needs_no_pod_and_say_why_they_skip_the_rest(lab_state):
-    need(not provision.missing(), "the lab's Kubernetes tools (run `make provision`)")
+    need_lab_tools()
     need_docker()
     need_registry()
     secrets = demo("lab", "--track", "secrets", "--provider", "kwok", "--yes", state=lab_state)

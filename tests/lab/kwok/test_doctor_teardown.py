@@ -14,22 +14,20 @@ from pathlib import Path
 
 import psutil
 import pytest
-from support.helpers import need
-from support.lab import demo, need_docker, need_registry
+from support.lab import demo, lab_at, need_docker, need_lab_tools, need_registry
 from support.paths import ROOT
 
 from demo.clusters import ClusterError, provider
 from demo.core.processes import listening
-from demo.toolchain import provision
 
 pytestmark = pytest.mark.provisioned
 
 
 def test_existing_contexts_are_used_and_never_deleted(lab_state):
-    need(not provision.missing(), "the lab's Kubernetes tools (run `make provision`)")
-    kwok = provider("kwok", root=lab_state / "kwok")
+    need_lab_tools()
+    kwok = provider("kwok", lab_at(lab_state))
     made = kwok.create("existing")
-    existing = provider("kubeconfig", kubeconfig=made.kubeconfig)
+    existing = provider("kubeconfig", lab_at(lab_state), kubeconfig=made.kubeconfig)
     assert existing.names(3) == [made.context], "every context, whatever the count"
     cluster = existing.create(made.context)
     assert cluster.context == made.context and cluster.provider == "kubeconfig"
@@ -44,7 +42,7 @@ def test_existing_contexts_are_used_and_never_deleted(lab_state):
 
 
 def test_up_status_down(lab_state):
-    need(not provision.missing(), "the lab's Kubernetes tools (run `make provision`)")
+    need_lab_tools()
     need_docker()
     need_registry()
     up = demo("up", "--provider", "kwok", "--clusters", "2", state=lab_state)
@@ -86,7 +84,7 @@ def test_up_status_down(lab_state):
 
 
 def test_a_killed_up_is_cleaned_by_down(lab_state):
-    need(not provision.missing(), "the lab's Kubernetes tools (run `make provision`)")
+    need_lab_tools()
     process = subprocess.Popen(
         [sys.executable, "-m", "demo", "up", "--provider", "kwok", "--clusters", "2"],
         cwd=ROOT,

@@ -9,23 +9,21 @@ import os
 import subprocess
 
 import pytest
-from support.helpers import need
-from support.lab import need_docker, need_registry
+from support.lab import lab_at, need_docker, need_flux, need_lab_tools, need_registry
 from support.paths import ROOT
 
 from demo.cli.main import main
 from demo.core.errors import LabError
 from demo.experiments.results import ResultError, check
 from demo.experiments.runner import run_experiment
-from demo.toolchain import provision
 
 
 @pytest.fixture(scope="module")
 def small_run(tmp_path_factory):
     """`python -m demo experiment all --small` (what `make experiments SMALL=1` runs), once,
     in a lab state of its own; the folder of its results."""
-    need(not provision.missing(), "the lab's Kubernetes tools (run `make provision`)")
-    need(not provision.missing(tools=provision.FLUX_TOOLS), "Flux's controllers (`make provision`)")
+    need_lab_tools()
+    need_flux()
     need_docker()
     need_registry()
     folder = tmp_path_factory.mktemp("experiments")
@@ -162,7 +160,7 @@ def test_propagation_and_drift_small(small_run):
 def test_an_experiment_refuses_a_provider_it_cannot_run_on(tmp_path, monkeypatch):
     monkeypatch.setenv("TELLIT_LAB_STATE", str(tmp_path / "lab"))
     with pytest.raises(LabError) as caught:
-        run_experiment("credentials", "small", "kind", tmp_path / "out", lambda m: None)
+        run_experiment("credentials", lab_at(tmp_path / "lab"), "small", "kind", tmp_path / "out")
     assert "runs on kwok, not kind" in caught.value.message
     assert not (tmp_path / "lab").exists() and not (tmp_path / "out").exists()
 
@@ -209,7 +207,7 @@ def test_an_experiment_refuses_to_run_beside_a_lab_that_is_up(tmp_path, monkeypa
     monkeypatch.setenv("TELLIT_LAB_STATE", str(state))
     out = tmp_path / "results"
     with pytest.raises(LabError) as caught:
-        run_experiment("polling-load", "small", "kwok", out, lambda m: None)
+        run_experiment("polling-load", lab_at(state), "small", "kwok", out)
     assert "take yours down first" in caught.value.fix
     assert not out.exists()  # nothing written
     assert sorted(p.name for p in state.iterdir()) == ["lab.json"]  # nothing started

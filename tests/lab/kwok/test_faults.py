@@ -14,8 +14,7 @@ import time
 
 import pytest
 from lightkube.resources.core_v1 import ConfigMap
-from support.helpers import need
-from support.lab import need_docker, need_registry
+from support.lab import lab_at, need_docker, need_lab_tools, need_registry
 
 from demo.clusters import create_all, provider
 from demo.core.errors import LabError
@@ -26,7 +25,6 @@ from demo.lab.record import LabRecord, start_registry
 from demo.services.background import Service
 from demo.services.git.server import GitServer
 from demo.services.registry import LocalRegistry
-from demo.toolchain import provision
 
 pytestmark = pytest.mark.provisioned
 
@@ -34,16 +32,16 @@ pytestmark = pytest.mark.provisioned
 @pytest.fixture
 def delivery(lab_state):
     """A lab as `up` leaves it (two kwok clusters, registry, git server), ready for delivery."""
-    need(not provision.missing(), "the lab's Kubernetes tools (run `make provision`)")
+    need_lab_tools()
     need_docker()
     need_registry()
-    owner = provider("kwok", root=lab_state / "kwok")
+    owner = provider("kwok", lab_at(lab_state))
     clusters = create_all(owner, ["east", "west"], progress=lambda message: None)
     LabRecord("kwok", ["east", "west"]).save(lab_state)
     start_registry(owner, clusters, lab_state)
-    GitServer(lab_state / "git").start()
+    GitServer(lab_at(lab_state)).start()
     messages: list[str] = []
-    lab = Delivery(lab_state, log=messages.append)
+    lab = Delivery(lab_at(lab_state, messages.append))
     lab.prepare()
     return lab
 

@@ -13,7 +13,7 @@ import requests
 from lightkube import ApiError
 from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import ConfigMap, Pod, Secret
-from support.helpers import need
+from support.lab import lab_at, need_flux, need_lab_tools
 from support.manifests import Repo, configmap, deployment
 
 from demo.clusters import create_all, provider
@@ -30,7 +30,6 @@ from demo.delivery.flux.objects import (
 from demo.delivery.flux.receiver import GitRepository
 from demo.kube.api import client
 from demo.services.git.server import GitServer
-from demo.toolchain import provision
 
 pytestmark = pytest.mark.provisioned
 
@@ -44,25 +43,22 @@ APPLY_INTERVAL = 2
 
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory):
-    need(not provision.missing(), "the lab's Kubernetes tools (run `make provision`)")
-    need(
-        not provision.missing(tools=provision.FLUX_TOOLS),
-        "Flux's controllers (run `make provision`)",
-    )
+    need_lab_tools()
+    need_flux()
     state = tmp_path_factory.mktemp("flux-lab") / "lab"
     patch = pytest.MonkeyPatch()
     patch.setenv("TELLIT_LAB_STATE", str(state))  # for the `python -m demo` it runs
-    server = GitServer(state / "git", hook_secret=SECRET)
+    server = GitServer(lab_at(state), hook_secret=SECRET)
     server.start()
     server.create_repo("config")
     repo = Repo(server, tmp_path_factory.mktemp("flux-work") / "work")
     repo.commit({"app.yaml": [deployment("0")]}, "the first commit")
     clusters = create_all(
-        provider("kwok", root=state / "kwok"), ["fa", "fb", "fc"], progress=lambda m: None
+        provider("kwok", lab_at(state)), ["fa", "fb", "fc"], progress=lambda m: None
     )
     hosts = []
     for cluster in clusters:
-        host = flux.FluxOnHost(cluster, NAMESPACE, state)
+        host = flux.FluxOnHost(cluster, NAMESPACE, lab_at(state))
         host.install(server.url("config"), APPLY_INTERVAL, fetch_interval=FETCH_INTERVAL)
         ports = host.start(SECRET, log=lambda m: None)
         server.subscribe("config", f"http://127.0.0.1:{ports['webhook']}/")
@@ -74,7 +70,7 @@ def fleet(tmp_path_factory):
     for host in hosts:
         host.stop()
     server.stop()
-    problems = down(state, log=lambda message: None)
+    problems = down(lab_at(state))
     patch.undo()
     assert problems == [], problems
 

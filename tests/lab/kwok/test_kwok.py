@@ -9,10 +9,11 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml
-from support.helpers import need
+from support.lab import lab_at, need_lab_tools
 
 from demo.clusters import ClusterError, create_all, provider
 from demo.clusters.base import Cluster
+from demo.core.paths import tools_dir
 from demo.core.processes import finished, listening
 from demo.core.run import CommandError
 from demo.kube.accounts import lab_namespace, namespaced_role, service_account_kubeconfig
@@ -97,8 +98,8 @@ def api_port(cluster: Cluster) -> int:
 
 @pytest.fixture
 def kwok(lab_state):
-    need(not provision.missing(), "the lab's Kubernetes tools (run `make provision`)")
-    return provider("kwok", root=lab_state / "kwok")
+    need_lab_tools()
+    return provider("kwok", lab_at(lab_state))
 
 
 def test_three_clusters_rollouts_rbac_and_clean_delete(kwok, lab_state):
@@ -111,7 +112,7 @@ def test_three_clusters_rollouts_rbac_and_clean_delete(kwok, lab_state):
     assert kwok.create("east") == clusters[0], "create is idempotent"
 
     for cluster in clusters:
-        assert cluster.kubectl_path == provision.binaries()["kubectl"]
+        assert cluster.kubectl_path == provision.binaries(tools_dir())["kubectl"]
         health = kwok.health(cluster)
         assert health.ready and health.version == "v1.36.3", health
         nodes = cluster.kubectl("get", "nodes", "-o", "name").split()

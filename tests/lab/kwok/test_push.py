@@ -9,8 +9,7 @@ import subprocess
 import pytest
 import yaml
 from lightkube.resources.apps_v1 import Deployment
-from support.helpers import need
-from support.lab import need_docker, need_registry
+from support.lab import lab_at, need_docker, need_lab_tools, need_registry
 
 from demo.clusters import create_all, provider
 from demo.delivery.pipeline import APP, Pipeline, PipelineError, Target, load_manifests, pin
@@ -18,7 +17,6 @@ from demo.kube.accounts import namespaced_role, service_account_kubeconfig
 from demo.kube.api import client
 from demo.services.git.server import GitServer
 from demo.services.registry import LocalRegistry
-from demo.toolchain import provision
 from demo.toolchain.images import ensure_base_image
 
 COMMIT = "c0ffee" + "0" * 34
@@ -38,11 +36,11 @@ def test_the_app_manifests_are_valid_and_get_pinned(tmp_path):
 
 @pytest.mark.provisioned
 def test_push_to_three_clusters_a_failure_and_convergence(lab_state, tmp_path):
-    need(not provision.missing(), "the lab's Kubernetes tools (run `make provision`)")
+    need_lab_tools()
     need_docker()
     need_registry()
     ensure_base_image(log=lambda message: None)
-    kwok = provider("kwok", root=lab_state / "kwok")
+    kwok = provider("kwok", lab_at(lab_state))
     clusters = create_all(kwok, ["east", "west", "north"], progress=lambda message: None)
     targets = []
     for cluster in clusters:
@@ -52,7 +50,7 @@ def test_push_to_three_clusters_a_failure_and_convergence(lab_state, tmp_path):
         )
         targets.append(Target(view, "shop", cluster.name))
     registry = LocalRegistry(lab_state / "registry").start()
-    git = GitServer(lab_state / "git")
+    git = GitServer(lab_at(lab_state))
     git.start()
     git.create_repo("config")
     config_url = git.push_url("config")

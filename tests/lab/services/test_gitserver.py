@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import requests
 from support.helpers import loopback_server
-from support.lab import GIT_ENV, need_git
+from support.lab import GIT_ENV, lab_at, need_git
 from support.paths import ROOT
 
 from demo.core import entrypoints
@@ -54,7 +54,7 @@ def receiver():
 def test_git_over_smart_http(lab_state, tmp_path, receiver):
     need_git()
     hook_url, received = receiver
-    server = GitServer(lab_state / "git", hook_url=hook_url)
+    server = GitServer(lab_at(lab_state), hook_url=hook_url)
     server.start()
     server.create_repo("manifests")
     url = server.url("manifests")
@@ -144,7 +144,7 @@ def status_of(answer: bytes) -> int:
 def manifests_server(state: Path, *options: str):
     """A git server with these options and a `manifests` repository, stopped afterwards."""
     need_git()
-    server = GitServer(state / "git", options=options)
+    server = GitServer(lab_at(state), options=options)
     server.start()
     server.create_repo("manifests")
     yield server
@@ -351,7 +351,7 @@ def test_a_push_token_pushes_to_its_own_repository_and_is_refused_elsewhere(lab_
     """One token pushed to every repository: a stolen pipeline token (the config repository's)
     pushed a branch to the app's. Each repository has its own, refused elsewhere."""
     need_git()
-    server = GitServer(lab_state / "git")
+    server = GitServer(lab_at(lab_state))
     server.start()
     try:
         server.create_repo("config")
@@ -413,7 +413,7 @@ def test_subscribers_written_at_once_from_threads_and_processes_are_all_kept(tmp
     dead subscribers (processes): every change lands, none overwrites another's."""
     repository = tmp_path / "config.git"
     repository.mkdir()
-    server = GitServer(tmp_path)
+    server = GitServer(lab_at(tmp_path))
     server.repos = tmp_path  # the lock lives with the repository, whoever writes
     urls = [f"http://127.0.0.1:{20000 + i}/" for i in range(24)]
     dead = [f"http://127.0.0.1:{30000 + i}/" for i in range(6)]

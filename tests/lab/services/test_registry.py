@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 from support.helpers import need
-from support.lab import need_docker, need_registry
+from support.lab import lab_at, need_docker, need_registry
 
 from demo.core import docker
 from demo.core.errors import LabError
@@ -111,10 +111,10 @@ def test_down_removes_its_own_lab_s_docker_objects_and_no_other_s(tmp_path):
         docker.docker("network", "create", *docker.lab_labels(state), name)
         made[state] = docker.docker("network", "inspect", "--format", "{{.Id}}", name).strip()
     try:
-        assert down(mine, log=lambda message: None) == []
+        assert down(lab_at(mine)) == []
         assert not docker.network_exists(f"tellit-test-{state_owner(mine)}")
         assert docker.network_exists(f"tellit-test-{state_owner(yours)}"), "not mine: kept"
         assert f"network {made[yours][:12]}" in docker_leftovers(yours)
     finally:
-        assert down(yours, log=lambda message: None) == []
+        assert down(lab_at(yours)) == []
     assert not docker.network_exists(f"tellit-test-{state_owner(yours)}")

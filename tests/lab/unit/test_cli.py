@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 from support.helpers import need
-from support.lab import demo
+from support.lab import demo, lab_at
 from support.paths import ROOT
 
 from demo.cli.main import build_parser
@@ -24,12 +24,12 @@ from demo.lab import doctor
 
 
 def test_doctor_reports_every_check_with_a_fix(tmp_path):
-    checks = doctor.all_checks("kwok", tmp_path / "lab")
+    checks = doctor.all_checks("kwok", lab_at(tmp_path / "lab"))
     names = [c.name for c in checks]
     for expected in ("docker", "memory", "cpu architecture", "free disk", "git", "kwok tools"):
         assert expected in names
     assert all(c.fix for c in checks if not c.ok), "every failed check says how to fix it"
-    kind = [c.name for c in doctor.all_checks("kind", tmp_path / "lab")]
+    kind = [c.name for c in doctor.all_checks("kind", lab_at(tmp_path / "lab"))]
     assert "port 5001" in kind and "kwok tools" not in kind, "each provider adds its own checks"
 
 

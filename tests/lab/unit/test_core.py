@@ -9,6 +9,7 @@ import time
 
 import psutil
 import pytest
+from support.lab import lab_at
 
 from demo.clusters import ClusterError
 from demo.clusters.base import default_names, skew_problem
@@ -45,7 +46,7 @@ def test_default_names_and_a_bad_count():
 
 
 def test_kwokctl_runs_our_kubectl_and_binds_loopback(tmp_path):
-    owner = KwokProvider(root=tmp_path)
+    owner = KwokProvider(lab_at(tmp_path))
     first = owner.env()["PATH"].split(os.pathsep)[0]
     assert first == str(owner.binaries["kubectl"].parent), "kwokctl prefers PATH's kubectl"
     assert "  bindAddress: 127.0.0.1\n" in kwokctl_config({"etcdPort": 1})

@@ -134,3 +134,38 @@ def test_the_command_scan_sees_a_hand_built_command():
     sample += 'z = ["git", "docker"]\nrun(["docker", "image", "ls"])\nrun(["git", "-C", w])\n'
     assert command_lines(sample, "docker", DOCKER_VERBS) == [1, 2, 5]
     assert command_lines(sample, "git", GIT_VERBS) == [6]
+
+
+# Where the lab's folders are found rather than handed down: the command line, and the two
+# programs of the offline bundle (each a `python -m` entry of its own).
+FINDERS = {"state_dir", "tools_dir", "from_environment"}
+FINDING_ALLOWED = ("demo/core/", "demo/cli/", "demo/offline/pack.py", "demo/offline/load.py")
+
+
+def finds_folders(source: str) -> list[int]:
+    """Lines of `source` that call one of FINDERS (by name or as an attribute)."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call):
+            called = node.func
+            name = called.attr if isinstance(called, ast.Attribute) else getattr(called, "id", "")
+            if name in FINDERS:
+                found.append(node.lineno)
+    return sorted(found)
+
+
+def test_the_lab_s_folders_are_handed_down_not_found():
+    """A LabContext (state, tools, log) is made once, where the program starts, and passed:
+    a provider, service or experiment that found its own folders would ignore a test's."""
+    found = {}
+    for path in DEMO.rglob("*.py"):
+        where = rel(path)
+        if not where.startswith(FINDING_ALLOWED) and (lines := finds_folders(path.read_text())):
+            found[where] = lines
+    assert not found, f"take a LabContext instead of finding the folders: {found}"
+
+
+def test_the_finder_scan_sees_each_way_of_finding_the_folders():
+    sample = "a = state_dir()\nb = paths.tools_dir() / 'x'\nc = LabContext.from_environment()\n"
+    sample += "d = state_dir\n"
+    assert finds_folders(sample) == [1, 2, 3]

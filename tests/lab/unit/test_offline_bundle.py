@@ -18,10 +18,11 @@ from pathlib import Path
 import pytest
 from support.helpers import need
 from support.kind_lab import KIND_LAB
-from support.lab import need_docker
+from support.lab import lab_at, need_docker
 from support.paths import ROOT
 
 from demo.core import versions
+from demo.core.paths import tools_dir
 from demo.experiments import bundle as trip
 from demo.lab.teardown import down
 from demo.offline import load as offline
@@ -168,10 +169,10 @@ def test_the_bundle_round_trip_leaves_a_laptop_ready_for_make_demo_with_no_netwo
     background = request.config.stash.get(KIND_LAB, None)
     if background is not None:
         background.stop()
-        down(background.state, log=lambda message: None)
+        down(lab_at(background.state))
     need(LINE in PYTHONS, f"a Python the bundle carries wheels for ({', '.join(PYTHONS)})")
     need(shutil.which("unshare") is not None, "unshare (util-linux), to load with no network")
-    missing = [t.name for t in provision.missing(tools=provision.NODE_TOOLS)]
+    missing = [t.name for t in provision.missing(tools_dir(), tools=provision.NODE_TOOLS)]
     need(not missing, f"the kind tools ({', '.join(missing)}): run `make test`, which builds them")
     env = trip.clean_env()
 

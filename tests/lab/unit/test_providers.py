@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 
 import pytest
+from support.lab import lab_at
 from support.paths import ROOT
 
 from demo.clusters import NAMES, ClusterError, ProviderInfo, info, provider
@@ -24,7 +25,7 @@ def test_each_provider_says_what_it_can_do():
 
 @pytest.mark.parametrize("name", ["kwok", "kubeconfig"])
 def test_a_provider_without_pods_or_nodes_refuses_saying_why(name, tmp_path):
-    owner = provider(name, root=tmp_path) if name == "kwok" else provider(name)
+    owner = provider(name, lab_at(tmp_path))
     assert owner.node("east") is None
     assert owner.pull_registry([]) is None and owner.running_pull_registry() is None
     with pytest.raises(ClusterError) as refused:
@@ -34,7 +35,7 @@ def test_a_provider_without_pods_or_nodes_refuses_saying_why(name, tmp_path):
 
 
 def test_kind_hands_out_its_node_and_refuses_an_outage(tmp_path):
-    kind = provider("kind", root=tmp_path)
+    kind = provider("kind", lab_at(tmp_path))
     assert kind.node("west") == Node("tellit-west-control-plane")
     with pytest.raises(ClusterError, match="does not stop"):
         kind.stop("west")

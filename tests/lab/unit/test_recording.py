@@ -9,12 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from support.helpers import need
-from support.lab import need_docker, need_registry
+from support.lab import need_docker, need_lab_tools, need_registry
 from support.paths import ROOT
 
+from demo.core.context import LabContext, silent
 from demo.core.errors import LabError
-from demo.toolchain import provision
 from demo.workshop.recording import RECORDING, Recording, record, record_demo, scrub
 
 SCRIPT = r"""
@@ -113,18 +112,18 @@ def test_recording_refuses_beside_a_lab_that_is_up(tmp_path, monkeypatch):
     monkeypatch.setenv("TELLIT_LAB_STATE", str(state))
     out = tmp_path / "demo.cast"
     with pytest.raises(LabError) as caught:
-        record_demo(out, progress=lambda message: None)
+        record_demo(LabContext.from_environment(silent), out)
     assert "take yours down first" in caught.value.fix
     assert not out.exists()
 
 
 @pytest.mark.provisioned
 def test_make_record_records_the_demo_and_takes_its_lab_down(tmp_path, lab_state):
-    need(not provision.missing(), "the lab's Kubernetes tools (run `make provision`)")
+    need_lab_tools()
     need_docker()
     need_registry()
     out = tmp_path / "demo.cast"
-    recording = record_demo(out, progress=lambda message: None)
+    recording = record_demo(LabContext.from_environment(silent), out)
     header, events = read_cast(out)
     assert header["exit_code"] == 0 and len(events) == len(recording.events)
     assert "What happened" in "".join(event[2] for event in events)

@@ -42,8 +42,9 @@ def version_line() -> str:
     except PackageNotFoundError:  # run from a clone that was never installed
         own = "unknown (not installed: make .venv/.lab-installed)"
     return (
-        f"python -m demo {own}: Kubernetes {versions.KUBERNETES}, kind {versions.KIND_HERE}"
-        f" (readers' kind {versions.KIND})"
+        f"python -m demo {own}: kind {versions.KIND} (kindest/node"
+        f" {versions.KIND_NODE_KUBERNETES}), Kubernetes {versions.KUBERNETES} built here;"
+        " `python -m demo versions` lists every pin"
     )
 
 

@@ -1,15 +1,19 @@
-"""The lab's tools: `provision` (Kubernetes tools from Go modules) and `node-image`."""
+"""The lab's tools: `provision` (Kubernetes tools from Go modules), `node-image`, and
+`versions` (every pin, and the site's copy of them)."""
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
-from demo.cli.output import Out
+from demo.cli.output import Out, add_json_flag, wants_json
 from demo.clusters.kind import nodeimage
+from demo.core import versions
+from demo.core.paths import REPO, write_atomic
 from demo.lab import doctor
 from demo.toolchain import provision
 from demo.toolchain.images import ensure_base_image
@@ -32,6 +36,46 @@ def register(commands) -> None:
         help="only when the published kindest/node can be neither found nor pulled",
     )
     node.set_defaults(handler=command_node_image)
+    pinned = commands.add_parser(
+        "versions",
+        help="every version the lab pins: kind, its node image, kubectl, Kubernetes, Flux",
+    )
+    pinned.add_argument(
+        "--write",
+        nargs="?",
+        type=Path,
+        const=VERSIONS_FILE,
+        metavar="FILE",
+        help="also write them for the site's versions box (default: %(const)s)",
+    )
+    add_json_flag(pinned)
+    pinned.set_defaults(handler=command_versions)
+
+
+# The site's copy of the pins (its versions box reads it; a test keeps it in step).
+VERSIONS_FILE = REPO / "docs" / "lab" / "versions.json"
+
+
+def versions_text() -> str:
+    """docs/lab/versions.json as `versions --write` writes it."""
+    return json.dumps(versions.document(), indent=2, ensure_ascii=False) + "\n"
+
+
+def command_versions(args, out: Out) -> int:
+    if args.write:
+        write_atomic(args.write, versions_text(), mode=0o644)
+    if wants_json(args):
+        out.emit(versions.document())
+        return 0
+    table = Table(title="What the lab runs", title_justify="left")
+    for column in ("what", "version", "where", "note"):
+        table.add_column(column)
+    for pin in versions.pins():
+        table.add_row(pin.name, pin.version, pin.where, pin.note)
+    out.out.print(table)
+    if args.write:
+        out.out.print(f"written for the site: {args.write}")
+    return 0
 
 
 def build_tools(console: Console, tools: Path) -> None:

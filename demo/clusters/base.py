@@ -130,7 +130,7 @@ def api_health(cluster: Cluster, nodes: int | None = None) -> Health:
 
 
 def minor(version: str) -> tuple[int, int]:
-    """(major, minor) of a Kubernetes version such as v1.36.3 or v1.33.1+k3s1."""
+    """(major, minor) of a Kubernetes version such as v1.2.3 or v1.2.3+k3s1."""
     major, minor_, *_ = version.removeprefix("v").split(".")
     return int(major), int("".join(c for c in minor_ if c.isdigit()) or 0)
 

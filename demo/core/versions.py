@@ -1,24 +1,114 @@
-"""Every version the lab pins, in one place, so that caches can be keyed by them."""
+"""Every version the lab pins, in one place: caches are keyed by them, `python -m demo versions`
+prints them, and the site's versions box is drawn from what that command writes
+(docs/lab/versions.json). No other file of the project spells one (a test reads them all)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
 
 KUBERNETES = "v1.36.3"
 ETCD = "v3.6.16"
 KWOK = "v0.8.0"
-# For readers' laptops: kind, the node image its release notes name (pinned by digest), and a
-# kubectl of the same Kubernetes minor.
-KIND = "v0.29.0"
+# For readers' laptops: kind, its own default node image (sigs.k8s.io/kind's
+# pkg/apis/config/defaults/image.go at that tag, pinned by digest), and a kubectl of that minor.
+KIND = "v0.33.0"
 KIND_NODE_IMAGE = (
-    "kindest/node:v1.33.1@sha256:050072256b9a903bd914c0b2866828150cb229cea0efe5892e2b644d5dd3b34f"
+    "kindest/node:v1.37.0@sha256:a1ed56cfb0e7b93589bdf97c8cd566405a265939e3620fc4f5de89adff580ae5"
 )
-KIND_KUBECTL = "v1.33.1"
+KIND_NODE_KUBERNETES = KIND_NODE_IMAGE.split("@")[0].split(":")[1]
+KIND_KUBECTL = "v1.37.2"  # the newest patch of that minor
 
 # Where `kindest/node` cannot be pulled, the lab builds its own node image
-# (`demo.clusters.kind.nodeimage`) for KUBERNETES, with these components, and runs it with a kind
-# that knows that version.
-KIND_HERE = "v0.33.0"
+# (`demo.clusters.kind.nodeimage`) for KUBERNETES, with these components and kind's node files
+# from the same KIND readers run.
 CONTAINERD = "v2.3.7"
 CRICTL = "v1.36.0"
 COREDNS = "v1.14.2"
 
-# Flux's source-controller and kustomize-controller, built from their Go modules (v1.9.6 is the
-# newest that builds with Go 1.26, against k8s.io v0.36) and run beside the lab's own agent.
+# Flux as readers know it: a Flux v2 release, whose manifests readers install on kind, and the
+# version of the two controllers the lab uses that the release ships (github.com/fluxcd/flux2's
+# manifests/bases at that tag).
+FLUX_RELEASE = "v2.9.5"
+FLUX_RELEASE_CONTROLLERS = "v1.9.5"
+FLUX_INSTALL_URL = f"https://github.com/fluxcd/flux2/releases/download/{FLUX_RELEASE}/install.yaml"
+# Where nothing can be pulled (kwok), the lab builds source-controller and kustomize-controller
+# from their Go modules: the same minor, one patch on, because the release's own patch cannot
+# be built here (FLUX_BUILT_WHY).
 FLUX = "v1.9.6"
+FLUX_BUILT_WHY = (
+    "the nearest patch that builds here: Go 1.26 against k8s.io v0.36, with the pkg/artifact"
+    " the module proxy serves"
+)
+
+
+def minor(version: str) -> str:
+    """`v1.36.3` -> `v1.36`."""
+    return ".".join(version.split(".")[:2])
+
+
+def flux_name(controllers: str, release: str = "") -> str:
+    """Flux as readers know it: `Flux v2.9.5 (source-controller v1.9.5, kustomize-controller
+    v1.9.5)`. Controllers v1.N ship in Flux v2.N, so without a release the line is named."""
+    line = release or "v2." + controllers.split(".")[1]
+    return f"Flux {line} (source-controller {controllers}, kustomize-controller {controllers})"
+
+
+@dataclass(frozen=True)
+class Pin:
+    name: str
+    version: str
+    where: str  # where the lab uses it, in a reader's words
+    note: str = ""
+
+
+def pins() -> list[Pin]:
+    """The versions table: what readers run first, then what this machine's lab runs."""
+    digest = KIND_NODE_IMAGE.split("@")[1]
+    return [
+        Pin("kind", KIND, "readers' laptops and workshops (PROVIDER=kind)"),
+        Pin(
+            "kindest/node",
+            KIND_NODE_KUBERNETES,
+            "each kind cluster's node (kind's own default image)",
+            f"pinned by digest {digest[:19]}…",
+        ),
+        Pin("kubectl", KIND_KUBECTL, "readers' kubectl, downloaded with kind"),
+        Pin(
+            "Flux on kind",
+            flux_name(FLUX_RELEASE_CONTROLLERS, FLUX_RELEASE),
+            "installed from its released manifests (AGENT=flux)",
+        ),
+        Pin(
+            "Kubernetes",
+            KUBERNETES,
+            "kwok's control plane, and the node image built where kindest/node cannot be pulled",
+        ),
+        Pin("etcd", ETCD, "kwok's control plane"),
+        Pin("kwok", KWOK, "simulated nodes (PROVIDER=kwok)"),
+        Pin("containerd", CONTAINERD, "the node image built here"),
+        Pin("crictl", CRICTL, "the node image built here"),
+        Pin("CoreDNS", COREDNS, "the node image built here"),
+        Pin("Flux on kwok", flux_name(FLUX), "built from its Go modules", FLUX_BUILT_WHY),
+    ]
+
+
+def document() -> dict:
+    """What `python -m demo versions --write` keeps in docs/lab/versions.json for the site: the
+    line each place runs (`#!lab versions:readers:kubernetes` on a page), Flux's install, and
+    the table of every pin."""
+    return {
+        "readers": {
+            "kind": KIND,
+            "kubernetes": KIND_NODE_KUBERNETES,
+            "kubectl": KIND_KUBECTL,
+            "flux": flux_name(FLUX_RELEASE_CONTROLLERS, FLUX_RELEASE),
+        },
+        "lab": {"kind": KIND, "kubernetes": KUBERNETES, "kwok": KWOK, "flux": flux_name(FLUX)},
+        "flux": {
+            "release": FLUX_RELEASE,
+            "controllers": FLUX_RELEASE_CONTROLLERS,
+            "built": FLUX,
+            "install_url": FLUX_INSTALL_URL,
+        },
+        "pins": [asdict(pin) for pin in pins()],
+    }

@@ -73,7 +73,7 @@ def metadata(provider: str, size: str, seconds: float) -> dict:
             "kubernetes": versions.KUBERNETES,
             "etcd": versions.ETCD,
             "kwok": versions.KWOK,
-            "kind": versions.KIND_HERE,
+            "kind": versions.KIND,
             "flux": versions.FLUX,
             "git": git_version(),
         },

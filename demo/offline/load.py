@@ -167,7 +167,7 @@ def check_manifest(described: dict) -> str:
             f"it has wheels for Python {', '.join(described.get('pythons', []))}, this is"
             f" {python}: run `make offline PYTHON=python3.12` (or another it has)"
         )
-    wanted = {"kind": versions.KIND_HERE, "kubernetes": versions.KUBERNETES}
+    wanted = {"kind": versions.KIND, "kubernetes": versions.KUBERNETES}
     for name, version in wanted.items():
         if described.get("versions", {}).get(name) != version:
             return (
@@ -181,7 +181,7 @@ def install_tools(staging: Path, report: Report) -> None:
     """This machine's kind and kubectl, where the lab looks for them
     (`demo.toolchain.provision`)."""
     here = this_platform()
-    for name, version in (("kind", versions.KIND_HERE), ("kubectl", versions.KUBERNETES)):
+    for name, version in (("kind", versions.KIND), ("kubectl", versions.KUBERNETES)):
         folder = tools_dir() / f"{name}-{version}"
         partial = folder.with_name(folder.name + ".partial")
         shutil.rmtree(partial, ignore_errors=True)
@@ -190,7 +190,7 @@ def install_tools(staging: Path, report: Report) -> None:
         (partial / name).chmod(0o755)
         shutil.rmtree(folder, ignore_errors=True)
         partial.rename(folder)
-    report.done("tools", f"kind {versions.KIND_HERE} and kubectl {versions.KUBERNETES} for {here}")
+    report.done("tools", f"kind {versions.KIND} and kubectl {versions.KUBERNETES} for {here}")
 
 
 def load_images(staging: Path, described: dict, report: Report) -> None:

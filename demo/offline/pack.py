@@ -205,7 +205,7 @@ def manifest(
         "made": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "commit": commit,
         "versions": {
-            "kind": versions.KIND_HERE,
+            "kind": versions.KIND,
             "kubernetes": versions.KUBERNETES,
             "kubectl": versions.KUBERNETES,
         },

@@ -291,9 +291,9 @@ NODE_TOOLS = (
     ),
     Tool(
         "kind",
-        versions.KIND_HERE,
+        versions.KIND,
         ("kind",),
-        go_installer(("sigs.k8s.io/kind",), versions.KIND_HERE),
+        go_installer(("sigs.k8s.io/kind",), versions.KIND),
     ),
 )
 
@@ -305,7 +305,7 @@ FLUX_TOOLS = (
         "flux-source",
         versions.FLUX,
         ("source-controller",),
-        # pkg/artifact v0.18.3, which v1.9.6 asks for, is refused by the proxy here.
+        # pkg/artifact v0.18.3, which versions.FLUX asks for, is refused by the proxy here.
         flux_builder("source-controller", {"github.com/fluxcd/pkg/artifact": "v0.18.0"}),
     ),
     Tool(
@@ -330,9 +330,9 @@ def cross_tools(system: str, arch: str) -> tuple[Tool, Tool]:
     return (
         Tool(
             f"kind-{suffix}",
-            versions.KIND_HERE,
+            versions.KIND,
             ("kind",),
-            cross_builder("sigs.k8s.io/kind", versions.KIND_HERE, "kind", target),
+            cross_builder("sigs.k8s.io/kind", versions.KIND, "kind", target),
         ),
         Tool(
             f"kubectl-{suffix}",

@@ -67,7 +67,7 @@ def facts() -> dict:
     return {
         "provider": "kind",
         "clusters": CLUSTERS,
-        "versions": {"kind": versions.KIND, "kubernetes": versions.KUBERNETES},
+        "versions": {"kind": versions.KIND, "kubernetes": versions.KIND_NODE_KUBERNETES},
         "requirements": needs,
         "problems": [row for name in PROBLEMS for row in needs if row["check"] == name],
         "steps": [UP, *({"title": s.title, "command": s.command, "shows": s.shows} for s in STEPS)],

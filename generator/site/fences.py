@@ -65,11 +65,12 @@ def _why(error: Exception) -> str:
 
 def formatters() -> dict[str, Formatter]:
     """The site's fences that are drawn from files (memes are planned on their own)."""
-    from . import getlab, glossary, results, scaling, seriesindex, verdicts, workshop
+    from . import getlab, glossary, results, scaling, seriesindex, verdicts, versions, workshop
 
     found = [results.format_result, scaling.format_scaling, workshop.format_room,
              getlab.format_get_the_lab, seriesindex.format_series_index,
-             glossary.format_glossary, verdicts.format_summary]  # fmt: skip
+             glossary.format_glossary, verdicts.format_summary,
+             versions.format_versions]  # fmt: skip
     return {f.fence_name: f for f in found}
 
 

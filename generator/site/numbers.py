@@ -7,8 +7,9 @@ A page never types a measurement; it names one, through pymdownx.inlinehilite:
 prints "6.74 s", linked to the result file it came from, with a tooltip saying which entry.
 A reference is `RESULT:ENTRY:FIELD`, then optionally a unit to show it in:
 
-- RESULT: a file of docs/lab/results (without .json), `scaling` (the fleet model) or
-  `verdicts` (what the lab found for each claim, `#!lab verdicts:lead-time:verdict`);
+- RESULT: a file of docs/lab/results (without .json), `scaling` (the fleet model),
+  `verdicts` (what the lab found for each claim, `#!lab verdicts:lead-time:verdict`) or
+  `versions` (what readers and this lab run, `#!lab versions:readers:kubernetes`);
 - ENTRY: a summary row, by its series as a slug (`push, with the image build` is
   `push-with-the-image-build`); or a sample chosen by its fields (`kind=flux,refs=1001`),
   which must match exactly one; or `parameters` or `metadata`;
@@ -260,7 +261,17 @@ def _verdicts(folder: Path) -> dict:
     return verdicts.as_result(folder)
 
 
-VIRTUAL: dict[str, Callable[[Path], dict]] = {"scaling": _scaling, "verdicts": _verdicts}
+def _versions(folder: Path) -> dict:
+    from . import versions
+
+    return versions.as_result(folder)
+
+
+VIRTUAL: dict[str, Callable[[Path], dict]] = {
+    "scaling": _scaling,
+    "verdicts": _verdicts,
+    "versions": _versions,
+}
 
 
 # --- pages -------------------------------------------------------------------------------------

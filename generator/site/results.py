@@ -436,10 +436,34 @@ def caption_html(document: dict, experiment: str) -> str:
     return f"{html.escape(text)} {samples_link(experiment)}"
 
 
+def flux_name(controllers: str) -> str:
+    """Flux as readers know it: controllers v1.N ship in Flux v2.N. (The lab names it the same
+    way in demo.core.versions; the site reads results, never the lab's code.)"""
+    line = "v2." + controllers.split(".")[1]
+    return f"Flux {line} (source-controller {controllers}, kustomize-controller {controllers})"
+
+
+PLACES = {  # where a result was measured, in a reader's words, and the versions that matter
+    "kind": ("kind clusters (real pods)", ("kind",)),
+    "kwok": ("kwok clusters (real API servers, simulated nodes)", ("kwok", "etcd")),
+    "none": ("this machine's loopback, no cluster", ()),
+}
+
+
 def versions_html(document: dict) -> str:
+    """Where and with what a result was measured: the provider, its Kubernetes, Flux by the
+    name readers know (on kwok, where the lab ran it), git; then a link to the versions box,
+    since a result keeps the versions it ran after a pin moves."""
     meta = document["metadata"]
-    versions = ", ".join(f"{k} {v}" for k, v in sorted(meta["versions"].items()))
-    return html.escape(f"Measured on {meta['machine']}, Python {meta['python']}; {versions}.")
+    found = meta["versions"]
+    place, own = PLACES.get(meta["provider"], (meta["provider"], ()))
+    parts = [] if meta["provider"] == "none" else [f"Kubernetes {found['kubernetes']}"]
+    parts += [f"{name} {found[name]}" for name in own]
+    if meta["provider"] == "kwok":
+        parts.append(flux_name(found["flux"]))
+    parts.append(f"git {found['git']}")
+    text = f"Measured on {place}, {meta['machine']}, Python {meta['python']}: {', '.join(parts)}."
+    return f'{html.escape(text)} <a href="#lab-versions">What the lab runs now</a>.'
 
 
 def figure_html(document: dict, data: bytes, experiment: str, chart: str) -> str:

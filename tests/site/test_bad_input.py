@@ -101,6 +101,10 @@ def _room_without_a_fix(project: Path) -> None:
     edit_json(project, "docs/workshop/room.json", lambda d: d["problems"][0].pop("fix"))
 
 
+def _versions_without_a_where(project: Path) -> None:
+    edit_json(project, "docs/lab/versions.json", lambda d: d["pins"][0].pop("where"))
+
+
 def _bad_recording_line(project: Path) -> None:
     rewrite(project, "docs/lab/recordings/demo-kind.cast",
             lambda t: t.replace("\n[", "\n[oops, \n[", 1))  # fmt: skip
@@ -209,6 +213,11 @@ CASES = {
         _room_without_a_fix,
         "problems item 1 needs the text fields ['fix']",
         lambda p: f"{WORKSHOP}:{line_of(p, WORKSHOP, '```workshop-room')}:",
+    ),
+    "versions.json lacks a field": Case(
+        _versions_without_a_where,
+        "pin 1 needs the text fields ['name', 'version', 'where', 'note']",
+        lambda p: f"{LAB}:{line_of(p, LAB, '```lab-versions')}:",
     ),
     "a recording line is not an event": Case(
         _bad_recording_line,

@@ -35,7 +35,7 @@ from demo.toolchain import provision
 
 PAGES = sorted((ROOT / "docs").rglob("*.md"))
 CUSTOM = {"meme", "lab-result", "lab-scaling", "lab-summary", "workshop-room", "get-the-lab",
-          "series-index", "glossary"}  # fmt: skip
+          "lab-versions", "series-index", "glossary"}  # fmt: skip
 CHECKS = {"kwok", "registry", "flux", "encryption", "commands"}
 OPEN = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^`]*)$")
 PRINTS = re.compile(r"^#\s*prints:\s?(?P<text>.*)$")

@@ -114,7 +114,7 @@ class NodeImageError(LabError):
 class Component:
     """One image kubeadm asks for, made around one binary."""
 
-    image: str  # the full name kubeadm asks for, e.g. registry.k8s.io/kube-apiserver:v1.36.3
+    image: str  # the full name kubeadm asks for, e.g. registry.k8s.io/kube-apiserver:vX.Y.Z
     binary: str  # the program the image runs
     entrypoint: tuple[str, ...] = ()
 
@@ -138,7 +138,7 @@ def component_for(image: str) -> Component:
 
 def kind_files() -> Path:
     """kind's node files, from the kind module of the version the lab runs here."""
-    info = provision.module_info(f"sigs.k8s.io/kind@{versions.KIND_HERE}")
+    info = provision.module_info(f"sigs.k8s.io/kind@{versions.KIND}")
     return Path(info["Dir"]) / "images" / "base" / "files"
 
 
@@ -157,7 +157,7 @@ def recipe_key(files: Path) -> str:
         "format": RECIPE_FORMAT,
         "versions": {
             name: getattr(versions, name)
-            for name in ("KUBERNETES", "ETCD", "KIND_HERE", "CONTAINERD", "CRICTL", "COREDNS")
+            for name in ("KUBERNETES", "ETCD", "KIND", "CONTAINERD", "CRICTL", "COREDNS")
         },
         "debian": [DEBIAN_SUITE, *PACKAGES],
         "sysctls": KUBELET_SYSCTLS,
@@ -203,7 +203,7 @@ def containerd_config(kind_config: str, pause_image: str) -> str:
     )
     if count != 1 or count2 != 1:
         raise NodeImageError(
-            f"kind {versions.KIND_HERE}'s containerd config has changed shape",
+            f"kind {versions.KIND}'s containerd config has changed shape",
             "update containerd_config in demo/clusters/kind/nodeimage.py for the new config",
         )
     return config

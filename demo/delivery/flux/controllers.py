@@ -8,8 +8,9 @@ the app's namespace and impersonate the namespace's applier account; the Kustomi
 applies as that account. A small receiver (`demo.delivery.flux.receiver`) takes the git server's
 webhook and asks for a reconcile the way Flux's Receiver does.
 
-On kind, readers install Flux from its released manifests (INSTALL_URL) and the lab creates
-the same GitRepository and Kustomization, pointing at the git mirror the cluster can reach.
+On kind, readers install Flux from its released manifests (versions.FLUX_INSTALL_URL) and the
+lab creates the same GitRepository and Kustomization, pointing at the git mirror the cluster
+can reach.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from lightkube import ApiError, Client
 from lightkube.generic_resource import create_namespaced_resource
 
 from demo.clusters.base import Cluster
+from demo.core import versions
 from demo.core.context import LabContext
 from demo.core.entrypoints import python_m
 from demo.core.errors import LabError
@@ -35,8 +37,6 @@ from demo.delivery.agent.settings import SECRET_VARIABLE
 from demo.delivery.flux.objects import (
     APPLIER,
     FLUX_NAMESPACE,
-    FLUX_RELEASE,
-    INSTALL_URL,
     KUSTOMIZATION,
     KUSTOMIZE_CONTROLLER,
     RECEIVER,
@@ -344,12 +344,16 @@ def wait_applied(
     return status, time.perf_counter() - started
 
 
+def release_name() -> str:
+    return versions.flux_name(versions.FLUX_RELEASE_CONTROLLERS, versions.FLUX_RELEASE)
+
+
 def released_install_args() -> list[list[str]]:
     """kubectl's arguments that install Flux on a reader's kind cluster from its released
     manifests (pinned), then wait for the two controllers the lab uses."""
     wait = ["-n", FLUX_NAMESPACE, "rollout", "status", "--timeout=180s"]
     return [
-        ["apply", "--server-side", "-f", INSTALL_URL],
+        ["apply", "--server-side", "-f", versions.FLUX_INSTALL_URL],
         [*wait, "deployment/source-controller"],
         [*wait, "deployment/kustomize-controller"],
     ]
@@ -357,11 +361,11 @@ def released_install_args() -> list[list[str]]:
 
 def install_released(cluster: Cluster, log: Callable[[str], None]) -> None:
     """Flux's own install on a kind cluster; a clear error where its images cannot be had."""
-    log(f"flux {cluster.name}: installing Flux {FLUX_RELEASE} from its released manifests")
+    log(f"flux {cluster.name}: installing {release_name()} from its released manifests")
     apply, *waits = released_install_args()
     _install_step(
         cluster, apply, 120,
-        f"could not fetch Flux's released manifests ({INSTALL_URL})",
+        f"could not fetch Flux's released manifests ({versions.FLUX_INSTALL_URL})",
         "this needs internet access to github.com; without it use PROVIDER=kwok, where the lab"
         " runs Flux's controllers built from their Go modules",
     )  # fmt: skip

@@ -15,10 +15,6 @@ from demo.core.naming import LABEL
 
 SOURCE_API = "source.toolkit.fluxcd.io/v1"
 KUSTOMIZE_API = "kustomize.toolkit.fluxcd.io/v1"
-# Flux's own release whose manifests readers install on kind (its controllers are v1.9.5;
-# the lab builds v1.9.6 of the same minor for kwok, see demo.core.versions.FLUX).
-FLUX_RELEASE = "v2.9.5"
-INSTALL_URL = f"https://github.com/fluxcd/flux2/releases/download/{FLUX_RELEASE}/install.yaml"
 FLUX_NAMESPACE = "flux-system"
 
 SOURCE = "config"  # the GitRepository: the lab's config repository

@@ -13,6 +13,7 @@ from support.lab import lab_at, need_docker, need_flux, need_lab_tools, need_reg
 from support.paths import ROOT
 
 from demo.cli.main import main
+from demo.core import versions
 from demo.core.errors import LabError
 from demo.experiments.results import ResultError, check
 from demo.experiments.runner import run_experiment
@@ -69,7 +70,7 @@ def test_polling_load_small(small_run):
 def test_lead_time_small_on_kwok(small_run):
     document = small("lead-time", small_run)
     assert document["metadata"]["provider"] == "kwok"
-    assert document["metadata"]["versions"]["flux"] == "v1.9.6"
+    assert document["metadata"]["versions"]["flux"] == versions.FLUX
     series = {row["series"]: row for row in document["summary"]}
     expected = {
         "push, with the image build",

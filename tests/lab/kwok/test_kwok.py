@@ -13,6 +13,7 @@ from support.lab import lab_at, need_lab_tools
 
 from demo.clusters import ClusterError, create_all, provider
 from demo.clusters.base import Cluster
+from demo.core import versions
 from demo.core.paths import tools_dir
 from demo.core.processes import finished, listening
 from demo.core.run import CommandError
@@ -114,7 +115,7 @@ def test_three_clusters_rollouts_rbac_and_clean_delete(kwok, lab_state):
     for cluster in clusters:
         assert cluster.kubectl_path == provision.binaries(tools_dir())["kubectl"]
         health = kwok.health(cluster)
-        assert health.ready and health.version == "v1.36.3", health
+        assert health.ready and health.version == versions.KUBERNETES, health
         nodes = cluster.kubectl("get", "nodes", "-o", "name").split()
         assert len(nodes) == 2
         cluster.kubectl("create", "namespace", "shop")

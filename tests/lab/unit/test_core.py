@@ -23,12 +23,12 @@ from demo.lab.record import LabRecord
 @pytest.mark.parametrize(
     ("client", "server", "allowed"),
     [
-        ("v1.36.3", "v1.36.0", True),
-        ("v1.36.3", "v1.35.9", True),
-        ("v1.33.1", "v1.34.2+k3s1", True),
-        ("v1.36.3", "v1.33.1", False),  # the lab's old mistake: kubectl 1.36 against kind 1.33
-        ("v1.31.0", "v1.33.1", False),
-        ("v2.0.0", "v1.36.0", False),
+        ("v1.50.3", "v1.50.0", True),
+        ("v1.50.3", "v1.49.9", True),
+        ("v1.47.1", "v1.48.2+k3s1", True),
+        ("v1.50.3", "v1.47.1", False),  # the lab's old mistake: kubectl three minors ahead
+        ("v1.45.0", "v1.47.1", False),
+        ("v2.0.0", "v1.50.0", False),
     ],
 )
 def test_kubectl_must_be_within_one_minor_of_the_api_server(client, server, allowed):

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import yaml
 
+from demo.core import versions
 from demo.delivery.flux import controllers as flux
 from demo.delivery.flux.objects import (
     APPLIER,
-    FLUX_RELEASE,
-    INSTALL_URL,
     KUSTOMIZE_CONTROLLER,
     SOURCE_CONTROLLER,
     controller_access,
@@ -90,9 +89,11 @@ def test_everything_dumps_as_yaml_kubectl_reads_back():
 
 def test_kind_installs_flux_from_its_pinned_release():
     apply, *waits = flux.released_install_args()
-    assert apply == ["apply", "--server-side", "-f", INSTALL_URL]
-    assert f"/download/{FLUX_RELEASE}/install.yaml" in INSTALL_URL
-    assert FLUX_RELEASE.startswith("v2.9.")  # the release whose controllers are v1.9.x
+    assert apply == ["apply", "--server-side", "-f", versions.FLUX_INSTALL_URL]
+    assert f"/download/{versions.FLUX_RELEASE}/install.yaml" in versions.FLUX_INSTALL_URL
+    # Controllers v1.N ship in Flux v2.N: the release and the controllers built here agree.
+    line = versions.FLUX_RELEASE.split(".")[1]
+    assert versions.FLUX_RELEASE_CONTROLLERS.split(".")[1] == versions.FLUX.split(".")[1] == line
     assert [w[-1] for w in waits] == [
         "deployment/source-controller",
         "deployment/kustomize-controller",

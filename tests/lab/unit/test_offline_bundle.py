@@ -36,7 +36,7 @@ def small_bundle(path: Path, files: dict[str, bytes], manifest_files: dict | Non
     described = {
         "format": 1,
         "commit": "test",
-        "versions": {"kind": versions.KIND_HERE, "kubernetes": versions.KUBERNETES},
+        "versions": {"kind": versions.KIND, "kubernetes": versions.KUBERNETES},
         "platforms": [offline.this_platform()],
         "pythons": [LINE],
         "images": {},
@@ -198,7 +198,7 @@ def test_the_bundle_round_trip_leaves_a_laptop_ready_for_make_demo_with_no_netwo
     )
     assert "every sha256 matches" in loaded.output and "nothing downloaded" in loaded.output
     assert (laptop / "site" / "index.html").is_file()
-    assert (tmp_path / "cache" / "tools" / f"kind-{versions.KIND_HERE}" / "kind").is_file()
+    assert (tmp_path / "cache" / "tools" / f"kind-{versions.KIND}" / "kind").is_file()
     assert demo.output.count("check: ok") == 3, demo.output[-3000:]
     # The images are back for the tests after this one.
     assert (

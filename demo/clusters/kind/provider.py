@@ -1,16 +1,17 @@
 """kind provider: each cluster a kind cluster in Docker, for readers and workshops.
 
 Two setups, chosen once per machine (`KindSetup`):
-- published, on a reader's laptop: driven through pytest-kind's `KindCluster`, with our own
-  pinned kind and kubectl (its released defaults are an old kind and amd64 only) and the
-  published node image pinned by digest;
+- published, on a reader's laptop: our own pinned kind and kubectl, downloaded and checked,
+  and kind's default node image pinned by digest;
 - local, where `kindest/node` can be neither found nor pulled (our machines, CI): kind built
   from its module at a version that knows the lab's Kubernetes, the node image built here
   (`demo.clusters.kind.nodeimage`), the lab's own kubectl, and, where `docker run --privileged` is
   refused, the docker shim (`demo.clusters.kind.shim`) first on kind's PATH. Its clusters live on a
   network of their own that carries the lab's label, so `down` removes it.
 Every node gets containerd's hosts.toml for the lab's registry (kind's local-registry recipe,
-`demo.clusters.kind.network`).
+`demo.clusters.kind.network`). Both setups drive kind with the lab's own runner, under its
+timeouts and process groups (pytest-kind's `KindCluster` runs `kind create` with no timeout
+and brings a Kubernetes client of its own).
 """
 
 from __future__ import annotations
@@ -216,21 +217,6 @@ class KindProvider:
         setup = self.setup()
         return Path(setup.kind), Path(setup.kubectl)
 
-    def _kind_cluster(self, name: str):
-        from pytest_kind import KindCluster
-
-        kind, kubectl = self.binaries()
-        self.kubeconfig(name).parent.mkdir(parents=True, exist_ok=True)
-        # KindCluster keeps a working folder relative to the current directory: keep it in ours.
-        with contextlib.chdir(self.root):
-            return KindCluster(
-                name=lab_name(name),
-                kubeconfig=self.kubeconfig(name),
-                image=self.setup().image,
-                kind_path=kind,
-                kubectl_path=kubectl,
-            )
-
     def _cluster(self, name: str) -> Cluster:
         _, kubectl = self.binaries()
         return Cluster(name, self.name, self.kubeconfig(name), f"kind-{lab_name(name)}", kubectl)
@@ -325,12 +311,8 @@ class KindProvider:
         return checks
 
     def create(self, name: str) -> Cluster:
-        setup = self.setup()
         try:
-            if setup.mode == "local":
-                self._create_local(name)
-            else:
-                self._kind_cluster(name).create(config_file=self.config_file())
+            self._create(name)
             for node in self.nodes(name):
                 kindnet.configure_node(node)
             # kind waits for the node only: pods made before CoreDNS is Ready cannot resolve
@@ -362,12 +344,10 @@ class KindProvider:
             )
         return made
 
-    def _create_local(self, name: str) -> None:
-        """`kind create cluster` (re-used when it exists already), waiting for its node."""
-        if name in {c.name for c in self.list()}:
-            return
-        self.kubeconfig(name).parent.mkdir(parents=True, exist_ok=True)
-        self._kind(
+    def create_args(self, name: str) -> list[str | Path]:
+        """`kind create cluster`'s arguments: the pinned image, the lab's config and a
+        kubeconfig in the lab state, waiting for the node."""
+        return [
             "create",
             "cluster",
             "--name",
@@ -380,8 +360,14 @@ class KindProvider:
             self.kubeconfig(name),
             "--wait",
             "180s",
-            timeout=600,
-        )
+        ]
+
+    def _create(self, name: str) -> None:
+        """`kind create cluster` (re-used when it exists already), waiting for its node."""
+        if name in {c.name for c in self.list()}:
+            return
+        self.kubeconfig(name).parent.mkdir(parents=True, exist_ok=True)
+        self._kind(*self.create_args(name), timeout=600)
         self.kubeconfig(name).chmod(0o600)
 
     def load_archive(self, name: str, archive: Path) -> None:
@@ -401,10 +387,7 @@ class KindProvider:
 
     def delete(self, name: str) -> None:
         if name in {c.name for c in self.list()}:
-            if self.setup().mode == "local":
-                self._kind("delete", "cluster", "--name", lab_name(name), timeout=300)
-            else:
-                self._kind_cluster(name).delete()
+            self._kind("delete", "cluster", "--name", lab_name(name), timeout=300)
         self.kubeconfig(name).unlink(missing_ok=True)
 
     def list(self) -> list[Cluster]:

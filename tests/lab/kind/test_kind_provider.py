@@ -48,7 +48,8 @@ def test_node_image_is_pinned_by_digest():
     name, _, digest = versions.KIND_NODE_IMAGE.partition("@")
     assert name.startswith("kindest/node:v1.") and digest.startswith("sha256:")
     assert len(digest.removeprefix("sha256:")) == 64
-    assert name.split(":")[1] == versions.KIND_KUBECTL, "kubectl matches the node's Kubernetes"
+    node = name.split(":")[1]
+    assert versions.minor(node) == versions.minor(versions.KIND_KUBECTL), "kubectl's minor"
 
 
 def test_kind_config_uses_the_registry_recipe_and_loopback():
@@ -78,7 +79,7 @@ def test_registry_recipe_publishes_on_loopback_only():
     assert yaml.safe_load(configmap["data"]["localRegistryHosting.v1"])["host"] == "localhost:5001"
 
 
-def test_kind_cluster_is_built_with_our_binaries(tmp_path, monkeypatch):
+def test_a_kind_cluster_is_made_with_our_binaries_and_the_pinned_image(tmp_path, monkeypatch):
     kind, kubectl = tmp_path / "kind", tmp_path / "kubectl"
     for binary in (kind, kubectl):
         binary.write_text("#!/bin/sh\n")
@@ -86,12 +87,13 @@ def test_kind_cluster_is_built_with_our_binaries(tmp_path, monkeypatch):
     monkeypatch.setenv("TELLIT_KIND", str(kind))
     monkeypatch.setenv("TELLIT_KUBECTL", str(kubectl))
     owner = KindProvider(lab_at(tmp_path / "state"))
-    cluster = owner._kind_cluster("east")
-    assert cluster.name == "tellit-east"
-    assert cluster.kind_path == kind and cluster.kubectl_path == kubectl
-    assert cluster.image == versions.KIND_NODE_IMAGE
-    assert cluster.kubeconfig_path == tmp_path / "state/kind/kubeconfigs/tellit-east.yaml"
-    assert (tmp_path / "state/kind/.pytest-kind").is_dir(), "its folder stays in lab state"
+    assert owner.binaries() == (kind, kubectl)
+    args = owner.create_args("east")
+    assert args[args.index("--name") + 1] == "tellit-east"
+    assert args[args.index("--image") + 1] == versions.KIND_NODE_IMAGE
+    kubeconfig = args[args.index("--kubeconfig") + 1]
+    assert kubeconfig == tmp_path / "state/kind/kubeconfigs/tellit-east.yaml", "in lab state"
+    assert "--wait" in args, "kind waits for the node; the runner bounds the whole command"
     assert owner._cluster("east").kubectl_path == kubectl, "the cluster carries its own kubectl"
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-KUBERNETES = "v1.36.3"
-ETCD = "v3.6.16"
+KUBERNETES = "v1.37.2"
+ETCD = "v3.7.3"
 KWOK = "v0.8.0"
 # For readers' laptops: kind, its own default node image (sigs.k8s.io/kind's
 # pkg/apis/config/defaults/image.go at that tag, pinned by digest), and a kubectl of that minor.
@@ -16,14 +16,14 @@ KIND_NODE_IMAGE = (
     "kindest/node:v1.37.0@sha256:a1ed56cfb0e7b93589bdf97c8cd566405a265939e3620fc4f5de89adff580ae5"
 )
 KIND_NODE_KUBERNETES = KIND_NODE_IMAGE.split("@")[0].split(":")[1]
-KIND_KUBECTL = "v1.37.2"  # the newest patch of that minor
+KIND_KUBECTL = KUBERNETES  # the same line as the lab here: the newest patch of that minor
 
 # Where `kindest/node` cannot be pulled, the lab builds its own node image
 # (`demo.clusters.kind.nodeimage`) for KUBERNETES, with these components and kind's node files
 # from the same KIND readers run.
 CONTAINERD = "v2.3.7"
-CRICTL = "v1.36.0"
-COREDNS = "v1.14.2"
+CRICTL = "v1.37.0"
+COREDNS = "v1.14.6"
 
 # Flux as readers know it: a Flux v2 release, whose manifests readers install on kind, and the
 # version of the two controllers the lab uses that the release ships (github.com/fluxcd/flux2's

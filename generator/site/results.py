@@ -429,11 +429,15 @@ def caption_html(document: dict, experiment: str) -> str:
     """Under the chart: what it is, when and where it was measured, and the link to every
     sample. The versions measured go with the numbers, folded."""
     meta = document["metadata"]
+    place = PLACES.get(meta["provider"], (meta["provider"],))[0]
     text = (
         f"{document['title']}. Measured {meta['date'][:10]} on {meta['cores']} cores,"
-        f" {meta['provider']}, {meta['size']} run."
+        f" {place}, {meta['size']} run"
     )
-    return f"{html.escape(text)} {samples_link(experiment)}"
+    return (
+        f'{html.escape(text)} (<a href="#lab-versions">versions</a>).'
+        f" {samples_link(experiment)}"
+    )
 
 
 def flux_name(controllers: str) -> str:

@@ -21,6 +21,7 @@ from demo.core import versions
 # tests feed to pure functions as data: these may spell a version; nothing else may.
 WRITTEN = ("docs/lab/results/", "docs/lab/recordings/", "tests/site/fixtures/")
 WRITTEN_FILES = {"docs/lab/versions.json", "docs/workshop/room.json", "demo/core/versions.py"}
+WRITTEN_FILES.add("tests/lab/unit/test_versions.py")  # the scan's own examples
 
 
 def pinned() -> set[str]:
@@ -79,13 +80,13 @@ def test_no_file_but_the_pins_spells_a_kubernetes_kind_or_flux_version():
 
 
 def test_the_scan_sees_a_pinned_value_and_a_named_version():
-    values = {"v1.36.3"}
-    assert spelled("the lab runs v1.36.3 here", values) == ["v1.36.3"]
-    assert spelled("readers get kind v0.29.0 and kindest/node:v1.33.1", set()) == [
-        "kind v0.29.0",
-        "kindest/node:v1.33.1",
+    values = {"v1.90.3"}
+    assert spelled("the lab runs v1.90.3 here", values) == ["v1.90.3"]
+    assert spelled("readers get kind v0.90.0 and kindest/node:v1.91.1", set()) == [
+        "kind v0.90.0",
+        "kindest/node:v1.91.1",
     ]
-    assert spelled("busybox:1.35.0 and lightkube-models==1.36.3.8", values) == []
+    assert spelled("busybox:1.35.0 and lightkube-models==1.90.3.8", values) == []
 
 
 def test_the_site_s_copy_of_the_pins_is_in_step():
@@ -95,10 +96,10 @@ def test_the_site_s_copy_of_the_pins_is_in_step():
 
 
 def test_flux_is_named_as_its_users_know_it():
-    assert versions.flux_name("v1.9.5", "v2.9.5") == (
-        "Flux v2.9.5 (source-controller v1.9.5, kustomize-controller v1.9.5)"
+    assert versions.flux_name("v1.70.5", "v2.70.5") == (
+        "Flux v2.70.5 (source-controller v1.70.5, kustomize-controller v1.70.5)"
     )
-    assert versions.flux_name("v1.9.6").startswith("Flux v2.9 (source-controller v1.9.6")
+    assert versions.flux_name("v1.70.6").startswith("Flux v2.70 (source-controller v1.70.6")
     # The build here differs from the release only where the pin says why.
     same = versions.FLUX == versions.FLUX_RELEASE_CONTROLLERS
     assert same or versions.FLUX_BUILT_WHY

@@ -434,10 +434,7 @@ def caption_html(document: dict, experiment: str) -> str:
         f"{document['title']}. Measured {meta['date'][:10]} on {meta['cores']} cores,"
         f" {place}, {meta['size']} run"
     )
-    return (
-        f'{html.escape(text)} (<a href="#lab-versions">versions</a>).'
-        f" {samples_link(experiment)}"
-    )
+    return f'{html.escape(text)} (<a href="#lab-versions">versions</a>). {samples_link(experiment)}'
 
 
 def flux_name(controllers: str) -> str:

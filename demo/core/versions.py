@@ -27,18 +27,11 @@ COREDNS = "v1.14.6"
 
 # Flux as readers know it: a Flux v2 release, whose manifests readers install on kind, and the
 # version of the two controllers the lab uses that the release ships (github.com/fluxcd/flux2's
-# manifests/bases at that tag).
+# manifests/bases at that tag). Where nothing can be pulled (kwok), the lab builds the same two
+# controllers, at the same version, from their Go modules.
 FLUX_RELEASE = "v2.9.5"
-FLUX_RELEASE_CONTROLLERS = "v1.9.5"
+FLUX = "v1.9.5"
 FLUX_INSTALL_URL = f"https://github.com/fluxcd/flux2/releases/download/{FLUX_RELEASE}/install.yaml"
-# Where nothing can be pulled (kwok), the lab builds source-controller and kustomize-controller
-# from their Go modules: the same minor, one patch on, because the release's own patch cannot
-# be built here (FLUX_BUILT_WHY).
-FLUX = "v1.9.6"
-FLUX_BUILT_WHY = (
-    "the nearest patch that builds here: Go 1.26 against k8s.io v0.36, with the pkg/artifact"
-    " the module proxy serves"
-)
 
 
 def minor(version: str) -> str:
@@ -75,7 +68,7 @@ def pins() -> list[Pin]:
         Pin("kubectl", KIND_KUBECTL, "readers' kubectl, downloaded with kind"),
         Pin(
             "Flux on kind",
-            flux_name(FLUX_RELEASE_CONTROLLERS, FLUX_RELEASE),
+            flux_name(FLUX, FLUX_RELEASE),
             "installed from its released manifests (AGENT=flux)",
         ),
         Pin(
@@ -88,7 +81,11 @@ def pins() -> list[Pin]:
         Pin("containerd", CONTAINERD, "the node image built here"),
         Pin("crictl", CRICTL, "the node image built here"),
         Pin("CoreDNS", COREDNS, "the node image built here"),
-        Pin("Flux on kwok", flux_name(FLUX), "built from its Go modules", FLUX_BUILT_WHY),
+        Pin(
+            "Flux on kwok",
+            flux_name(FLUX, FLUX_RELEASE),
+            "the same controllers, built from their Go modules",
+        ),
     ]
 
 
@@ -101,14 +98,14 @@ def document() -> dict:
             "kind": KIND,
             "kubernetes": KIND_NODE_KUBERNETES,
             "kubectl": KIND_KUBECTL,
-            "flux": flux_name(FLUX_RELEASE_CONTROLLERS, FLUX_RELEASE),
+            "flux": flux_name(FLUX, FLUX_RELEASE),
         },
-        "lab": {"kind": KIND, "kubernetes": KUBERNETES, "kwok": KWOK, "flux": flux_name(FLUX)},
-        "flux": {
-            "release": FLUX_RELEASE,
-            "controllers": FLUX_RELEASE_CONTROLLERS,
-            "built": FLUX,
-            "install_url": FLUX_INSTALL_URL,
+        "lab": {
+            "kind": KIND,
+            "kubernetes": KUBERNETES,
+            "kwok": KWOK,
+            "flux": flux_name(FLUX, FLUX_RELEASE),
         },
+        "flux": {"release": FLUX_RELEASE, "controllers": FLUX, "install_url": FLUX_INSTALL_URL},
         "pins": [asdict(pin) for pin in pins()],
     }

@@ -345,7 +345,7 @@ def wait_applied(
 
 
 def release_name() -> str:
-    return versions.flux_name(versions.FLUX_RELEASE_CONTROLLERS, versions.FLUX_RELEASE)
+    return versions.flux_name(versions.FLUX, versions.FLUX_RELEASE)
 
 
 def released_install_args() -> list[list[str]]:

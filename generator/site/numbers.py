@@ -330,9 +330,10 @@ def link_html(quote: Quote, page_url: str) -> str:
     path, _, fragment = quote.target.partition("#")
     href = relative_url(path, page_url) + ("/" if path.endswith("/") else "")
     href += f"#{fragment}" if fragment else ""
+    words = " lab-number--words" if len(quote.text.split()) > 3 else ""  # it may wrap
     return (
-        f'<a class="lab-number" href="{html.escape(href)}" title="{html.escape(quote.about)}">'
-        f"{html.escape(quote.text)}</a>"
+        f'<a class="lab-number{words}" href="{html.escape(href)}"'
+        f' title="{html.escape(quote.about)}">{html.escape(quote.text)}</a>'
     )
 
 

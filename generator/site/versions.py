@@ -76,6 +76,15 @@ def as_result(results: Path) -> dict:
     return {"_name": "versions.json", "_target": f"lab/#{ANCHOR}", "summary": rows}
 
 
+def summary(data: dict) -> str:
+    """The box folded, in one line: what readers run (the table has every pin)."""
+    readers = data["readers"]
+    return (
+        f"kind {readers['kind']}, Kubernetes {readers['kubernetes']}, {readers['flux']}:"
+        f" every version the lab pins ({len(data['pins'])})"
+    )
+
+
 def table(data: dict) -> str:
     rows = [[pin["name"], pin["version"], pin["where"], pin["note"]] for pin in data["pins"]]
     return table_html(["what", "version", "where the lab uses it", "note"], rows)
@@ -102,8 +111,8 @@ def format_versions(src: str, language: str, class_name: str, options, md, **kwa
     if show == "flux-install":
         return flux_install(data)
     return (
-        '<div class="lab-versions" role="note" aria-label="Versions">'
-        '<p class="lab-versions__title">What the lab runs</p>'
+        '<details class="lab-versions"><summary class="lab-versions__title">'
+        f"{html.escape(summary(data))}</summary>"
         f'<div class="md-typeset__scrollwrap"><div class="md-typeset__table">{table(data)}'
-        "</div></div></div>"
+        "</div></div></details>"
     )

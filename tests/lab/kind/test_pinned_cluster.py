@@ -48,6 +48,9 @@ def pinned(tmp_path_factory):
             )  # fmt: skip
             try:
                 cluster.create(config_file=owner.config_file())
+                # kind waits for nothing: a pod made before the namespace's default
+                # ServiceAccount exists is refused.
+                cluster.kubectl("wait", "--for=create", "serviceaccount/default", "--timeout=90s")
                 yield cluster, setup
             finally:
                 cluster.delete()

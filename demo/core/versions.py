@@ -46,6 +46,9 @@ def flux_name(controllers: str, release: str = "") -> str:
     return f"Flux {line} (source-controller {controllers}, kustomize-controller {controllers})"
 
 
+FLUX_NAME = flux_name(FLUX, FLUX_RELEASE)  # on kind and on kwok alike
+
+
 @dataclass(frozen=True)
 class Pin:
     name: str
@@ -68,7 +71,7 @@ def pins() -> list[Pin]:
         Pin("kubectl", KIND_KUBECTL, "readers' kubectl, downloaded with kind"),
         Pin(
             "Flux on kind",
-            flux_name(FLUX, FLUX_RELEASE),
+            FLUX_NAME,
             "installed from its released manifests (AGENT=flux)",
         ),
         Pin(
@@ -83,7 +86,7 @@ def pins() -> list[Pin]:
         Pin("CoreDNS", COREDNS, "the node image built here"),
         Pin(
             "Flux on kwok",
-            flux_name(FLUX, FLUX_RELEASE),
+            FLUX_NAME,
             "the same controllers, built from their Go modules",
         ),
     ]
@@ -98,13 +101,13 @@ def document() -> dict:
             "kind": KIND,
             "kubernetes": KIND_NODE_KUBERNETES,
             "kubectl": KIND_KUBECTL,
-            "flux": flux_name(FLUX, FLUX_RELEASE),
+            "flux": FLUX_NAME,
         },
         "lab": {
             "kind": KIND,
             "kubernetes": KUBERNETES,
             "kwok": KWOK,
-            "flux": flux_name(FLUX, FLUX_RELEASE),
+            "flux": FLUX_NAME,
         },
         "flux": {"release": FLUX_RELEASE, "controllers": FLUX, "install_url": FLUX_INSTALL_URL},
         "pins": [asdict(pin) for pin in pins()],

@@ -344,10 +344,6 @@ def wait_applied(
     return status, time.perf_counter() - started
 
 
-def release_name() -> str:
-    return versions.flux_name(versions.FLUX, versions.FLUX_RELEASE)
-
-
 def released_install_args() -> list[list[str]]:
     """kubectl's arguments that install Flux on a reader's kind cluster from its released
     manifests (pinned), then wait for the two controllers the lab uses."""
@@ -361,7 +357,7 @@ def released_install_args() -> list[list[str]]:
 
 def install_released(cluster: Cluster, log: Callable[[str], None]) -> None:
     """Flux's own install on a kind cluster; a clear error where its images cannot be had."""
-    log(f"flux {cluster.name}: installing {release_name()} from its released manifests")
+    log(f"flux {cluster.name}: installing {versions.FLUX_NAME} from its released manifests")
     apply, *waits = released_install_args()
     _install_step(
         cluster, apply, 120,

@@ -26,7 +26,7 @@ WRITTEN_FILES.add("tests/lab/unit/test_versions.py")  # the scan's own examples
 
 def pinned() -> set[str]:
     """Every Kubernetes, kind and Flux version the lab pins, as spelled in a file."""
-    found = {
+    return {
         versions.KUBERNETES,
         versions.KIND,
         versions.KIND_NODE_KUBERNETES,
@@ -35,7 +35,6 @@ def pinned() -> set[str]:
         versions.FLUX_RELEASE,
         versions.KIND_NODE_IMAGE.split("@sha256:")[1][:12],
     }
-    return found
 
 
 # A version spelled after a name, whatever its value: `kind v0.29.0`, `Flux v2.9.5`,

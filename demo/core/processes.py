@@ -7,14 +7,19 @@ be waited on until they are truly gone.
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import json
 import os
 import socket
+import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import psutil
+
+from demo.core.paths import write_atomic
 
 
 def free_port() -> int:
@@ -25,20 +30,49 @@ def free_port() -> int:
 _PORTS = threading.Lock()
 _GIVEN: set[int] = set()  # ports this process handed out: never handed out twice
 
+# Ports handed out lately by any process on this machine, for as long as their service may take
+# to bind them: two labs (a reader's and a test's, or a test run's parallel workers) probing at
+# the same moment were otherwise given the same port. A JSON ledger under an flock: fcntl
+# rather than the filelock package, since core stays on the standard library and psutil.
+LEDGER = Path(tempfile.gettempdir()) / f"tellit-ports-{os.getuid()}.json"
+HELD = 300.0  # seconds
+
+
+@contextlib.contextmanager
+def _ledger() -> Iterator[dict[int, float]]:
+    """The ports handed out machine-wide within `HELD` seconds (port: when), held under the
+    ledger's lock; what the body adds is written back."""
+    with open(LEDGER.with_suffix(".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            try:
+                recorded = json.loads(LEDGER.read_text())
+                taken = {int(port): float(when) for port, when in recorded.items()}
+            except (OSError, ValueError, AttributeError):
+                taken = {}  # none yet, or damaged: the probes below still see bound ports
+            now = time.time()
+            taken = {port: when for port, when in taken.items() if now - when < HELD}
+            yield taken
+            write_atomic(LEDGER, json.dumps(taken))
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
 
 def free_ports(count: int) -> list[int]:
-    """`count` ports free on loopback right now, none given before by this process. The
-    system hands a port out again once its probe is closed, and two services started at once
-    were given the same one: so probes are held together and given ports remembered."""
-    with _PORTS, contextlib.ExitStack() as stack:
+    """`count` ports free on loopback right now, none given before by this process nor lately
+    by another. The system hands a port out again once its probe is closed, and two services
+    started at once were given the same one: so probes are held together and given ports
+    remembered, here and in the machine's ledger."""
+    with _PORTS, _ledger() as taken, contextlib.ExitStack() as stack:
         ports: list[int] = []
         while len(ports) < count:
             probe = stack.enter_context(socket.socket())
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
-            if port not in _GIVEN:
+            if port not in _GIVEN and port not in taken:
                 ports.append(port)
         _GIVEN.update(ports)
+        taken.update(dict.fromkeys(ports, time.time()))
         return ports
 
 

@@ -3,26 +3,27 @@
 Push reaches it the way a pipeline reaches a VM: with the host's Docker engine in hand (which
 is root on that host, a credential worth saying out loud), it pulls the image by digest from
 the registry, starts it beside the old one, checks the new one answers with its version, and
-only then removes the old one. The container and its network carry the lab's label, so `down`
-removes them; the app is published on 127.0.0.1 only.
+only then removes the old one. The container and its network carry the lab's label and its
+state's, so `down` removes them and a second lab on the machine (a reader's beside a test's)
+neither sees nor removes them; the app is published on 127.0.0.1 only.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx2
 
 from demo.core import docker
 from demo.core.errors import LabError
-from demo.core.naming import LABEL, PREFIX
+from demo.core.naming import LABEL, PREFIX, STATE_LABEL, state_owner
 from demo.core.processes import free_port
 from demo.core.run import run
 from demo.core.waits import until
 
-NETWORK = f"{PREFIX}hosts"
+NETWORK = f"{PREFIX}hosts"  # and the first characters of its lab state's owner label
 APP_PORT = 8080  # where the app's httpd listens inside its container
 
 
@@ -36,14 +37,24 @@ class DockerHost:
     machine's, standing in for a VM's)."""
 
     name: str
-    labels: Sequence[str] = ()  # `docker.lab_labels` of the lab state that deploys here
+    root: Path  # the lab state that deploys here: its labels, its network, its containers
 
     @property
     def label(self) -> str:
         return f"host {self.name}"
 
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return docker.lab_labels(self.root)
+
+    @property
+    def network(self) -> str:
+        return f"{NETWORK}-{state_owner(self.root)[:12]}"
+
     def _containers(self) -> list[str]:
-        return docker.containers(f"label={LABEL}.host={self.name}")
+        return docker.containers(
+            f"label={LABEL}.host={self.name}", f"label={STATE_LABEL}={state_owner(self.root)}"
+        )
 
     def port(self) -> int | None:
         """The loopback port the running app answers on, or None when none runs."""
@@ -64,14 +75,14 @@ class DockerHost:
         with `version`. The old container stays until the new one has answered."""
         started = time.perf_counter()
         old = self._containers()
-        docker.ensure_network(NETWORK, self.labels)
+        docker.ensure_network(self.network, self.labels)
         docker.pull(image)
         port = free_port()
         name = f"{PREFIX}host-{self.name}-{int(time.time() * 1000)}"
         options = [
             "--detach", "--name", name,
             *self.labels, "--label", f"{LABEL}.host={self.name}",
-            "--network", NETWORK, "--publish", f"127.0.0.1:{port}:{APP_PORT}",
+            "--network", self.network, "--publish", f"127.0.0.1:{port}:{APP_PORT}",
             "--read-only", "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
         ]  # fmt: skip
         run(docker.run_argv(image, options=options), timeout=60)

@@ -163,7 +163,7 @@ class Delivery:
                 log=self.log,
                 app=source,
                 hosts=[
-                    DockerHost(check_name(h, "Docker host name"), docker.lab_labels(self.root))
+                    DockerHost(check_name(h, "Docker host name"), self.root)
                     for h in hosts
                 ],
                 labels=docker.lab_labels(self.root),

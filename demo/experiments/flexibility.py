@@ -12,7 +12,6 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from demo.core import docker
 from demo.core.context import LabContext
 from demo.core.errors import LabError
 from demo.delivery.dockerhost import DockerHost, answers
@@ -59,7 +58,7 @@ def run(context: LabContext, size: str, provider: str) -> Result:
     other = lab.commit_app("experiment: a second version", lambda f: (f / "NOTE").write_text("2"))
     hook_run(root, other)
     commits = [first.commit, other]
-    host = DockerHost(HOST, docker.lab_labels(root))
+    host = DockerHost(HOST, root)
     for index in range(plan.runs):
         commit = commits[index % 2]
         progress(f"flexibility: push to 3 clusters and {host.label}, run {index + 1}")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import psutil
 import pytest
@@ -23,6 +25,8 @@ from support.paths import ROOT
 from demo.delivery.lab_delivery import Delivery
 
 pytestmark = pytest.mark.provisioned
+
+FLUX_BINARIES = ("/source-controller", "/kustomize-controller")
 
 
 def make_demo(state, *settings: str) -> subprocess.CompletedProcess:
@@ -129,6 +133,7 @@ def test_make_demo_with_flux_then_stop_leaves_the_app_and_no_flux(lab_state):
     assert "Pull agents: Flux (pull mode)" in status.stdout
     assert "running" in status.stdout and "True" in status.stdout, status.stdout
     assert "impersonate" in status.stdout  # what the controllers may do is shown
+    assert len(flux_processes(lab_state)) == 2  # the two controllers, found as this lab's
 
     stopped = demo("agent", "stop", state=lab_state)
     assert stopped.returncode == 0 and "push mode" in stopped.stdout
@@ -137,18 +142,22 @@ def test_make_demo_with_flux_then_stop_leaves_the_app_and_no_flux(lab_state):
         "get", "-n", "shop", "-o", "name", "deployments,kustomizations,gitrepositories"
     )
     assert left.split() == ["deployment.apps/app"], left  # the app stays, Flux's objects go
-    assert not flux_processes(), flux_processes()
+    assert not flux_processes(lab_state), flux_processes(lab_state)
 
 
-def flux_processes() -> list[str]:
-    """Command lines of running Flux controllers (their names are cut to 15 characters)."""
+def flux_processes(state: Path) -> list[str]:
+    """Command lines of running Flux controllers of the lab state `state` (its folder is in
+    their command line or their KUBECONFIG); another lab's on the machine are not this one's."""
     found = []
     for process in psutil.process_iter():
         try:
             command = process.cmdline()
+            if not command or not command[0].endswith(FLUX_BINARIES):
+                continue
+            where = " ".join([*command, process.environ().get("KUBECONFIG", "")])
         except psutil.Error:
             continue
-        if command and command[0].endswith(("/source-controller", "/kustomize-controller")):
+        if str(state) + os.sep in where:
             found.append(" ".join(command))
     return found
 

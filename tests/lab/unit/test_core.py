@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from support.lab import lab_at
 from demo.clusters import ClusterError
 from demo.clusters.base import default_names, skew_problem
 from demo.clusters.kwok import KwokProvider, kwokctl_config
+from demo.core import processes
 from demo.core.errors import LabError
 from demo.core.paths import write_atomic
 from demo.core.run import CommandError, end_recorded_group, run
@@ -154,3 +156,44 @@ def test_a_hook_run_that_never_comes_says_what_the_hooks_log_said(tmp_path):
     (tmp_path / "runs").mkdir()
     (tmp_path / "runs" / "0001-93edd7df238a.json").write_text('{"ok": true}')
     assert hook_run(tmp_path, "93edd7df238a0000", wait=0.1) == {"ok": True}
+
+
+ASK_PORTS = """
+import json, sys, time
+from pathlib import Path
+from demo.core import processes
+processes.LEDGER = Path(sys.argv[1])
+start = float(sys.argv[2])
+time.sleep(max(0.0, start - time.time()))  # both ask at the same moment
+print(json.dumps(processes.free_ports(150)))
+"""
+
+
+def test_two_processes_asking_at_once_are_given_different_ports(tmp_path):
+    ledger = tmp_path / "ports.json"
+    start = time.time() + 1.5
+    askers = [
+        subprocess.Popen(
+            [sys.executable, "-c", ASK_PORTS, str(ledger), str(start)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    given = [set(json.loads(asker.communicate(timeout=60)[0])) for asker in askers]
+    assert all(len(ports) == 150 for ports in given)
+    assert not given[0] & given[1], "a port was handed to both"
+    recorded = json.loads(ledger.read_text())
+    assert {int(port) for port in recorded} == given[0] | given[1]
+
+
+def test_the_ports_ledger_forgets_old_ports_and_survives_damage(tmp_path, monkeypatch):
+    ledger = tmp_path / "ports.json"
+    monkeypatch.setattr(processes, "LEDGER", ledger)
+    ledger.write_text(json.dumps({"1": time.time() - processes.HELD - 1, "2": time.time()}))
+    with processes._ledger() as taken:
+        assert set(taken) == {2}  # the old one is forgotten, the recent one kept
+    for damaged in ("not json", "[1, 2]", '{"x": "y"}'):
+        ledger.write_text(damaged)
+        port = processes.free_port()
+        assert list(json.loads(ledger.read_text())) == [str(port)]

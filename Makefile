@@ -94,7 +94,13 @@ test: $(DEV_STAMP)
 	$(MAKE) --no-print-directory tools
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
-	$(BIN)/pytest
+	$(BIN)/pytest $(PARALLEL)
+
+# The suite on TEST_WORKERS workers (pytest-xdist; TEST_WORKERS=0: one process). Most of a lab
+# test is waiting on clusters, so four share two cores well; tests/conftest.py says what runs
+# together on one worker.
+TEST_WORKERS ?= 4
+PARALLEL := -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 
 # The tests that need no Docker, no lab tools and no browser.
 test-fast: $(DEV_STAMP)

@@ -61,22 +61,63 @@ def lab_context(lab_state: Path):
     return lab_at(lab_state)
 
 
-# The kind lab: started in the background at collection (support/kind_lab.py says why and how
-# the session is ordered around it), waited for by the `kind` tests, torn down at the end.
+# Parallel runs (`make test` passes `-n` and `--dist loadgroup` to pytest-xdist): tests that
+# share an expensive fixture of module or session scope run on one worker, so it is made once;
+# the kind tests run on one worker, in order (the kind lab, then clusters of their own); every
+# other test is a unit of its own. Each lab test has a lab state of its own, so lab tests run
+# beside each other and beside the kind lab.
+
+
+def xdist_group(item: pytest.Item) -> str | None:
+    """The worker group of `item`: "kind", a module's path, a shared fixture's name, or None."""
+    if item.get_closest_marker("kind"):
+        return "kind"
+    shared = {}
+    info = getattr(item, "_fixtureinfo", None)  # what pytest resolved; no public accessor
+    for name, definitions in info.name2fixturedefs.items() if info else ():
+        ours = definitions[-1].func.__module__.startswith(("support.", "test", "conftest"))
+        if ours and definitions[-1].scope in ("module", "session"):
+            shared[name] = definitions[-1].scope
+    if "module" in shared.values():
+        return item.nodeid.split("::")[0]
+    return min((name for name, scope in shared.items() if scope == "session"), default=None)
+
+
+def pytest_itemcollected(item):
+    """Groups are marked as each test is collected: before xdist writes them into test ids."""
+    if item.config.getoption("dist", "no") == "loadgroup":
+        group = xdist_group(item)
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
+def in_parallel(config) -> bool:
+    """Whether this is a worker of a parallel run (each collects the whole session)."""
+    return hasattr(config, "workerinput")
+
+
+# The kind lab: in a serial run, started in the background at collection (support/kind_lab.py
+# says why and how the session is ordered around it), waited for by the `kind` tests, torn down
+# at the end. In a parallel run the kind worker starts it with its first kind test, which comes
+# first: the other workers are the overlap.
 
 
 @pytest.hookimpl(trylast=True)  # after -m and -k have deselected: start it only when needed
 def pytest_collection_modifyitems(session, config, items):
+    parallel = in_parallel(config)
+
     def group(item) -> float:
         if item.get_closest_marker("kind"):
             # A kind benchmark makes clusters of its own: after the kind lab is down.
             return 1.5 if item.get_closest_marker("bench") else 1
         if item.get_closest_marker("provisioned") and not item.get_closest_marker("browser"):
             return 2
-        return 0
+        return 3 if parallel else 0  # in parallel the longest chains are handed out first
 
     items.sort(key=group)  # stable: each group keeps its own order
-    if any(group(item) == 1 for item in items) and not config.option.collectonly:
+    if parallel or config.option.collectonly:
+        return
+    if any(group(item) == 1 for item in items):
         from support.kind_lab import KindLab
         from support.lab import docker_ready
 

@@ -84,8 +84,9 @@ def xdist_group(item: pytest.Item) -> str | None:
 
 
 def pytest_itemcollected(item):
-    """Groups are marked as each test is collected: before xdist writes them into test ids."""
-    if item.config.getoption("dist", "no") == "loadgroup":
+    """Groups are marked as each test is collected: before xdist writes them into test ids.
+    (A worker's own `dist` is "no"; `loadgroup` is what xdist hands its workers.)"""
+    if item.config.getoption("loadgroup", False):
         group = xdist_group(item)
         if group:
             item.add_marker(pytest.mark.xdist_group(group))

@@ -94,11 +94,12 @@ test: $(DEV_STAMP)
 	$(MAKE) --no-print-directory tools
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
-	$(BIN)/pytest $(PARALLEL)
+	$(BIN)/pytest $(PARALLEL) -m "not alone"; parallel=$$?; $(BIN)/pytest -m alone && exit $$parallel
 
-# The suite on TEST_WORKERS workers (pytest-xdist; TEST_WORKERS=0: one process). Most of a lab
-# test is waiting on clusters, so four share two cores well; tests/conftest.py says what runs
-# together on one worker.
+# The suite on TEST_WORKERS workers (pytest-xdist; TEST_WORKERS=0: one process), then the tests
+# that must run alone (marked `alone`: they remove the lab's shared images). Most of a lab test
+# is waiting on clusters, so four share two cores well; tests/conftest.py says what runs together
+# on one worker.
 TEST_WORKERS ?= 4
 PARALLEL := -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 

@@ -7,6 +7,11 @@ touch no lab first (the site, the engine, pure lab units), then the `kind` tests
 for this lab, check it and take it down, then the lab tests (kwok, the registry, the git
 server), whose teardown removes whatever the lab labelled. So a kind lab never runs beside
 another lab.
+
+In a parallel run (`make test`: pytest-xdist) the kind tests keep to one worker, which starts
+this lab with its first kind test while the other workers run the rest, kwok labs included:
+each lab only sees and removes what carries its own state's label. The one test that removes
+the lab's images (the offline bundle's round trip, marked `alone`) runs after, by itself.
 """
 
 from __future__ import annotations

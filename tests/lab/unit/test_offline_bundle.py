@@ -157,9 +157,10 @@ def test_a_room_s_bundle_serves_every_platform_and_a_narrow_one_only_its_own():
 
 
 # The round trip, for real, with the offline-bundle experiment's own steps. It removes the
-# lab's images and loads them back from the bundle, so it runs with the kind tests (never
-# beside another lab).
+# lab's images and loads them back from the bundle, so it runs with the kind tests in a serial
+# run and by itself after a parallel one (never beside another lab).
 @pytest.mark.kind
+@pytest.mark.alone
 def test_the_bundle_round_trip_leaves_a_laptop_ready_for_make_demo_with_no_network(
     tmp_path, request
 ):

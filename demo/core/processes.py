@@ -11,7 +11,6 @@ import fcntl
 import json
 import os
 import socket
-import tempfile
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -34,7 +33,9 @@ _GIVEN: set[int] = set()  # ports this process handed out: never handed out twic
 # to bind them: two labs (a reader's and a test's, or a test run's parallel workers) probing at
 # the same moment were otherwise given the same port. A JSON ledger under an flock: fcntl
 # rather than the filelock package, since core stays on the standard library and psutil.
-LEDGER = Path(tempfile.gettempdir()) / f"tellit-ports-{os.getuid()}.json"
+# In /tmp itself, not `tempfile.gettempdir()`: a process given a TMPDIR of its own (a test's
+# benchmark run) must still find the one ledger.
+LEDGER = Path("/tmp") / f"tellit-ports-{os.getuid()}.json"
 HELD = 300.0  # seconds
 
 

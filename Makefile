@@ -98,9 +98,10 @@ test: $(DEV_STAMP)
 
 # The suite on TEST_WORKERS workers (pytest-xdist; TEST_WORKERS=0: one process), then the tests
 # that must run alone (marked `alone`: they remove the lab's shared images). Most of a lab test
-# is waiting on clusters, so four share two cores well; tests/conftest.py says what runs together
-# on one worker.
-TEST_WORKERS ?= 4
+# is waiting on clusters, so three share two cores (four ran 40% longer where the kind lab, the
+# small experiments and the benchmarks started together, and kubectl timed out); tests/conftest.py
+# says what runs together on one worker.
+TEST_WORKERS ?= 3
 PARALLEL := -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 
 # The tests that need no Docker, no lab tools and no browser.

@@ -92,11 +92,6 @@ def pytest_itemcollected(item):
             item.add_marker(pytest.mark.xdist_group(group))
 
 
-# Fixtures whose setup is the longest piece of work in the suite (the small experiments: about
-# four minutes alone, nine beside the rest on two cores): in parallel, handed out first.
-LONGEST = {"small_run"}
-
-
 def in_parallel(config) -> bool:
     """Whether this is a worker of a parallel run (each collects the whole session)."""
     return hasattr(config, "workerinput")
@@ -116,10 +111,6 @@ def pytest_collection_modifyitems(session, config, items):
         if item.get_closest_marker("kind"):
             # A kind benchmark makes clusters of its own: after the kind lab is down.
             return 1.5 if item.get_closest_marker("bench") else 1
-        if parallel and LONGEST.intersection(item.fixturenames):
-            return 1.7  # handed out with the kind tests: the run waits for whichever ends last
-        if parallel and item.get_closest_marker("bench"):
-            return 1.8
         if item.get_closest_marker("provisioned") and not item.get_closest_marker("browser"):
             return 2
         return 3 if parallel else 0  # in parallel the longest chains are handed out first

@@ -30,6 +30,11 @@ def lab_labels(root: Path) -> tuple[str, ...]:
     return ("--label", f"{LABEL}=true", "--label", f"{STATE_LABEL}={state_owner(root)}")
 
 
+def state_filter(root: Path) -> str:
+    """A `--filter` value that matches what the lab state at `root` made (`lab_labels`)."""
+    return f"label={STATE_LABEL}={state_owner(root)}"
+
+
 def docker(*args: str | Path, input: str | bytes | None = None, timeout: float = 120) -> str:
     """`docker ARGS`, its standard output; CommandError with what it said when it fails."""
     return run([DOCKER, *args], input=input, timeout=timeout)

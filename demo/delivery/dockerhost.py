@@ -18,12 +18,12 @@ import httpx2
 
 from demo.core import docker
 from demo.core.errors import LabError
-from demo.core.naming import LABEL, PREFIX, STATE_LABEL, state_owner
+from demo.core.naming import LABEL, PREFIX, state_owner
 from demo.core.processes import free_port
 from demo.core.run import run
 from demo.core.waits import until
 
-NETWORK = f"{PREFIX}hosts"  # and the first characters of its lab state's owner label
+NETWORK = f"{PREFIX}hosts"  # each lab state's own: this, a dash and its owner label's start
 APP_PORT = 8080  # where the app's httpd listens inside its container
 
 
@@ -52,9 +52,7 @@ class DockerHost:
         return f"{NETWORK}-{state_owner(self.root)[:12]}"
 
     def _containers(self) -> list[str]:
-        return docker.containers(
-            f"label={LABEL}.host={self.name}", f"label={STATE_LABEL}={state_owner(self.root)}"
-        )
+        return docker.containers(f"label={LABEL}.host={self.name}", docker.state_filter(self.root))
 
     def port(self) -> int | None:
         """The loopback port the running app answers on, or None when none runs."""

@@ -162,10 +162,7 @@ class Delivery:
                 self.root / "runs",
                 log=self.log,
                 app=source,
-                hosts=[
-                    DockerHost(check_name(h, "Docker host name"), self.root)
-                    for h in hosts
-                ],
+                hosts=[DockerHost(check_name(h, "Docker host name"), self.root) for h in hosts],
                 labels=docker.lab_labels(self.root),
             )
             return pipeline.run(commit, build=build)

@@ -21,7 +21,6 @@ from demo.clusters import provider
 from demo.core import docker
 from demo.core.context import LabContext
 from demo.core.errors import LabError
-from demo.core.naming import STATE_LABEL, state_owner
 from demo.core.processes import runs_from, wait_finished
 from demo.core.run import CommandError
 from demo.services.background import Service
@@ -48,7 +47,7 @@ def docker_leftovers(root: Path) -> list[str]:
     if not docker.installed():
         return []
     found = []
-    mine = f"label={STATE_LABEL}={state_owner(root)}"
+    mine = docker.state_filter(root)
     try:
         for kind, (listing, _) in LABELLED.items():
             ids = docker.docker(*listing, "--filter", mine, timeout=30).split()

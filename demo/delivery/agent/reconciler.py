@@ -24,6 +24,7 @@ Compared with Flux and Argo CD in the lab page and lab.md.
 from __future__ import annotations
 
 import datetime as dt
+import faulthandler
 import json
 import random
 import threading
@@ -501,4 +502,5 @@ def serve(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    faulthandler.enable()  # a crash in a C extension names its Python stack in the agent's log
     raise SystemExit(serve())

@@ -94,7 +94,7 @@ test: $(DEV_STAMP)
 	$(MAKE) --no-print-directory tools
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
-	$(BIN)/pytest $(PARALLEL) -m "not alone"; parallel=$$?; $(BIN)/pytest -m alone && exit $$parallel
+	$(BIN)/pytest $(PARALLEL) $(DURATIONS) -m "not alone"; parallel=$$?; $(BIN)/pytest -m alone && exit $$parallel
 
 # The suite on TEST_WORKERS workers (pytest-xdist; TEST_WORKERS=0: one process), then the tests
 # that must run alone (marked `alone`: they remove the lab's shared images). Most of a lab test
@@ -103,6 +103,8 @@ test: $(DEV_STAMP)
 # says what runs together on one worker.
 TEST_WORKERS ?= 3
 PARALLEL := -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
+# The slowest steps close the report: where the suite's time goes, run after run.
+DURATIONS := --durations=30 --durations-min=10
 
 # The tests that need no Docker, no lab tools and no browser.
 test-fast: $(DEV_STAMP)

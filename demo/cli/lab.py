@@ -1,8 +1,9 @@
-"""The lab's life: `up`, `status`, `down` and `doctor`."""
+"""The lab's life: `up`, `status`, `kubeconfig`, `down` and `doctor`."""
 
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -15,6 +16,7 @@ from demo.core.naming import env
 from demo.delivery.lab_delivery import Delivery
 from demo.lab import doctor, teardown
 from demo.lab.record import LabRecord, running_registry, start_registry
+from demo.lab.shell import SHELLS, Reach, export_lines, kubeconfig_value
 from demo.services.git.server import GitServer
 
 
@@ -51,6 +53,21 @@ def register(commands) -> None:
     )
     add_json_flag(status)
     status.set_defaults(handler=command_status)
+    reach = commands.add_parser(
+        "kubeconfig",
+        help="print `export KUBECONFIG=...` for the lab's clusters: eval \"$(python -m demo"
+        ' kubeconfig)"',
+        description="Print the shell lines that make every kubectl you type reach the lab's"
+        " clusters and no other: KUBECONFIG names the lab's own kubeconfig files (your"
+        " ~/.kube/config is not touched) and PATH starts with the lab's kubectl. Run it as"
+        ' eval "$(python -m demo kubeconfig)"; the contexts are listed on stderr.',
+    )
+    reach.add_argument("--cluster", help="only this cluster (its context is then the current one)")
+    reach.add_argument(
+        "--shell", choices=SHELLS, default="sh", help="sh (bash, zsh) or fish (default: sh)"
+    )
+    add_json_flag(reach)
+    reach.set_defaults(handler=command_kubeconfig)
     down = commands.add_parser(
         "down", help="remove everything the lab made, then check that nothing is left"
     )
@@ -148,6 +165,55 @@ def command_status(args, out: Out) -> int:
         out.out.print(clusters_table(rows, record.provider))
         out.out.print(services_table(registry, git))
     return 0 if healthy else 1
+
+
+def command_kubeconfig(args, out: Out) -> int:
+    lab = out.lab()
+    record = LabRecord.load(lab.state)
+    if record is None:
+        raise LabError(
+            f"no lab is up in {lab.state}",
+            "bring it up first: `make demo` or `python -m demo up`",
+        )
+    clusters = record.clusters_of(lab)
+    if args.cluster:
+        clusters = [c for c in clusters if c.name == args.cluster]
+        if not clusters:
+            raise LabError(
+                f"the lab has no cluster named {args.cluster!r}",
+                "one of: " + ", ".join(record.clusters),
+            )
+    missing = [c.name for c in clusters if not c.kubeconfig.is_file()]
+    if not clusters or missing:
+        raise LabError(
+            f"the lab's clusters are not all there (missing: {', '.join(missing) or 'all'})",
+            "`python -m demo up` brings them back; `python -m demo status` shows them",
+        )
+    reaches = [Reach(c.name, c.kubeconfig, c.context, c.kubectl_path) for c in clusters]
+    if not reaches[0].kubectl.is_file():  # else PATH would name a folder and find another
+        raise LabError(
+            f"the lab's kubectl is not at {reaches[0].kubectl}",
+            "`make provision` builds it (TELLIT_TOOLS or TELLIT_CACHE name where the tools are)",
+        )
+    if wants_json(args):
+        out.emit(
+            {
+                "KUBECONFIG": kubeconfig_value(reaches),
+                "kubectl": str(reaches[0].kubectl),
+                "clusters": [dataclasses.asdict(r) for r in reaches],
+            }
+        )
+        return 0
+    for line in export_lines(reaches, args.shell, os.environ.get("PATH", "")):
+        print(line, file=out.out.file, flush=True)
+    # kind's and kwok's files hold one context each, so the first file's is the current one;
+    # clusters you brought share your file, whose current context stays yours.
+    shared = len({r.kubeconfig for r in reaches}) < len(reaches)
+    current = "choose with kubectl --context NAME" if shared else f"current: {reaches[0].context}"
+    out.err.print(
+        "contexts: " + ", ".join(f"{r.cluster} = {r.context}" for r in reaches) + f" ({current})"
+    )
+    return 0
 
 
 def status_document(rows, provider_name: str, registry, git: GitServer, healthy: bool) -> dict:

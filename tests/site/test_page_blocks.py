@@ -156,6 +156,8 @@ def check_command(where: str, command: str) -> None:
     if command.startswith(("git clone ", "cd ")):
         return  # the box's own first two lines (its address may be a placeholder)
     words = shlex.split(command)
+    if words[0] == "eval" and len(words) == 2 and re.fullmatch(r"\$\((.+)\)", words[1]):
+        return check_command(where, words[1][2:-1])  # eval "$(...)": the command inside
     if words[0] == "make":
         done = subprocess.run(
             ["make", "-n", *words[1:]], cwd=ROOT, capture_output=True, text=True, timeout=60
@@ -185,6 +187,9 @@ def test_a_wrong_command_is_refused():
         check_command("x", ".venv/bin/python -m demo launch --rockets")
     with pytest.raises(AssertionError, match="not a make target"):
         check_command("x", "make no-such-target")
+    with pytest.raises(AssertionError, match="not a lab command line"):
+        check_command("x", 'eval "$(.venv/bin/python -m demo kubeconfig --shell tcsh)"')
+    check_command("x", 'eval "$(.venv/bin/python -m demo kubeconfig --cluster west)"')
 
 
 # --- encryption: what the secrets mini-lab turns on --------------------------------------------

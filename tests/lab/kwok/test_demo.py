@@ -22,6 +22,7 @@ from support.lab import (
 )
 from support.paths import ROOT
 
+from demo.core.paths import tools_dir
 from demo.core.waits import until
 from demo.delivery.lab_delivery import Delivery
 
@@ -186,3 +187,49 @@ def test_minilab_tracks_run_on_kwok_what_needs_no_pod_and_say_why_they_skip_the_
     assert "2 of 5 steps ran on kwok" in out
     services = demo("lab", "--track", "services", "--provider", "kwok", "--yes", state=lab_state)
     assert services.returncode == 0 and services.stdout.count("check: ok") == 1, services.stdout
+
+
+def test_kubeconfig_points_every_kubectl_an_attendee_types_at_the_lab(lab_state, tmp_path):
+    need_lab_tools()
+    need_registry()
+    none = demo("kubeconfig", state=lab_state)
+    assert none.returncode == 1 and "no lab is up" in none.stderr and "make demo" in none.stderr
+    up = demo("up", "--provider", "kwok", "--clusters", "2", state=lab_state)
+    assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-3000:]
+
+    home = tmp_path / "home"  # the attendee's own ~/.kube/config stays as it was: absent
+    home.mkdir()
+    python = f"{sys.executable} -m demo"
+    script = f"""
+        set -e
+        eval "$({python} kubeconfig)"
+        command -v kubectl
+        kubectl config current-context
+        kubectl get namespace default -o name
+        kubectl --context kwok-tellit-west get --raw /readyz; echo
+        eval "$({python} kubeconfig --cluster west)"
+        kubectl config current-context
+    """
+    # A home of its own, the machine's built tools (found through HOME otherwise).
+    env = demo_env(lab_state) | {
+        "HOME": str(home),
+        "PATH": "/usr/bin:/bin",
+        "TELLIT_TOOLS": str(tools_dir()),
+    }
+    shell = subprocess.run(
+        ["bash", "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert shell.returncode == 0, shell.stdout + shell.stderr
+    kubectl, current, namespace, ready, west = shell.stdout.split()
+    assert Path(kubectl) == Delivery(lab_at(lab_state)).clusters[0].kubectl_path
+    assert (current, namespace, ready, west) == (
+        "kwok-tellit-east", "namespace/default", "ok", "kwok-tellit-west",
+    )  # fmt: skip
+    assert "east = kwok-tellit-east, west = kwok-tellit-west" in shell.stderr
+    assert not (home / ".kube" / "config").exists()  # (kubectl keeps its cache beside it)
+
+    described = json.loads(demo("kubeconfig", "--json", state=lab_state).stdout)
+    assert [c["context"] for c in described["clusters"]] == ["kwok-tellit-east", "kwok-tellit-west"]
+    wrong = demo("kubeconfig", "--cluster", "north", state=lab_state)
+    assert wrong.returncode == 1 and "no cluster named 'north'" in wrong.stderr
+    assert "east, west" in wrong.stderr

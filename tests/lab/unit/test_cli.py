@@ -68,7 +68,7 @@ def test_help_explains_every_command():
     commands = next(
         a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)
     ).choices
-    assert len(commands) == 14, sorted(commands)
+    assert len(commands) == 15, sorted(commands)
     for command in commands:
         assert f"    {command}" in result.stdout, f"--help does not list {command}"
         helped = subprocess.run(

@@ -233,11 +233,34 @@ class MemesPlugin(BasePlugin[MemesConfig]):
     def on_page_markdown(self, markdown: str, *, page, config, files: Files) -> str:
         """The page's memes are printed by the `meme` fence while MkDocs renders it."""
         set_page(page.file.src_uri, page.url)
+        if "social_image" in page.meta:  # the page's own card wins over its first meme
+            self._own_card(page, config, files)
+            return markdown
         figures = self.placements.pages.get(page.file.src_uri)
         if figures and config.site_url:  # a card's image must be absolute: no site_url, no card
             page.meta["social_image"] = self._absolute(config, figures[0].uri)
             page.meta["social_image_alt"] = figures[0].alt
         return markdown
+
+    def _own_card(self, page, config, files: Files) -> None:
+        """A card image the page names in its front matter: a URL, or a file of the site (from
+        its root), made absolute; without site_url a file cannot be, so there is no card."""
+        value = page.meta["social_image"]
+        where = f"{page.file.src_uri}: front matter social_image"
+        if not isinstance(value, str) or not value.strip():
+            raise PluginError(f"{where} must be a URL or a file of the site, not {value!r}")
+        if "://" in value:
+            page.meta["social_image"] = value
+        elif files.get_file_from_path(value.lstrip("/")) is None:
+            raise PluginError(
+                f"{where} names {value!r}, which is not a file of the site; give its path"
+                f" from {config.docs_dir} (e.g. assets/card.png) or a full URL"
+            )
+        elif config.site_url:
+            page.meta["social_image"] = self._absolute(config, value.lstrip("/"))
+        else:
+            del page.meta["social_image"]
+        page.meta.setdefault("social_image_alt", page.title or "")
 
     def on_page_content(self, html: str, *, page, config, files: Files) -> str:
         """Every planned meme of the page was printed, each just as it was planned."""

@@ -306,6 +306,26 @@ def test_a_published_build_has_canonical_urls_and_the_clone_command(built):
     assert f"<loc>{canonical}</loc>" in sitemap and "example.org" not in sitemap
 
 
+def test_a_page_s_own_card_image_wins_over_its_first_meme(project_copy, tmp_path, caplog):
+    Image.new("RGB", (1200, 630), "navy").save(project_copy / "docs" / "assets" / "card.png")
+    card = "social_image: /assets/card.png\nsocial_image_alt: A navy card drawn for part two\n"
+    edit(project_copy, PART2, "part: 2\n", "part: 2\n" + card)
+    site = tmp_path / "site"
+    build_site(project_copy, site, tmp_path / "cache")
+    own = page_of(site, POSTS[1]).meta
+    assert own["og:image"] == own["twitter:image"] == f"{SITE_URL}assets/card.png"
+    assert own["og:image:alt"] == "A navy card drawn for part two"
+    assert (site / "assets" / "card.png").is_file()
+    others = page_of(site, POSTS[2]).meta  # the other posts keep their first meme
+    assert re.search(r"/memes/.+\.webp$", others["og:image"]), others["og:image"]
+
+    edit(project_copy, PART2, "/assets/card.png", "assets/no-such-card.png")
+    message = build_error(project_copy, tmp_path / "bad", tmp_path / "cache", caplog)
+    assert f"{PART2.removeprefix('docs/')}: front matter social_image" in message, message
+    assert "'assets/no-such-card.png', which is not a file of the site" in message
+    assert not (tmp_path / "bad").exists()
+
+
 def test_a_local_build_names_its_placeholder_and_claims_no_address(tmp_path):
     """Built without the publishing environment: no canonical URL, no card image that could
     not be absolute, and the clone command with a placeholder that says it is one."""

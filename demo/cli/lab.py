@@ -169,12 +169,7 @@ def command_status(args, out: Out) -> int:
 
 def command_kubeconfig(args, out: Out) -> int:
     lab = out.lab()
-    record = LabRecord.load(lab.state)
-    if record is None:
-        raise LabError(
-            f"no lab is up in {lab.state}",
-            "bring it up first: `make demo` or `python -m demo up`",
-        )
+    record = LabRecord.required(lab.state)
     clusters = record.clusters_of(lab)
     if args.cluster:
         clusters = [c for c in clusters if c.name == args.cluster]

@@ -67,9 +67,7 @@ class Delivery:
         self.root = lab.state
         self.log = lab.log
         self._mirror_lock = threading.Lock()
-        record = LabRecord.load(self.root)
-        if record is None:
-            raise LabError("the lab is not up", "bring it up with `python -m demo up`")
+        record = LabRecord.required(self.root)
         self.owner = record.owner(lab)
         self.clusters = record.clusters_of(lab)
         registry = running_registry(self.owner, self.root)

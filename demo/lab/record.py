@@ -37,6 +37,16 @@ class LabRecord:
                 f"{path} is not a lab record", "remove the lab with `python -m demo down`"
             ) from error
 
+    @classmethod
+    def required(cls, root: Path) -> LabRecord:
+        """The record of the lab that is up in `root`; LabError when none is."""
+        record = cls.load(root)
+        if record is None:
+            raise LabError(
+                f"no lab is up in {root}", "bring it up first: `make demo` or `python -m demo up`"
+            )
+        return record
+
     def save(self, root: Path) -> None:
         write_atomic(root / "lab.json", json.dumps(asdict(self), indent=2), mode=0o644)
 

@@ -19,9 +19,7 @@ def bench_for(
     lab: LabContext, track: Track, say: Callable[[str], None], cluster_name: str = ""
 ) -> Bench:
     root = lab.state
-    record = LabRecord.load(root)
-    if record is None:
-        raise LabError("the lab is not up", "bring it up with `python -m demo up`")
+    record = LabRecord.required(root)
     owner = record.owner(lab)
     clusters = record.clusters_of(lab)
     chosen = [c for c in clusters if c.name == cluster_name] if cluster_name else clusters[:1]
